@@ -1,0 +1,182 @@
+"""Reverse-mode automatic differentiation: the Function base, grad mode, and the backward sweep.
+
+Backpropagation is the chain rule evaluated like dynamic programming [note 002, note 004]: the
+graph of Functions is put in topological order once, then swept in reverse; every node's gradient
+is complete (summed over all its consumers) before its own ``backward`` runs, and runs once.
+"""
+import functools
+
+import numpy as np
+
+from .tensor import Tensor
+
+_grad_enabled = True
+
+
+def is_grad_enabled():
+    return _grad_enabled
+
+
+class set_grad_enabled:
+    """Context manager / decorator that turns graph recording on or off (``torch.set_grad_enabled``)."""
+
+    def __init__(self, mode=True):
+        self.mode = bool(mode)
+        self.prev = []
+
+    def __enter__(self):
+        global _grad_enabled
+        self.prev.append(_grad_enabled)
+        _grad_enabled = self.mode
+
+    def __exit__(self, *exc):
+        global _grad_enabled
+        _grad_enabled = self.prev.pop()
+        return False
+
+    def __call__(self, func):
+        @functools.wraps(func)
+        def wrapper(*args, **kwargs):
+            with set_grad_enabled(self.mode):
+                return func(*args, **kwargs)
+
+        return wrapper
+
+
+class no_grad(set_grad_enabled):
+    """``with chainrule.no_grad():``, ``@no_grad()`` or ``@no_grad``: no graph is recorded inside."""
+
+    _mode = False
+
+    def __new__(cls, func=None):
+        if callable(func):
+            return set_grad_enabled(cls._mode)(func)
+        return super().__new__(cls)
+
+    def __init__(self, func=None):
+        super().__init__(self._mode)
+
+
+class enable_grad(no_grad):
+    """Re-enables graph recording inside a ``no_grad`` block (same three spellings)."""
+
+    _mode = True
+
+
+def unbroadcast(grad, shape):
+    """Sum ``grad`` down to ``shape``: the adjoint of NumPy broadcasting (shared by every op)."""
+    if grad.shape == shape:
+        return grad
+    extra = grad.ndim - len(shape)
+    if extra:
+        grad = grad.sum(axis=tuple(range(extra)))
+    axes = tuple(i for i, n in enumerate(shape) if n == 1 and grad.shape[i] != 1)
+    if axes:
+        grad = grad.sum(axis=axes, keepdims=True)
+    return grad
+
+
+class Function:
+    """One differentiable op: ``forward`` maps input arrays to an output array and keeps on ``self``
+    what the backward needs; ``backward`` maps the output gradient to one gradient per input
+    (``None`` for inputs that need none). ``apply`` records the node when grad mode is on.
+    """
+
+    inputs = None  # the input Tensors (and constants), set when the node is recorded
+    needs = ()  # needs[i]: does input i require a gradient (backward may skip the others)
+
+    @classmethod
+    def apply(cls, *inputs, **kwargs):
+        fn = cls()
+        try:
+            out = fn.forward(*[x.data if isinstance(x, Tensor) else x for x in inputs], **kwargs)
+        except ValueError as e:
+            shapes = ", ".join(str(x.shape) for x in inputs if isinstance(x, Tensor))
+            raise ValueError(f"{cls.__name__}: invalid inputs of shapes {shapes}: {e}") from None
+        if type(out) is not np.ndarray:
+            out = np.asarray(out)  # NumPy reductions return scalars; a Tensor always holds an array
+        result = Tensor.__new__(Tensor)
+        result.data = out
+        result.grad = None
+        result._retains_grad = False
+        if _grad_enabled:
+            needs = tuple([isinstance(x, Tensor) and x.requires_grad for x in inputs])
+            if True in needs:
+                fn.inputs, fn.needs = inputs, needs
+                result.requires_grad = True
+                result._ctx = fn
+                return result
+        result.requires_grad = False
+        result._ctx = None
+        return result
+
+    def forward(self, *arrays, **kwargs):
+        raise NotImplementedError
+
+    def backward(self, grad):
+        raise NotImplementedError
+
+    def release(self):
+        """Drop saved arrays and inputs once backward has used them (the graph is freed)."""
+        self.__dict__.clear()
+
+
+def _topological_order(root):
+    """Tensors that need a gradient, each after all of its inputs (iterative DFS, no recursion)."""
+    order, seen = [], set()
+    stack = [(root, False)]
+    while stack:
+        t, expanded = stack.pop()
+        if expanded:
+            order.append(t)
+            continue
+        if id(t) in seen:
+            continue
+        seen.add(id(t))
+        stack.append((t, True))
+        fn = t._ctx
+        if fn is not None:
+            if fn.inputs is None:
+                raise RuntimeError(
+                    f"backward: trying to backward through the graph a second time ({type(fn).__name__} "
+                    "already freed its saved arrays); call backward(retain_graph=True) the first time "
+                    "if you need to backward twice"
+                )
+            for x in fn.inputs:
+                if isinstance(x, Tensor) and x.requires_grad and id(x) not in seen:
+                    stack.append((x, False))
+    return order
+
+
+def backward(root, gradient, retain_graph=False):
+    """Accumulate d(root)/d(leaf) into every leaf's ``.grad`` (and into non-leaves that ``retain_grad``)."""
+    order = _topological_order(root)
+    grads = {id(root): gradient}
+    handed_out = set()
+    for i in range(len(order) - 1, -1, -1):
+        t = order[i]
+        order[i] = None
+        g = grads.pop(id(t), None)
+        if g is None:
+            continue
+        fn = t._ctx
+        if fn is None or t._retains_grad:
+            if t.grad is None:
+                if not g.flags.owndata or not g.flags.writeable or id(g) in handed_out:
+                    g = g.copy()
+                handed_out.add(id(g))
+                t.grad = Tensor(g)
+            else:
+                t.grad.data += g
+        if fn is None:
+            continue
+        in_grads = fn.backward(g)
+        for x, gx in zip(fn.inputs, in_grads):
+            if gx is None or not isinstance(x, Tensor) or not x.requires_grad:
+                continue
+            if gx.dtype != x.data.dtype:
+                gx = gx.astype(x.data.dtype)
+            prev = grads.get(id(x))
+            grads[id(x)] = gx if prev is None else prev + gx
+        if not retain_graph:
+            fn.release()

@@ -1,0 +1,40 @@
+"""The fully connected (affine) layer [note 000]: y = x Wᵀ + b."""
+import math
+
+from .. import creation
+from ..ops.linalg import linear
+from . import init
+from .module import Module, Parameter
+
+
+class Linear(Module):
+    """y = x Wᵀ + b for x of shape (..., in_features); W (out_features, in_features), b (out_features,).
+
+    PyTorch's default initialization: W ~ U(−1/√in, 1/√in) (kaiming_uniform_ with a = √5), b likewise.
+    """
+
+    def __init__(self, in_features, out_features, bias=True, dtype=None):
+        super().__init__()
+        if in_features <= 0 or out_features <= 0:
+            raise ValueError(f"Linear: features must be positive, got in={in_features}, out={out_features}")
+        self.in_features, self.out_features = in_features, out_features
+        self.weight = Parameter(creation.empty(out_features, in_features, dtype=dtype))
+        self.bias = Parameter(creation.empty(out_features, dtype=dtype)) if bias else None
+        self.reset_parameters()
+
+    def reset_parameters(self):
+        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
+        if self.bias is not None:
+            bound = 1 / math.sqrt(self.in_features)
+            init.uniform_(self.bias, -bound, bound)
+
+    def forward(self, x):
+        if x.ndim == 0 or x.shape[-1] != self.in_features:
+            raise ValueError(
+                f"Linear({self.in_features}, {self.out_features}): expected input of shape (..., {self.in_features}), "
+                f"got {x.shape}"
+            )
+        return linear(x, self.weight, self.bias)
+
+    def extra_repr(self):
+        return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"

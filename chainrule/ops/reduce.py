@@ -1,0 +1,255 @@
+"""Reductions over dims: sum mean max min amax amin var std prod logsumexp argmax argmin.
+
+``dim`` is an int, a tuple of ints or None (all dims); ``keepdim`` keeps reduced dims as size 1.
+The backward broadcasts the output gradient back over the reduced dims.
+"""
+import builtins
+from collections import namedtuple
+
+import numpy as np
+
+from ..autograd import Function
+from ..dtypes import get_default_dtype, int64
+from ..tensor import Tensor
+
+MaxMin = namedtuple("MaxMin", ["values", "indices"])  # what max/min over one dim return, as torch
+
+
+def normalize_dims(dim, ndim, op):
+    """``dim`` (None, int or tuple) → a sorted tuple of non-negative axes; IndexError if out of range."""
+    if dim is None:
+        return tuple(range(ndim))
+    dims = (dim,) if isinstance(dim, (int, np.integer)) else tuple(dim)
+    out = []
+    span = builtins.max(ndim, 1)
+    for d in dims:
+        if not -span <= d < span:
+            raise IndexError(f"{op}: dim {d} out of range for a tensor with {ndim} dims")
+        out.append(int(d) % span)
+    if len(set(out)) != len(out):
+        raise ValueError(f"{op}: dim {dim} names a dim more than once")
+    return tuple(sorted(out)) if ndim else ()
+
+
+def _expand_back(g, axes, keepdim):
+    """Reshape a reduced gradient so it broadcasts against the input of ``shape``."""
+    if not keepdim and axes:
+        g = np.expand_dims(g, axes)
+    return g
+
+
+class Sum(Function):
+    """out = Σ_dims a;  da = broadcast(g)."""
+
+    def forward(self, a, axes, keepdim):
+        self.shape, self.axes, self.keepdim = a.shape, axes, keepdim
+        return np.sum(a, axis=axes, keepdims=keepdim)
+
+    def backward(self, g):
+        return (np.broadcast_to(_expand_back(g, self.axes, self.keepdim), self.shape),)
+
+
+class Mean(Function):
+    """out = Σ_dims a / n;  da = broadcast(g) / n."""
+
+    def forward(self, a, axes, keepdim):
+        self.shape, self.axes, self.keepdim = a.shape, axes, keepdim
+        self.n = int(np.prod([a.shape[i] for i in axes])) if a.ndim else 1
+        return np.mean(a, axis=axes, keepdims=keepdim)
+
+    def backward(self, g):
+        g = _expand_back(g, self.axes, self.keepdim) / self.n
+        return (np.broadcast_to(g, self.shape),)
+
+
+class ExtremumEven(Function):
+    """out = max (or min) over dims; the gradient is shared equally among tied extrema (torch.amax)."""
+
+    def forward(self, a, axes, keepdim, largest):
+        self.a, self.axes, self.keepdim = a, axes, keepdim
+        self.out = np.max(a, axis=axes, keepdims=True) if largest else np.min(a, axis=axes, keepdims=True)
+        return self.out if keepdim else np.squeeze(self.out, axis=axes)
+
+    def backward(self, g):
+        mask = self.a == self.out
+        count = mask.sum(axis=self.axes, keepdims=True)
+        g = _expand_back(g, self.axes, self.keepdim)
+        return (np.where(mask, g / count, 0).astype(self.a.dtype, copy=False), None, None, None)
+
+
+class ExtremumAlongDim(Function):
+    """values = max (or min) along one dim; the whole gradient goes to the index returned."""
+
+    def forward(self, a, axis, keepdim, largest):
+        self.shape, self.axis, self.keepdim = a.shape, axis, keepdim
+        idx = np.argmax(a, axis=axis) if largest else np.argmin(a, axis=axis)
+        self.idx = np.expand_dims(idx, axis)
+        values = np.take_along_axis(a, self.idx, axis=axis)
+        return values if keepdim else np.squeeze(values, axis=axis)
+
+    def backward(self, g):
+        gx = np.zeros(self.shape, dtype=g.dtype)
+        g = g if self.keepdim else np.expand_dims(g, self.axis)
+        np.put_along_axis(gx, self.idx, g, axis=self.axis)
+        return gx, None, None, None
+
+
+class Var(Function):
+    """out = Σ (a − mean)² / (n − correction);  da = 2·g·(a − mean) / (n − correction)."""
+
+    def forward(self, a, axes, keepdim, correction):
+        self.axes, self.keepdim = axes, keepdim
+        n = int(np.prod([a.shape[i] for i in axes])) if a.ndim else 1
+        self.denom = builtins.max(n - correction, 0)
+        self.centered = a - np.mean(a, axis=axes, keepdims=True)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.sum(self.centered * self.centered, axis=axes, keepdims=keepdim) / self.denom
+
+    def backward(self, g):
+        g = _expand_back(g, self.axes, self.keepdim)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return (g * (2 / self.denom if self.denom else np.inf) * self.centered, None, None, None)
+
+
+class Prod(Function):
+    """out = Π a along one axis (or all);  da_i = g · Π_{j≠i} a_j (exact with zeros: prefix·suffix products)."""
+
+    def forward(self, a, axis, keepdim):
+        self.a, self.axis, self.keepdim = a, axis, keepdim
+        if axis is None:
+            return np.prod(a)
+        return np.prod(a, axis=axis, keepdims=keepdim)
+
+    def backward(self, g):
+        a, axis = self.a, self.axis
+        flat = a.reshape(-1) if axis is None else np.moveaxis(a, axis, -1)
+        ones = np.ones(flat.shape[:-1] + (1,), dtype=a.dtype)
+        before = np.concatenate([ones, np.cumprod(flat[..., :-1], axis=-1)], axis=-1)
+        after = np.flip(np.concatenate([ones, np.cumprod(np.flip(flat, -1)[..., :-1], axis=-1)], axis=-1), -1)
+        others = before * after
+        if axis is None:
+            return (g * others.reshape(a.shape), None, None)
+        others = np.moveaxis(others, -1, axis)
+        g = g if self.keepdim else np.expand_dims(g, axis)
+        return (g * others, None, None)
+
+
+class LogSumExp(Function):
+    """out = log Σ exp(a) over dims, computed stably;  da = g · softmax(a)."""
+
+    def forward(self, a, axes, keepdim):
+        self.a, self.axes, self.keepdim = a, axes, keepdim
+        m = np.max(a, axis=axes, keepdims=True)
+        m = np.where(np.isfinite(m), m, 0)
+        self.out = np.log(np.sum(np.exp(a - m), axis=axes, keepdims=True)) + m
+        return self.out if keepdim else np.squeeze(self.out, axis=axes)
+
+    def backward(self, g):
+        g = _expand_back(g, self.axes, self.keepdim)
+        return (g * np.exp(self.a - self.out), None, None)
+
+
+def _check(x, op):
+    if not isinstance(x, Tensor):
+        raise TypeError(f"{op}: expected a Tensor, got {type(x).__name__}")
+
+
+def _float(x):
+    return x if x.data.dtype.kind == "f" else x.to(get_default_dtype())
+
+
+def sum(x, dim=None, keepdim=False, *, dtype=None):  # noqa: A001 - torch.sum
+    _check(x, "sum")
+    if dtype is not None:
+        x = x.to(dtype)
+    elif x.data.dtype.kind in "bui":
+        x = x.to(int64)
+    return Sum.apply(x, normalize_dims(dim, x.ndim, "sum"), keepdim)
+
+
+def mean(x, dim=None, keepdim=False, *, dtype=None):
+    _check(x, "mean")
+    if dtype is not None:
+        x = x.to(dtype)
+    elif x.data.dtype.kind != "f":
+        raise TypeError(f"mean: input dtype should be floating point, got {x.dtype}; pass dtype=")
+    return Mean.apply(x, normalize_dims(dim, x.ndim, "mean"), keepdim)
+
+
+def _extremum(x, dim, keepdim, largest):
+    op = "max" if largest else "min"
+    _check(x, op)
+    if x.data.size == 0:
+        raise ValueError(f"{op}: cannot reduce an empty tensor of shape {x.shape}")
+    if dim is None:
+        return ExtremumEven.apply(x, normalize_dims(None, x.ndim, op), False, largest)
+    (axis,) = normalize_dims(dim, x.ndim, op) if x.ndim else (0,)
+    if x.ndim == 0:
+        return MaxMin(x, Tensor(np.zeros((), dtype=np.int64)))
+    values = ExtremumAlongDim.apply(x, axis, keepdim, largest)
+    fn = values._ctx
+    idx = fn.idx if fn is not None else np.expand_dims(
+        np.argmax(x.data, axis=axis) if largest else np.argmin(x.data, axis=axis), axis
+    )
+    return MaxMin(values, Tensor(idx if keepdim else np.squeeze(idx, axis=axis)))
+
+
+def max(x, dim=None, keepdim=False):  # noqa: A001 - torch.max
+    """max over all elements (gradient shared among ties), or ``(values, indices)`` along ``dim``."""
+    return _extremum(x, dim, keepdim, True)
+
+
+def min(x, dim=None, keepdim=False):  # noqa: A001 - torch.min
+    """min over all elements (gradient shared among ties), or ``(values, indices)`` along ``dim``."""
+    return _extremum(x, dim, keepdim, False)
+
+
+def amax(x, dim=None, keepdim=False):
+    _check(x, "amax")
+    return ExtremumEven.apply(x, normalize_dims(dim, x.ndim, "amax"), keepdim, True)
+
+
+def amin(x, dim=None, keepdim=False):
+    _check(x, "amin")
+    return ExtremumEven.apply(x, normalize_dims(dim, x.ndim, "amin"), keepdim, False)
+
+
+def var(x, dim=None, unbiased=True, keepdim=False, *, correction=None):
+    """Variance with Bessel's correction by default (``correction=1``; ``unbiased=False`` → 0)."""
+    _check(x, "var")
+    correction = (1 if unbiased else 0) if correction is None else correction
+    return Var.apply(_float(x), normalize_dims(dim, x.ndim, "var"), keepdim, correction)
+
+
+def std(x, dim=None, unbiased=True, keepdim=False, *, correction=None):
+    """Standard deviation: √var."""
+    return var(x, dim, unbiased, keepdim, correction=correction) ** 0.5
+
+
+def prod(x, dim=None, keepdim=False):
+    _check(x, "prod")
+    axis = None if dim is None else normalize_dims(dim, x.ndim, "prod")[0]
+    return Prod.apply(x, axis, keepdim)
+
+
+def logsumexp(x, dim, keepdim=False):
+    _check(x, "logsumexp")
+    return LogSumExp.apply(_float(x), normalize_dims(dim, x.ndim, "logsumexp"), keepdim)
+
+
+def argmax(x, dim=None, keepdim=False):
+    """Index of the (first) maximum; over the flattened tensor when ``dim`` is None. Not differentiable."""
+    _check(x, "argmax")
+    if dim is None:
+        return Tensor(np.asarray(np.argmax(x.data), dtype=np.int64))
+    (axis,) = normalize_dims(dim, x.ndim, "argmax")
+    return Tensor(np.argmax(x.data, axis=axis, keepdims=keepdim).astype(np.int64, copy=False))
+
+
+def argmin(x, dim=None, keepdim=False):
+    """Index of the (first) minimum; over the flattened tensor when ``dim`` is None. Not differentiable."""
+    _check(x, "argmin")
+    if dim is None:
+        return Tensor(np.asarray(np.argmin(x.data), dtype=np.int64))
+    (axis,) = normalize_dims(dim, x.ndim, "argmin")
+    return Tensor(np.argmin(x.data, axis=axis, keepdims=keepdim).astype(np.int64, copy=False))
