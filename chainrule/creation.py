@@ -100,8 +100,11 @@ def randn(*size, generator=None, dtype=None, requires_grad=False):
 
 
 def randint(low, high=None, size=(), generator=None, dtype=None):
-    """Integers uniform on [low, high) (or [0, low) when ``high`` is omitted)."""
-    if high is None:
+    """Integers uniform on [low, high) (or [0, low) when ``high`` is omitted or is the size, as in
+    torch's ``randint(high, size)``)."""
+    if isinstance(high, (tuple, list)):
+        low, high, size = 0, low, high
+    elif high is None:
         low, high = 0, low
     if high <= low:
         raise ValueError(f"randint: expected low < high, got low={low}, high={high}")

@@ -1,11 +1,24 @@
 """Layers and models' building blocks, with the ``torch.nn`` contract."""
+from ..ops.conv import conv_output_size, resolve_padding, same_padding
 from . import functional, init
 from .activation import LogSoftmax, ReLU, Sigmoid, Softmax, Tanh
+from .conv import Conv1d, Conv2d, receptive_field
 from .linear import Linear
 from .loss import CrossEntropyLoss, MSELoss
 from .module import Flatten, Identity, Module, ModuleDict, ModuleList, Parameter, Sequential
+from .pooling import (
+    AdaptiveAvgPool2d,
+    AdaptiveMaxPool2d,
+    AvgPool1d,
+    AvgPool2d,
+    GlobalAvgPool2d,
+    MaxPool1d,
+    MaxPool2d,
+)
 
 __all__ = [
-    "CrossEntropyLoss", "Flatten", "Identity", "Linear", "LogSoftmax", "MSELoss", "Module", "ModuleDict",
-    "ModuleList", "Parameter", "ReLU", "Sequential", "Sigmoid", "Softmax", "Tanh", "functional", "init",
+    "AdaptiveAvgPool2d", "AdaptiveMaxPool2d", "AvgPool1d", "AvgPool2d", "Conv1d", "Conv2d", "CrossEntropyLoss",
+    "Flatten", "GlobalAvgPool2d", "Identity", "Linear", "LogSoftmax", "MSELoss", "MaxPool1d", "MaxPool2d", "Module",
+    "ModuleDict", "ModuleList", "Parameter", "ReLU", "Sequential", "Sigmoid", "Softmax", "Tanh", "conv_output_size",
+    "functional", "init", "receptive_field", "resolve_padding", "same_padding",
 ]

@@ -1,7 +1,21 @@
 """The ``torch.nn.functional``-shaped namespace over ``chainrule.ops``."""
 from ..ops.activation import log_softmax, relu, sigmoid, softmax, tanh
+from ..ops.conv import conv1d, conv2d
 from ..ops.linalg import linear
 from ..ops.loss import cross_entropy, mse_loss
+from ..ops.pool import (
+    adaptive_avg_pool2d,
+    adaptive_max_pool2d,
+    avg_pool1d,
+    avg_pool2d,
+    global_avg_pool2d,
+    max_pool1d,
+    max_pool2d,
+)
 from ..ops.shape import pad
 
-__all__ = ["cross_entropy", "linear", "log_softmax", "mse_loss", "pad", "relu", "sigmoid", "softmax", "tanh"]
+__all__ = [
+    "adaptive_avg_pool2d", "adaptive_max_pool2d", "avg_pool1d", "avg_pool2d", "conv1d", "conv2d", "cross_entropy",
+    "global_avg_pool2d", "linear", "log_softmax", "max_pool1d", "max_pool2d", "mse_loss", "pad", "relu", "sigmoid",
+    "softmax", "tanh",
+]

@@ -128,8 +128,11 @@ class Module:
             yield m
 
     def named_children(self):
+        """(name, child) for each direct submodule, a child registered under two names once (like torch)."""
+        seen = set()
         for name, child in self._modules.items():
-            if child is not None:
+            if child is not None and id(child) not in seen:
+                seen.add(id(child))
                 yield name, child
 
     def children(self):
@@ -212,17 +215,24 @@ class Module:
 
     # ----- state --------------------------------------------------------------------------------
     def state_dict(self, prefix=""):
-        """Ordered name → Tensor (parameters and persistent buffers), sharing memory with the module."""
+        """Ordered name → Tensor (parameters and persistent buffers), sharing memory with the module.
+
+        A submodule reachable under several names appears under each of them, as in torch, so a
+        state dict saved by torch for the same structure has the same keys."""
         out = OrderedDict()
-        for mod_prefix, m in self.named_modules():
-            base = prefix + (mod_prefix + "." if mod_prefix else "")
-            for name, p in m._parameters.items():
-                if p is not None:
-                    out[base + name] = p.detach()
-            for name, b in m._buffers.items():
-                if b is not None and name not in m._non_persistent:
-                    out[base + name] = b.detach()
+        self._save_to_state_dict(out, prefix)
         return out
+
+    def _save_to_state_dict(self, out, prefix):
+        for name, p in self._parameters.items():
+            if p is not None:
+                out[prefix + name] = p.detach()
+        for name, b in self._buffers.items():
+            if b is not None and name not in self._non_persistent:
+                out[prefix + name] = b.detach()
+        for name, child in self._modules.items():
+            if child is not None:
+                child._save_to_state_dict(out, f"{prefix}{name}.")
 
     def load_state_dict(self, state_dict, strict=True):
         """Copy values (Tensors or arrays) into the parameters and buffers of the same names.

@@ -1,0 +1,107 @@
+"""Convolution layers [note 000, note 003] and the receptive-field formula."""
+import math
+
+from .. import creation
+from ..ops import conv as F
+from . import init
+from .module import Module, Parameter
+
+
+class _ConvNd(Module):
+    """Shared parameters and PyTorch's default init: W, b ~ U(−1/√fan_in, 1/√fan_in), fan_in = C/G·Πk."""
+
+    dims = 2
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1, bias=True,
+                 padding_mode="zeros", dtype=None):
+        super().__init__()
+        name = type(self).__name__
+        if in_channels <= 0 or out_channels <= 0:
+            raise ValueError(f"{name}: channels must be positive, got in={in_channels}, out={out_channels}")
+        if groups <= 0 or in_channels % groups or out_channels % groups:
+            raise ValueError(f"{name}: groups={groups} must divide in_channels={in_channels} and out_channels={out_channels}")
+        if padding_mode != "zeros":
+            raise ValueError(f"{name}: only padding_mode='zeros' is supported, got {padding_mode!r}")
+        if isinstance(padding, str) and padding not in ("valid", "same", "full"):
+            raise ValueError(f"{name}: padding must be an int, a tuple, 'valid', 'same' or 'full', got {padding!r}")
+        tup = (lambda v: (v,) * self.dims if isinstance(v, int) else tuple(v))
+        self.in_channels, self.out_channels, self.groups = in_channels, out_channels, groups
+        self.kernel_size, self.stride, self.dilation = tup(kernel_size), tup(stride), tup(dilation)
+        self.padding = padding if isinstance(padding, str) else tup(padding)
+        self.padding_mode = padding_mode
+        self.weight = Parameter(creation.empty(out_channels, in_channels // groups, *self.kernel_size, dtype=dtype))
+        self.bias = Parameter(creation.empty(out_channels, dtype=dtype)) if bias else None
+        self.reset_parameters()
+
+    def reset_parameters(self):
+        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
+        if self.bias is not None:
+            fan_in = self.weight.shape[1] * math.prod(self.kernel_size)
+            bound = 1 / math.sqrt(fan_in) if fan_in else 0
+            init.uniform_(self.bias, -bound, bound)
+
+    def _check_input(self, x):
+        if x.ndim not in (self.dims + 1, self.dims + 2) or x.shape[-self.dims - 1] != self.in_channels:
+            spatial = ", ".join("HW"[: self.dims] if self.dims == 2 else "L")
+            raise ValueError(
+                f"{self!r}: expected input of shape (N, {self.in_channels}, {spatial}) or ({self.in_channels}, {spatial}), "
+                f"got {x.shape}"
+            )
+
+    def extra_repr(self):
+        s = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}"
+        if self.padding not in ((0,) * self.dims, "valid"):
+            s += f", padding={self.padding!r}" if isinstance(self.padding, str) else f", padding={self.padding}"
+        if self.dilation != (1,) * self.dims:
+            s += f", dilation={self.dilation}"
+        if self.groups != 1:
+            s += f", groups={self.groups}"
+        if self.bias is None:
+            s += ", bias=False"
+        return s
+
+
+class Conv2d(_ConvNd):
+    """2-D convolution over (N, C_in, H, W) → (N, C_out, H_out, W_out). ``padding``: int, pair, 'valid',
+    'same' (any stride: output ⌈H/stride⌉, TensorFlow's rule) or 'full'."""
+
+    dims = 2
+
+    def forward(self, x):
+        self._check_input(x)
+        return F.conv2d(x, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
+
+
+class Conv1d(_ConvNd):
+    """1-D convolution over (N, C_in, L) → (N, C_out, L_out)."""
+
+    dims = 1
+
+    def forward(self, x):
+        self._check_input(x)
+        padding = self.padding if isinstance(self.padding, str) else self.padding[0]
+        return F.conv1d(x, self.weight, self.bias, self.stride[0], padding, self.dilation[0], self.groups)
+
+
+def _layer_geometry(layer):
+    """(kernel, stride, dilation) of one spatial dim of a layer given as a tuple or a conv/pool module."""
+    if isinstance(layer, Module):
+        first = (lambda v: v[0] if isinstance(v, (tuple, list)) else v)
+        k = first(getattr(layer, "kernel_size", 1))
+        s = first(getattr(layer, "stride", None) or k)
+        d = first(getattr(layer, "dilation", 1))
+        return k, s, d
+    k, s, *rest = layer
+    return k, s, (rest[0] if rest else 1)
+
+
+def receptive_field(layers):
+    """Receptive field r and jump (cumulative stride) after a stack of layers [note 003]:
+    r_n = r_{n−1} + (k_n − 1)·d_n·Π_{i<n} s_i, r_0 = 1. ``layers``: (kernel, stride[, dilation]) tuples
+    or conv/pooling modules (their first spatial dim)."""
+    r, jump = 1, 1
+    for layer in layers:
+        k, s, d = _layer_geometry(layer)
+        r += (k - 1) * d * jump
+        jump *= s
+    return r, jump
