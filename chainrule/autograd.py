@@ -17,11 +17,12 @@ def is_grad_enabled():
     return _grad_enabled
 
 
-class set_grad_enabled:
-    """Context manager / decorator that turns graph recording on or off (``torch.set_grad_enabled``)."""
+class _GradMode:
+    """Context manager and decorator: entering sets grad mode to ``mode``, leaving restores it."""
 
-    def __init__(self, mode=True):
-        self.mode = bool(mode)
+    mode = True
+
+    def __init__(self):
         self.prev = []
 
     def __enter__(self):
@@ -35,32 +36,56 @@ class set_grad_enabled:
         return False
 
     def __call__(self, func):
+        mode = self.mode
+
         @functools.wraps(func)
         def wrapper(*args, **kwargs):
-            with set_grad_enabled(self.mode):
+            with (enable_grad if mode else no_grad)():
                 return func(*args, **kwargs)
 
         return wrapper
 
 
-class no_grad(set_grad_enabled):
+class no_grad(_GradMode):
     """``with chainrule.no_grad():``, ``@no_grad()`` or ``@no_grad``: no graph is recorded inside."""
 
-    _mode = False
+    mode = False
 
     def __new__(cls, func=None):
+        self = super().__new__(cls)
         if callable(func):
-            return set_grad_enabled(cls._mode)(func)
-        return super().__new__(cls)
+            self.__init__()
+            return self(func)
+        return self
 
     def __init__(self, func=None):
-        super().__init__(self._mode)
+        super().__init__()
 
 
 class enable_grad(no_grad):
     """Re-enables graph recording inside a ``no_grad`` block (same three spellings)."""
 
-    _mode = True
+    mode = True
+
+
+class set_grad_enabled(_GradMode):
+    """Sets grad mode at once, like ``torch.set_grad_enabled(False)`` as a plain call; as a context
+    manager or decorator the previous mode comes back on exit."""
+
+    def __init__(self, mode):
+        global _grad_enabled
+        super().__init__()
+        self.mode = bool(mode)
+        self.prev.append(_grad_enabled)
+        _grad_enabled = self.mode
+
+    def __enter__(self):
+        pass
+
+    def __call__(self, func):
+        global _grad_enabled
+        _grad_enabled = self.prev.pop()  # decorating must not change the mode now
+        return super().__call__(func)
 
 
 def unbroadcast(grad, shape):
@@ -84,6 +109,7 @@ class Function:
 
     inputs = None  # the input Tensors (and constants), set when the node is recorded
     needs = ()  # needs[i]: does input i require a gradient (backward may skip the others)
+    versions = ()  # each input's version when recorded: an in-place change since then is an error
 
     @classmethod
     def apply(cls, *inputs, **kwargs):
@@ -99,10 +125,12 @@ class Function:
         result.data = out
         result.grad = None
         result._retains_grad = False
+        result._version = 0
         if _grad_enabled:
             needs = tuple([isinstance(x, Tensor) and x.requires_grad for x in inputs])
             if True in needs:
                 fn.inputs, fn.needs = inputs, needs
+                fn.versions = [x._version if isinstance(x, Tensor) else 0 for x in inputs]
                 result.requires_grad = True
                 result._ctx = fn
                 return result
@@ -148,6 +176,16 @@ def _topological_order(root):
     return order
 
 
+def _check_versions(fn):
+    for i, (x, v) in enumerate(zip(fn.inputs, fn.versions)):
+        if isinstance(x, Tensor) and x._version != v:
+            raise RuntimeError(
+                f"backward: input {i} (shape {x.shape}) of {type(fn).__name__} was modified by an in-place "
+                f"operation after it was used (version {v} → {x._version}); its saved value is gone. "
+                "Use an out-of-place op or clone() before modifying it."
+            )
+
+
 def backward(root, gradient, retain_graph=False):
     """Accumulate d(root)/d(leaf) into every leaf's ``.grad`` (and into non-leaves that ``retain_grad``)."""
     order = _topological_order(root)
@@ -170,6 +208,7 @@ def backward(root, gradient, retain_graph=False):
                 t.grad.data += g
         if fn is None:
             continue
+        _check_versions(fn)
         in_grads = fn.backward(g)
         for x, gx in zip(fn.inputs, in_grads):
             if gx is None or not isinstance(x, Tensor) or not x.requires_grad:

@@ -23,6 +23,14 @@ def _float_dtype(dtype):
     return dtypes.get_default_dtype() if dtype is None else dtypes.to_dtype(dtype)
 
 
+def _random_float_dtype(fn, dtype):
+    """Uniform and normal draws exist only in floating point (an int64 ``rand`` would be all zeros)."""
+    dtype = _float_dtype(dtype)
+    if dtype.kind != "f":
+        raise TypeError(f"{fn}: random draws need a floating-point dtype, got {dtype}")
+    return dtype
+
+
 def _make(array, requires_grad):
     return Tensor(array, requires_grad=requires_grad)
 
@@ -91,12 +99,17 @@ def eye(n, m=None, dtype=None, requires_grad=False):
 
 def rand(*size, generator=None, dtype=None, requires_grad=False):
     """Uniform on [0, 1)."""
-    return _make(rng(generator).random(_size(size), dtype=np.float64).astype(_float_dtype(dtype)), requires_grad)
+    dtype = _random_float_dtype("rand", dtype)
+    draws = rng(generator).random(_size(size), dtype=np.float64).astype(dtype)
+    # rounding to a narrower float can reach 1.0 (for float16 one draw in ~4000); keep the interval open
+    draws = np.minimum(draws, np.nextafter(dtype.type(1), dtype.type(0)))
+    return _make(draws, requires_grad)
 
 
 def randn(*size, generator=None, dtype=None, requires_grad=False):
     """Standard normal."""
-    return _make(rng(generator).standard_normal(_size(size)).astype(_float_dtype(dtype)), requires_grad)
+    dtype = _random_float_dtype("randn", dtype)
+    return _make(rng(generator).standard_normal(_size(size)).astype(dtype), requires_grad)
 
 
 def randint(low, high=None, size=(), generator=None, dtype=None):

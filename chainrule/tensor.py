@@ -33,7 +33,7 @@ class Tensor:
     copies (like ``torch.tensor``).
     """
 
-    __slots__ = ("data", "grad", "requires_grad", "_ctx", "_retains_grad", "__weakref__")
+    __slots__ = ("data", "grad", "requires_grad", "_ctx", "_retains_grad", "_version", "__weakref__")
     __array_ufunc__ = None  # NumPy defers to our operators: ndarray + Tensor → Tensor.__radd__
 
     def __init__(self, data, dtype=None, requires_grad=False):
@@ -41,6 +41,7 @@ class Tensor:
         self.grad = None
         self._ctx = None
         self._retains_grad = False
+        self._version = 0  # bumped by in-place ops, so a backward that needs the old value can tell
         self.requires_grad = False
         if requires_grad:
             self.requires_grad_(True)
@@ -158,11 +159,16 @@ class Tensor:
 
     # ----- in-place data ops (outside the graph) ------------------------------------------------
     def _check_inplace(self, op):
-        if self.requires_grad and self._ctx is None and autograd.is_grad_enabled():
+        """In-place ops are refused on tensors that are part of a recorded graph (their gradient would
+        be silently wrong); on others they bump the version, so a graph that saved the old value fails
+        loudly at backward."""
+        if self.requires_grad and autograd.is_grad_enabled():
+            kind = "leaf tensor that requires grad" if self._ctx is None else "tensor that is part of the graph"
             raise RuntimeError(
-                f"{op}: a leaf tensor that requires grad is being used in an in-place operation; "
-                "wrap it in chainrule.no_grad()"
+                f"{op}: a {kind} (shape {self.shape}) cannot be modified in-place while grad mode is on; "
+                "wrap the update in chainrule.no_grad() or use an out-of-place op"
             )
+        self._version += 1
 
     def zero_(self):
         self._check_inplace("zero_")

@@ -3,9 +3,11 @@ from ..ops.conv import conv_output_size, resolve_padding, same_padding
 from . import functional, init
 from .activation import LogSoftmax, ReLU, Sigmoid, Softmax, Tanh
 from .conv import Conv1d, Conv2d, receptive_field
+from .dropout import Dropout, Dropout2d
 from .linear import Linear
 from .loss import CrossEntropyLoss, MSELoss
 from .module import Flatten, Identity, Module, ModuleDict, ModuleList, Parameter, Sequential
+from .normalization import BatchNorm1d, BatchNorm2d, GroupNorm, InstanceNorm1d, InstanceNorm2d, LayerNorm
 from .pooling import (
     AdaptiveAvgPool2d,
     AdaptiveMaxPool2d,
@@ -17,7 +19,8 @@ from .pooling import (
 )
 
 __all__ = [
-    "AdaptiveAvgPool2d", "AdaptiveMaxPool2d", "AvgPool1d", "AvgPool2d", "Conv1d", "Conv2d", "CrossEntropyLoss",
+    "AdaptiveAvgPool2d", "AdaptiveMaxPool2d", "AvgPool1d", "AvgPool2d", "BatchNorm1d", "BatchNorm2d", "Conv1d", "Conv2d",
+    "CrossEntropyLoss", "Dropout", "Dropout2d", "GroupNorm", "InstanceNorm1d", "InstanceNorm2d", "LayerNorm",
     "Flatten", "GlobalAvgPool2d", "Identity", "Linear", "LogSoftmax", "MSELoss", "MaxPool1d", "MaxPool2d", "Module",
     "ModuleDict", "ModuleList", "Parameter", "ReLU", "Sequential", "Sigmoid", "Softmax", "Tanh", "conv_output_size",
     "functional", "init", "receptive_field", "resolve_padding", "same_padding",

@@ -4,9 +4,11 @@ a registered buffer to an attribute registers it, so ``parameters()``, ``state_d
 """
 from collections import OrderedDict, namedtuple
 
+import numpy as np
+
 from .. import dtypes
 from ..autograd import no_grad
-from ..tensor import Tensor, as_array
+from ..tensor import Tensor
 
 
 class Parameter(Tensor):
@@ -249,18 +251,20 @@ class Module:
                 errors.append(f"missing keys: {', '.join(missing)}")
             if unexpected:
                 errors.append(f"unexpected keys: {', '.join(unexpected)}")
+        values = {}
         for k, target in own.items():
             if k not in state_dict:
                 continue
-            value = as_array(state_dict[k])
+            # np.asarray, not as_array: a float64 torch tensor or list must not pass through the default float
+            value = state_dict[k]
+            value = values[k] = np.asarray(value.data if isinstance(value, Tensor) else value)
             if value.shape != target.shape:
                 errors.append(f"size mismatch for {k}: expected shape {target.shape}, got {value.shape}")
         if errors:
             raise RuntimeError(f"load_state_dict: error(s) loading into {type(self).__name__}:\n  " + "\n  ".join(errors))
         with no_grad():
-            for k, target in own.items():
-                if k in state_dict:
-                    target.data[...] = as_array(state_dict[k]).astype(target.data.dtype, copy=False)
+            for k, value in values.items():
+                own[k].data[...] = value
         return IncompatibleKeys(missing, unexpected)
 
     # ----- repr ---------------------------------------------------------------------------------

@@ -190,7 +190,9 @@ class Cos(Function):
 
 
 class Clamp(Function):
-    """out = min(max(a, lo), hi);  da = g where lo ≤ a ≤ hi, else 0 (PyTorch's rule)."""
+    """out = min(max(a, lo), hi) (hi wins where lo > hi); lo, hi: numbers, None or broadcast arrays.
+    da = g where lo ≤ a ≤ hi;  dlo = g where a < lo < hi;  dhi = g where a > hi or hi < lo
+    (PyTorch's rule: where a equals a bound the whole gradient goes to a, not half as in maximum)."""
 
     def forward(self, a, lo, hi):
         self.a, self.lo, self.hi = a, lo, hi
@@ -200,10 +202,17 @@ class Clamp(Function):
         a, lo, hi = self.a, self.lo, self.hi
         keep = np.ones(a.shape, dtype=bool)
         if lo is not None:
-            keep &= a >= lo
+            keep = keep & (a >= lo)
         if hi is not None:
-            keep &= a <= hi
-        return g * keep, None, None
+            keep = keep & (a <= hi)
+        glo = ghi = None
+        if self.needs[1]:
+            below = (a < lo) if hi is None else (a < lo) & (lo < hi)
+            glo = unbroadcast(np.where(below, g, 0), _shape(lo))
+        if self.needs[2]:
+            above = (a > hi) if lo is None else (a > hi) | (hi < lo)
+            ghi = unbroadcast(np.where(above, g, 0), _shape(hi))
+        return unbroadcast(g * keep, a.shape), glo, ghi
 
 
 class Maximum(Function):
@@ -260,7 +269,18 @@ def _binary(op):
 add = _binary(Add)
 sub = _binary(Sub)
 mul = _binary(Mul)
-div = _binary(Div)
+
+
+def div(a, b):
+    """True division; integer operands give the default float dtype, as in PyTorch."""
+    a, b = promote(a, b)
+    if isinstance(a, Tensor) and a.data.dtype.kind != "f" and not (isinstance(b, Tensor) and b.data.dtype.kind == "f"):
+        a = a.to(get_default_dtype())
+    elif isinstance(b, Tensor) and b.data.dtype.kind != "f" and not isinstance(a, Tensor):
+        b = b.to(get_default_dtype())
+    return _binary(Div)(a, b)
+
+
 pow = _binary(Pow)  # noqa: A001 - torch.pow
 maximum = _binary(Maximum)
 minimum = _binary(Minimum)
@@ -303,9 +323,12 @@ def clamp(x, min=None, max=None):  # noqa: A002 - PyTorch's argument names
     """Clamp into [min, max]; either bound may be None, not both."""
     if min is None and max is None:
         raise ValueError("clamp: at least one of min and max must be given")
-    if isinstance(min, Tensor) or isinstance(max, Tensor):
-        out = x if min is None else maximum(x, min)
-        return out if max is None else minimum(out, max)
+    bounds = [b for b in (min, max) if isinstance(b, Tensor)]
+    if bounds:  # tensor bounds broadcast with x and share its dtype (PyTorch's promotion)
+        dt = x.data.dtype
+        for b in bounds:
+            dt = result_type(dt, b.data.dtype)
+        x, min, max = (t.to(dt) if isinstance(t, Tensor) else t for t in (x, min, max))
     return Clamp.apply(x, min, max)
 
 

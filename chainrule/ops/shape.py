@@ -111,8 +111,11 @@ def _shape_arg(shape):
 
 
 def cast(x, dtype):
+    """x as ``dtype``; differentiable between float dtypes, outside the graph to integer or bool (as torch)."""
     if x.data.dtype == dtype:
         return x
+    if dtype.kind != "f":
+        return Tensor(x.data.astype(dtype))
     return Cast.apply(x, dtype)
 
 
@@ -205,16 +208,36 @@ def _index_part(i):
         i = np.asarray(i)
         if i.dtype.kind not in "biu":
             raise IndexError(f"__getitem__: tensors used as indices must be integer or bool, got {i.dtype}")
+        if i.ndim == 0 and i.dtype.kind in "iu":
+            return int(i)  # a 0-d integer tensor indexes like an int (a select), as in PyTorch
     return i
 
 
+def _is_int(i):
+    return isinstance(i, (int, np.integer)) and not isinstance(i, (bool, np.bool_))
+
+
+def _index(x, index):
+    parts = index if isinstance(index, tuple) else (index,)
+    advanced = any(isinstance(i, np.ndarray) and i.dtype.kind != "b" for i in parts)
+    return GetItem.apply(x, index, advanced)
+
+
 def getitem(x, index):
-    """``x[index]`` with ints, slices, None, Ellipsis, bool masks and integer arrays (NumPy semantics)."""
+    """``x[index]`` with ints, slices, None, Ellipsis, bool masks and integer arrays. As in PyTorch (not
+    NumPy) integers are selects applied before the advanced indices: for x of shape (4, 5, 6),
+    ``x[1, :, [0, 0]]`` is ``x[1][:, [0, 0]]``, of shape (5, 2), where NumPy gives (2, 5)."""
     parts = index if isinstance(index, tuple) else (index,)
     parts = tuple(_index_part(i) for i in parts)
-    advanced = any(isinstance(i, np.ndarray) and i.dtype.kind != "b" for i in parts)
     try:
-        return GetItem.apply(x, parts if isinstance(index, tuple) else parts[0], advanced)
+        if any(isinstance(i, np.ndarray) for i in parts) and any(_is_int(i) for i in parts):
+            # first pass: the basic part, with a full slice for every dim an advanced index consumes
+            basic = sum(((slice(None),) * (i.ndim if i.dtype == np.bool_ else 1) if isinstance(i, np.ndarray) else (i,)
+                         for i in parts), ())
+            # second pass: the advanced indices on what is left (the ints' dims are gone)
+            rest = tuple(i if isinstance(i, np.ndarray) or i is Ellipsis else slice(None) for i in parts if not _is_int(i))
+            return _index(_index(x, basic), rest)
+        return _index(x, parts if isinstance(index, tuple) else parts[0])
     except IndexError as e:
         raise IndexError(f"__getitem__: index {index!r} is out of range for a tensor of shape {x.shape}: {e}") from None
 

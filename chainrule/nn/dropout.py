@@ -1,0 +1,26 @@
+"""Dropout layers [note 001, note 003]: active in ``train()`` mode, the identity in ``eval()``.
+Debugging tip from the notes: set p = 0 (keep_prob = 1) to check that the loss falls monotonically."""
+from ..ops import dropout as F
+from .module import Module
+
+
+class Dropout(Module):
+    """Zero each element with probability ``p`` in training, scaling the rest by 1/(1 − p)."""
+
+    def __init__(self, p=0.5):
+        super().__init__()
+        F._check_p(p, "Dropout")
+        self.p = p
+
+    def forward(self, x):
+        return F.dropout(x, self.p, self.training)
+
+    def extra_repr(self):
+        return f"p={self.p}"
+
+
+class Dropout2d(Dropout):
+    """Zero whole channels of (N, C, H, W) with probability ``p`` in training, scaling the rest."""
+
+    def forward(self, x):
+        return F.dropout2d(x, self.p, self.training)

@@ -1,0 +1,170 @@
+"""Normalization [note 001, note 003]: standardize over some axes, then scale by γ and shift by β.
+
+BatchNorm normalizes each channel over (N, H, W); LayerNorm each sample over its trailing dims
+(for images all of C, H, W); InstanceNorm each (sample, channel) over (H, W); GroupNorm each
+(sample, group of channels). They differ only in the axes, so one op serves them all, with the
+closed-form backward rather than a chain of primitive nodes:
+
+    x̂ = (x − μ) / √(σ² + ε),  y = γ·x̂ + β
+    dx = (1/√(σ² + ε)) · (ĝ − mean(ĝ) − x̂·mean(ĝ·x̂)),  ĝ = γ·g   (means over the same axes)
+    dγ = Σ g·x̂,  dβ = Σ g   (over the axes γ is broadcast along)
+"""
+import numpy as np
+
+from ..autograd import Function, no_grad, unbroadcast
+
+
+class Normalize(Function):
+    """y = γ·(x − mean)/√(var + ε) + β with statistics over ``axes`` (biased variance);
+    γ and β (each optional) broadcast against x."""
+
+    def forward(self, x, weight, bias, axes, eps):
+        mean = np.mean(x, axis=axes, keepdims=True)
+        centered = x - mean
+        var = np.mean(centered * centered, axis=axes, keepdims=True)
+        self.inv_std = 1.0 / np.sqrt(var + eps)
+        self.xhat = centered * self.inv_std
+        self.axes, self.weight = axes, weight
+        self.bias_shape = None if bias is None else bias.shape
+        self.mean, self.var = mean, var  # the batch statistics, for running averages
+        out = self.xhat * weight if weight is not None else self.xhat.copy()
+        if bias is not None:
+            out += bias
+        return out
+
+    def backward(self, g):
+        xhat, w, axes = self.xhat, self.weight, self.axes
+        gw = unbroadcast(g * xhat, w.shape) if self.needs[1] else None
+        gb = unbroadcast(g, self.bias_shape) if self.needs[2] else None
+        gx = None
+        if self.needs[0]:
+            gxhat = g * w if w is not None else g
+            gx = self.inv_std * (gxhat - np.mean(gxhat, axis=axes, keepdims=True)
+                                 - xhat * np.mean(gxhat * xhat, axis=axes, keepdims=True))
+        return gx, gw, gb, None, None
+
+
+def _normalize(x, weight, bias, axes, eps):
+    """Apply ``Normalize``; return the output and the batch mean and biased variance (arrays)."""
+    out = Normalize.apply(x, weight, bias, axes, eps)
+    node = out._ctx
+    if node is None:  # no graph recorded (no_grad or nothing requires grad): statistics recomputed cheaply
+        mean = np.mean(x.data, axis=axes, keepdims=True)
+        var = np.mean((x.data - mean) ** 2, axis=axes, keepdims=True)
+        return out, mean, var
+    return out, node.mean, node.var
+
+
+def _channel_shape(x):
+    return (1, x.shape[1]) + (1,) * (x.ndim - 2)
+
+
+def _reshaped(param, shape):
+    return None if param is None else param.reshape(shape)
+
+
+def _check_param(p, c, name, op):
+    if p is not None and tuple(p.shape) != (c,):
+        raise ValueError(f"{op}: {name} must have shape ({c},) for an input with {c} channels, got {tuple(p.shape)}")
+
+
+def _update_running(running, batch_value, momentum):
+    """running ← (1 − momentum)·running + momentum·batch, in place (PyTorch's convention;
+    the notes' TensorFlow form moving = decay·moving + (1 − decay)·batch is momentum = 1 − decay)."""
+    with no_grad():
+        running.data *= 1 - momentum
+        running.data += momentum * batch_value.astype(running.data.dtype, copy=False)
+
+
+def _affine_with_stats(x, mean, var, weight, bias, eps):
+    """y = (x − mean)/√(var + ε)·γ + β with given (running) statistics of shape broadcastable to x."""
+    inv_std = (1.0 / np.sqrt(var + eps)).astype(x.data.dtype, copy=False)
+    out = (x - mean.astype(x.data.dtype, copy=False)) * (inv_std if weight is None else weight * inv_std)
+    return out if bias is None else out + bias
+
+
+def batch_norm(input, running_mean, running_var, weight=None, bias=None, training=False, momentum=0.1,  # noqa: A002
+               eps=1e-5):
+    """Batch normalization of (N, C), (N, C, L) or (N, C, H, W) per channel over all other dims.
+    Training (or no running statistics): batch statistics, biased variance to normalize, running
+    statistics updated in place with the unbiased variance. Otherwise the running statistics."""
+    op = "batch_norm"
+    if input.ndim < 2:
+        raise ValueError(f"{op}: expected an input of at least 2 dims (N, C, ...), got shape {input.shape}")
+    c = input.shape[1]
+    for name, p in (("running_mean", running_mean), ("running_var", running_var), ("weight", weight), ("bias", bias)):
+        _check_param(p, c, name, op)
+    shape = _channel_shape(input)
+    w, b = _reshaped(weight, shape), _reshaped(bias, shape)
+    axes = (0,) + tuple(range(2, input.ndim))
+    if training or running_mean is None:
+        n = input.data.size // c
+        if training and n <= 1:
+            raise ValueError(f"{op}: expected more than 1 value per channel when training, got input of shape {input.shape}")
+        out, mean, var = _normalize(input, w, b, axes, eps)
+        if training and running_mean is not None:
+            _update_running(running_mean, mean.reshape(c), momentum)
+            _update_running(running_var, var.reshape(c) * (n / max(n - 1, 1)), momentum)
+        return out
+    return _affine_with_stats(input, running_mean.data.reshape(shape), running_var.data.reshape(shape), w, b, eps)
+
+
+def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=None, use_input_stats=True,  # noqa: A002
+                  momentum=0.1, eps=1e-5):
+    """Instance normalization of (N, C, L) or (N, C, H, W): each (sample, channel) over its spatial dims.
+    Running statistics, when given, track the mean over the batch of the per-instance statistics."""
+    op = "instance_norm"
+    if input.ndim < 3:
+        raise ValueError(f"{op}: expected an input of at least 3 dims (N, C, L...), got shape {input.shape}")
+    c = input.shape[1]
+    for name, p in (("running_mean", running_mean), ("running_var", running_var), ("weight", weight), ("bias", bias)):
+        _check_param(p, c, name, op)
+    shape = _channel_shape(input)
+    w, b = _reshaped(weight, shape), _reshaped(bias, shape)
+    if not use_input_stats:
+        return _affine_with_stats(input, running_mean.data.reshape(shape), running_var.data.reshape(shape), w, b, eps)
+    n = int(np.prod(input.shape[2:]))
+    if n <= 1:
+        raise ValueError(f"{op}: expected more than 1 spatial element per channel, got input of shape {input.shape}")
+    out, mean, var = _normalize(input, w, b, tuple(range(2, input.ndim)), eps)
+    if running_mean is not None:
+        _update_running(running_mean, mean.mean(axis=0).reshape(c), momentum)
+        _update_running(running_var, (var * (n / (n - 1))).mean(axis=0).reshape(c), momentum)
+    return out
+
+
+def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):  # noqa: A002
+    """Layer normalization: each sample over its trailing ``normalized_shape`` dims — for an image
+    (N, C, H, W) with normalized_shape (C, H, W), over all of C, H, W [note 003]."""
+    ns = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+    if not ns or input.shape[-len(ns):] != ns:
+        raise ValueError(
+            f"layer_norm: normalized_shape {ns} does not match the trailing dims of input of shape {input.shape}"
+        )
+    for name, p in (("weight", weight), ("bias", bias)):
+        if p is not None and tuple(p.shape) != ns:
+            raise ValueError(f"layer_norm: {name} must have shape {ns}, got {tuple(p.shape)}")
+    out, _, _ = _normalize(input, weight, bias, tuple(range(input.ndim - len(ns), input.ndim)), eps)
+    return out
+
+
+def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):  # noqa: A002
+    """Group normalization: the C channels of each sample split into ``num_groups`` groups, each
+    normalized over its channels and spatial dims; then a per-channel γ, β."""
+    op = "group_norm"
+    if input.ndim < 2:
+        raise ValueError(f"{op}: expected an input of at least 2 dims (N, C, ...), got shape {input.shape}")
+    n, c = input.shape[:2]
+    if num_groups <= 0 or c % num_groups:
+        raise ValueError(f"{op}: num_groups={num_groups} must divide the {c} channels of input {input.shape}")
+    for name, p in (("weight", weight), ("bias", bias)):
+        _check_param(p, c, name, op)
+    grouped, _, _ = _normalize(input.reshape(n, num_groups, -1), None, None, (2,), eps)
+    out = grouped.reshape(input.shape)
+    shape = _channel_shape(input)
+    if weight is not None:
+        out = out * weight.reshape(shape)
+    if bias is not None:
+        out = out + bias.reshape(shape)
+    return out
+
