@@ -4,7 +4,7 @@ import math
 from .. import creation
 from ..ops import conv as F
 from . import init
-from .module import Module, Parameter
+from .module import Module, ModuleList, Parameter, Sequential
 
 
 class _ConvNd(Module):
@@ -95,12 +95,22 @@ def _layer_geometry(layer):
     return k, s, (rest[0] if rest else 1)
 
 
+def _flat(layers):
+    """The layers in order, nested Sequential / ModuleList blocks opened (VGG's stages, say): a container
+    has no kernel of its own and would otherwise count as a 1×1 layer."""
+    for layer in layers:
+        if isinstance(layer, (Sequential, ModuleList)):
+            yield from _flat(layer)
+        else:
+            yield layer
+
+
 def receptive_field(layers):
     """Receptive field r and jump (cumulative stride) after a stack of layers [note 003]:
     r_n = r_{n−1} + (k_n − 1)·d_n·Π_{i<n} s_i, r_0 = 1. ``layers``: (kernel, stride[, dilation]) tuples
-    or conv/pooling modules (their first spatial dim)."""
+    or conv/pooling modules (their first spatial dim), in a list or a (nested) Sequential."""
     r, jump = 1, 1
-    for layer in layers:
+    for layer in _flat(layers):
         k, s, d = _layer_geometry(layer)
         r += (k - 1) * d * jump
         jump *= s

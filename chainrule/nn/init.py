@@ -47,11 +47,84 @@ def uniform_(tensor, a=0.0, b=1.0, generator=None):
     return _fill(tensor, rng(generator).uniform(a, b, tensor.shape))
 
 
-def kaiming_uniform_(tensor, a=0.0, mode="fan_in", nonlinearity="leaky_relu", generator=None):
-    """Fill with U(−bound, bound), bound = gain·√(3 / fan) (He et al., 2015)."""
+def normal_(tensor, mean=0.0, std=1.0, generator=None):
+    """Fill with N(mean, std²) [note 003: Gaussian init, e.g. std 0.1]."""
+    return _fill(tensor, rng(generator).normal(mean, std, tensor.shape))
+
+
+def trunc_normal_(tensor, mean=0.0, std=1.0, a=-2.0, b=2.0, generator=None):
+    """Fill with N(mean, std²) restricted to [a, b]: draws outside are redrawn until inside
+    [note 003: the truncated normal resamples beyond 2σ — pass a = mean − 2·std, b = mean + 2·std]."""
+    if not a < b:
+        raise ValueError(f"trunc_normal_: expected a < b, got a={a}, b={b}")
+    gen = rng(generator)
+    values = gen.normal(mean, std, tensor.shape)
+    outside = (values < a) | (values > b)
+    while outside.any():
+        values[outside] = gen.normal(mean, std, int(outside.sum()))
+        outside = (values < a) | (values > b)
+    return _fill(tensor, values)
+
+
+def constant_(tensor, val):
+    """Fill with ``val`` [note 003: e.g. bias 0.1 against dead ReLUs]."""
+    return _fill(tensor, val)
+
+
+def zeros_(tensor):
+    """Fill with 0 [note 003: for weights this keeps every unit identical — the symmetry problem]."""
+    return _fill(tensor, 0)
+
+
+def ones_(tensor):
+    return _fill(tensor, 1)
+
+
+def _fan(tensor, mode, op):
     if mode not in ("fan_in", "fan_out"):
-        raise ValueError(f"kaiming_uniform_: mode must be 'fan_in' or 'fan_out', got {mode!r}")
+        raise ValueError(f"{op}: mode must be 'fan_in' or 'fan_out', got {mode!r}")
     fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
-    fan = fan_in if mode == "fan_in" else fan_out
-    bound = calculate_gain(nonlinearity, a) * math.sqrt(3.0 / fan)
+    return fan_in if mode == "fan_in" else fan_out
+
+
+def xavier_uniform_(tensor, gain=1.0, generator=None):
+    """Glorot/Xavier: U(−a, a), a = gain·√(6 / (fan_in + fan_out)) [note 003, note 004: for sigmoid/tanh]."""
+    fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
+    a = gain * math.sqrt(6.0 / (fan_in + fan_out))
+    return uniform_(tensor, -a, a, generator)
+
+
+def xavier_normal_(tensor, gain=1.0, generator=None):
+    """Glorot/Xavier: N(0, std²), std = gain·√(2 / (fan_in + fan_out))."""
+    fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
+    return normal_(tensor, 0.0, gain * math.sqrt(2.0 / (fan_in + fan_out)), generator)
+
+
+def kaiming_uniform_(tensor, a=0.0, mode="fan_in", nonlinearity="leaky_relu", generator=None):
+    """He/Kaiming: U(−bound, bound), bound = gain·√(3 / fan) (He et al., 2015)."""
+    bound = calculate_gain(nonlinearity, a) * math.sqrt(3.0 / _fan(tensor, mode, "kaiming_uniform_"))
     return uniform_(tensor, -bound, bound, generator)
+
+
+def kaiming_normal_(tensor, a=0.0, mode="fan_in", nonlinearity="leaky_relu", generator=None):
+    """He/Kaiming: N(0, std²), std = gain/√fan — for ReLU, √(2 / fan_in) [note 003, note 004]."""
+    std = calculate_gain(nonlinearity, a) / math.sqrt(_fan(tensor, mode, "kaiming_normal_"))
+    return normal_(tensor, 0.0, std, generator)
+
+
+def orthogonal_(tensor, gain=1.0, generator=None):
+    """Fill with a (semi-)orthogonal matrix (Saxe et al., 2013): the Q of a QR decomposition of a
+    Gaussian matrix, signs fixed by R's diagonal so the result is uniformly distributed; the trailing
+    dims are flattened."""
+    if tensor.ndim < 2:
+        raise ValueError(f"orthogonal_: only tensors with 2 or more dims are supported, got shape {tensor.shape}")
+    rows = tensor.shape[0]
+    cols = tensor.data.size // rows
+    flat = rng(generator).standard_normal((rows, cols))
+    if rows < cols:
+        flat = flat.T
+    q, r = np.linalg.qr(flat)
+    q *= np.sign(np.diag(r))
+    if rows < cols:
+        q = q.T
+    return _fill(tensor, gain * q.reshape(tensor.shape))

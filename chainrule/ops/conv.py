@@ -35,14 +35,13 @@ def conv_output_size(size, kernel, stride=1, padding=0, dilation=1, ceil_mode=Fa
     else:
         before = after = padding
     span = size + before + after - dilation * (kernel - 1) - 1
-    if span < 0:
-        return 0
     if not ceil_mode:
-        return span // stride + 1
+        return max(span // stride + 1, 0)
+    # ceil may keep a window that overhangs the padded input (span < 0 included), as PyTorch does
     out = -(-span // stride) + 1
     if (out - 1) * stride >= size + before:
         out -= 1
-    return out
+    return max(out, 0)
 
 
 def same_padding(size, kernel, stride=1, dilation=1):
@@ -177,6 +176,8 @@ def _shifted_pad(g, rows, cols):
 def _conv_pads(padding, size, kernel, stride, dilation, op):
     """Padding argument → (top, bottom, left, right)."""
     if isinstance(padding, str):
+        if padding not in ("valid", "same", "full"):
+            raise ValueError(f"{op}: padding must be an int, a tuple, 'valid', 'same' or 'full', got {padding!r}")
         (t, b), (l, r) = (resolve_padding(padding, size[i], kernel[i], stride[i], dilation[i]) for i in range(2))
         return t, b, l, r
     ph, pw = _pair(padding, "padding", op)
@@ -192,11 +193,15 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     return _conv(input, weight, bias, stride, padding, dilation, groups, "conv2d")
 
 
-def _conv(x, weight, bias, stride, padding, dilation, groups, op):
+def _conv(x, weight, bias, stride, padding, dilation, groups, op, shapes=None):
+    """Checks, then Conv2d; ``shapes``: the (input, weight) shapes to name in errors — conv1d's own, not
+    its height-1 view's."""
     if not isinstance(x, Tensor) or not isinstance(weight, Tensor):
         raise TypeError(f"{op}: input and weight must be Tensors")
     if weight.ndim != 4:
         raise ValueError(f"{op}: weight must be 4-D (out_channels, in_channels/groups, kH, kW), got {weight.shape}")
+    x_shape, w_shape = shapes or (x.shape, weight.shape)
+    spatial = len(w_shape) - 2  # 1 for conv1d
     unbatched = x.ndim == 3
     if x.ndim not in (3, 4):
         raise ValueError(f"{op}: expected a 3-D (C, H, W) or 4-D (N, C, H, W) input, got shape {x.shape}")
@@ -208,8 +213,8 @@ def _conv(x, weight, bias, stride, padding, dilation, groups, op):
         raise ValueError(f"{op}: groups={groups} must divide in_channels={c} and out_channels={o}")
     if c != cg * groups:
         raise ValueError(
-            f"{op}: expected input with {cg * groups} channels (weight {weight.shape}, groups={groups}), "
-            f"got {c} channels in input of shape {x.shape}"
+            f"{op}: expected input with {cg * groups} channels (weight {w_shape}, groups={groups}), "
+            f"got {c} channels in input of shape {x_shape}"
         )
     if bias is not None and bias.shape != (o,):
         raise ValueError(f"{op}: bias must have shape ({o},), got {bias.shape}")
@@ -219,11 +224,12 @@ def _conv(x, weight, bias, stride, padding, dilation, groups, op):
     if min(stride) < 1 or min(dilation) < 1:
         raise ValueError(f"{op}: stride and dilation must be positive, got stride={stride}, dilation={dilation}")
     pads = _conv_pads(padding, x.shape[2:], (kh, kw), stride, dilation, op)
-    eff_h, eff_w = dilation[0] * (kh - 1) + 1, dilation[1] * (kw - 1) + 1
-    if x.shape[2] + pads[0] + pads[1] < eff_h or x.shape[3] + pads[2] + pads[3] < eff_w:
+    eff = (dilation[0] * (kh - 1) + 1, dilation[1] * (kw - 1) + 1)
+    padded = (x.shape[2] + pads[0] + pads[1], x.shape[3] + pads[2] + pads[3])
+    if padded[0] < eff[0] or padded[1] < eff[1]:
         raise ValueError(
-            f"{op}: kernel size ({eff_h}, {eff_w}) (dilated) is larger than the padded input "
-            f"({x.shape[2] + pads[0] + pads[1]}, {x.shape[3] + pads[2] + pads[3]}) of input shape {x.shape}"
+            f"{op}: kernel size {eff[-spatial:]} (dilated) is larger than the padded input {padded[-spatial:]} "
+            f"of input shape {x_shape}"
         )
     out = Conv2d.apply(x, weight, bias, stride, pads, dilation, groups)
     return out.squeeze(0) if unbatched else out
@@ -239,7 +245,7 @@ def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
         raise ValueError(f"conv1d: expected a 2-D (C, L) or 3-D (N, C, L) input, got shape {getattr(input, 'shape', None)}")
     pad = padding if isinstance(padding, str) else (0, _single(padding, "padding"))
     out = _conv(input.unsqueeze(-2), weight.unsqueeze(-2), bias, (1, _single(stride, "stride")), pad,
-                (1, _single(dilation, "dilation")), groups, "conv1d")
+                (1, _single(dilation, "dilation")), groups, "conv1d", (input.shape, weight.shape))
     return out.squeeze(-2)
 
 

@@ -22,16 +22,22 @@ def _offset_slice(i, j, stride, dilation, out_size):
             slice(j * dw, j * dw + sw * (wo - 1) + 1, sw))
 
 
-def _geometry(x, kernel, stride, padding, dilation, ceil_mode, op):
-    """Output size and (top, bottom, left, right) padding large enough for every window."""
+def _geometry(x, kernel, stride, padding, dilation, ceil_mode, op, shape):
+    """Output size and (top, bottom, left, right) padding large enough for every window. Errors name
+    ``shape``, the input as the caller gave it, and for the 1-D ops the length dim only."""
     h, w = x.shape[2:]
     (kh, kw), (sh, sw), (ph, pw), (dh, dw) = kernel, stride, padding, dilation
+    show = (lambda v: v[1]) if op.endswith("1d") else (lambda v: v)
+    if min(kh, kw, sh, sw, dh, dw) < 1 or min(ph, pw) < 0:
+        raise ValueError(f"{op}: kernel_size {show(kernel)}, stride {show(stride)} and dilation {show(dilation)} "
+                         f"must be positive and padding {show(padding)} non-negative")
     if ph > kh // 2 or pw > kw // 2:
-        raise ValueError(f"{op}: padding {padding} must be at most half the kernel size {kernel}")
+        raise ValueError(f"{op}: padding {show(padding)} must be at most half the kernel size {show(kernel)}")
     ho = conv_output_size(h, kh, sh, ph, dh, ceil_mode)
     wo = conv_output_size(w, kw, sw, pw, dw, ceil_mode)
     if ho <= 0 or wo <= 0:
-        raise ValueError(f"{op}: kernel {kernel} (dilation {dilation}) is larger than the padded input of shape {x.shape}")
+        raise ValueError(f"{op}: kernel {show(kernel)} (dilation {show(dilation)}) is larger than the padded input "
+                         f"of shape {shape}")
     bottom = max((ho - 1) * sh + dh * (kh - 1) + 1 - h - ph, 0)
     right = max((wo - 1) * sw + dw * (kw - 1) + 1 - w - pw, 0)
     return (ho, wo), (ph, bottom, pw, right)
@@ -178,13 +184,17 @@ def _image_input(x, op, dims=4):
 
 def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):  # noqa: A002
     """Max pooling over (N, C, H, W) or (C, H, W); ``stride`` defaults to ``kernel_size``."""
-    op = "max_pool2d"
+    return _max_pool(input, kernel_size, stride, padding, dilation, ceil_mode, return_indices, "max_pool2d",
+                     getattr(input, "shape", None))
+
+
+def _max_pool(input, kernel_size, stride, padding, dilation, ceil_mode, return_indices, op, shape):
     unbatched = _image_input(input, op)
     x = input.unsqueeze(0) if unbatched else input
     kernel = _pair(kernel_size, "kernel_size", op)
     stride = kernel if stride is None else _pair(stride, "stride", op)
     padding, dilation = _pair(padding, "padding", op), _pair(dilation, "dilation", op)
-    out_size, pads = _geometry(x, kernel, stride, padding, dilation, ceil_mode, op)
+    out_size, pads = _geometry(x, kernel, stride, padding, dilation, ceil_mode, op, shape)
     out = MaxPool2d.apply(x, kernel, stride, dilation, out_size, pads)
     if return_indices:
         node = out._ctx
@@ -199,13 +209,17 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
 def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,  # noqa: A002
                divisor_override=None):
     """Average pooling over (N, C, H, W) or (C, H, W); ``stride`` defaults to ``kernel_size``."""
-    op = "avg_pool2d"
+    return _avg_pool(input, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override, "avg_pool2d",
+                     getattr(input, "shape", None))
+
+
+def _avg_pool(input, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override, op, shape):
     unbatched = _image_input(input, op)
     x = input.unsqueeze(0) if unbatched else input
     kernel = _pair(kernel_size, "kernel_size", op)
     stride = kernel if stride is None else _pair(stride, "stride", op)
     padding = _pair(padding, "padding", op)
-    out_size, pads = _geometry(x, kernel, stride, padding, (1, 1), ceil_mode, op)
+    out_size, pads = _geometry(x, kernel, stride, padding, (1, 1), ceil_mode, op, shape)
     out = AvgPool2d.apply(x, kernel, stride, out_size, pads, padding, count_include_pad, divisor_override)
     return out.squeeze(0) if unbatched else out
 
@@ -224,8 +238,8 @@ def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
     _image_input(input, op, dims=3)
     k = _single(kernel_size, "kernel_size", op)
     s = k if stride is None else _single(stride, "stride", op)
-    out = max_pool2d(input.unsqueeze(-2), (1, k), (1, s), (0, _single(padding, "padding", op)),
-                     (1, _single(dilation, "dilation", op)), ceil_mode, return_indices)
+    out = _max_pool(input.unsqueeze(-2), (1, k), (1, s), (0, _single(padding, "padding", op)),
+                    (1, _single(dilation, "dilation", op)), ceil_mode, return_indices, op, input.shape)
     if return_indices:
         return out[0].squeeze(-2), out[1].squeeze(-2)
     return out.squeeze(-2)
@@ -237,8 +251,8 @@ def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode=False, coun
     _image_input(input, op, dims=3)
     k = _single(kernel_size, "kernel_size", op)
     s = k if stride is None else _single(stride, "stride", op)
-    out = avg_pool2d(input.unsqueeze(-2), (1, k), (1, s), (0, _single(padding, "padding", op)), ceil_mode,
-                     count_include_pad)
+    out = _avg_pool(input.unsqueeze(-2), (1, k), (1, s), (0, _single(padding, "padding", op)), ceil_mode,
+                    count_include_pad, None, op, input.shape)
     return out.squeeze(-2)
 
 
