@@ -1,6 +1,7 @@
 """Layers and models' building blocks, with the ``torch.nn`` contract."""
 from ..ops.conv import conv_output_size, resolve_padding, same_padding
 from . import functional, init
+from . import utils
 from .activation import LogSoftmax, ReLU, Sigmoid, Softmax, Tanh
 from .conv import Conv1d, Conv2d, receptive_field
 from .dropout import Dropout, Dropout2d
