@@ -158,7 +158,7 @@ class Tensor:
             g = as_array(gradient)
             if g.shape != self.shape:
                 raise ValueError(f"backward: gradient of shape {g.shape} does not match tensor of shape {self.shape}")
-            g = g.astype(self.data.dtype, copy=False)
+            g = g.astype(self.data.dtype)  # a copy: .grad must never alias the caller's array
         autograd.backward(self, g, retain_graph)
 
     # ----- in-place data ops (outside the graph) ------------------------------------------------

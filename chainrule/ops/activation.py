@@ -2,15 +2,17 @@
 import numpy as np
 
 from ..autograd import Function
+from ..dtypes import get_default_dtype
 from .reduce import normalize_dims
 
 
 class ReLU(Function):
-    """out = max(x, 0);  dx = g·[x > 0] (derivative 0 at x = 0, as note 000 defines it)."""
+    """out = max(x, 0);  dx = g·[x > 0] (derivative 0 at x = 0, as note 000 defines it).
+    Not x·[x > 0]: that gives −0 for negatives and NaN for −∞ (−∞·0)."""
 
     def forward(self, x):
         self.mask = x > 0
-        return x * self.mask
+        return np.maximum(x, 0)
 
     def backward(self, g):
         return (g * self.mask,)
@@ -72,18 +74,23 @@ def relu(x):
     return ReLU.apply(x)
 
 
+def _float_input(x):
+    """Integer tensors give the default float dtype, as in PyTorch."""
+    return x if x.data.dtype.kind == "f" else x.to(get_default_dtype())
+
+
 def sigmoid(x):
-    return Sigmoid.apply(x)
+    return Sigmoid.apply(_float_input(x))
 
 
 def tanh(x):
-    return Tanh.apply(x)
+    return Tanh.apply(_float_input(x))
 
 
 def _softmax_axis(x, dim, op):
     if not isinstance(dim, int):
         raise TypeError(f"{op}: dim must be an int, got {dim!r}")
-    return normalize_dims(dim, x.ndim, op)[0] if x.ndim else None
+    return normalize_dims(dim, x.shape, op)[0] if x.ndim else None
 
 
 def softmax(x, dim):

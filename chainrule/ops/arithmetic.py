@@ -329,6 +329,8 @@ def clamp(x, min=None, max=None):  # noqa: A002 - PyTorch's argument names
         for b in bounds:
             dt = result_type(dt, b.data.dtype)
         x, min, max = (t.to(dt) if isinstance(t, Tensor) else t for t in (x, min, max))
+    elif float in (type(min), type(max)):
+        x = _float_input(x)  # an integer tensor clamped to a float bound gives the default float dtype
     return Clamp.apply(x, min, max)
 
 
@@ -337,5 +339,7 @@ def where(condition, x, y):
     cond = condition.data if isinstance(condition, Tensor) else np.asarray(condition)
     if cond.dtype != np.bool_:
         raise TypeError(f"where: condition must be a bool tensor, got dtype {cond.dtype}")
+    if not isinstance(x, Tensor) and not isinstance(y, Tensor):
+        x = Tensor(x)  # two numbers: a float gives the default dtype, as in PyTorch
     x, y = promote(x, y)
     return Where.apply(cond, x, y)

@@ -11,20 +11,25 @@ import numpy as np
 from ..autograd import Function
 from ..dtypes import get_default_dtype, int64
 from ..tensor import Tensor
+from .arithmetic import maximum, minimum
 
 MaxMin = namedtuple("MaxMin", ["values", "indices"])  # what max/min over one dim return, as torch
 
 
-def normalize_dims(dim, ndim, op):
-    """``dim`` (None, int or tuple) → a sorted tuple of non-negative axes; IndexError if out of range."""
-    if dim is None:
+def normalize_dims(dim, shape, op):
+    """``dim`` (None, int or tuple) → a sorted tuple of non-negative axes; IndexError if out of range.
+    None and the empty tuple both mean every dim, as in PyTorch (``x.sum(dim=())`` is a full sum).
+    ``shape`` is the input's shape (or just its ndim), for the error message."""
+    ndim = shape if isinstance(shape, int) else len(shape)
+    dims = (dim,) if isinstance(dim, (int, np.integer)) else () if dim is None else tuple(dim)
+    if not dims:
         return tuple(range(ndim))
-    dims = (dim,) if isinstance(dim, (int, np.integer)) else tuple(dim)
     out = []
     span = builtins.max(ndim, 1)
     for d in dims:
         if not -span <= d < span:
-            raise IndexError(f"{op}: dim {d} out of range for a tensor with {ndim} dims")
+            where = "" if isinstance(shape, int) else f" of shape {tuple(shape)}"
+            raise IndexError(f"{op}: dim {d} out of range for a tensor with {ndim} dims{where}")
         out.append(int(d) % span)
     if len(set(out)) != len(out):
         raise ValueError(f"{op}: dim {dim} names a dim more than once")
@@ -111,6 +116,20 @@ class Var(Function):
             return (g * (2 / self.denom if self.denom else np.inf) * self.centered, None, None, None)
 
 
+class Std(Var):
+    """out = √var;  da = g·(a − mean) / ((n − correction)·out), and 0 where out = 0 (PyTorch's choice
+    at the kink, instead of the ∞·0 = NaN that composing var and √ gives)."""
+
+    def forward(self, a, axes, keepdim, correction):
+        self.out = np.sqrt(super().forward(a, axes, keepdim, correction))
+        return self.out
+
+    def backward(self, g):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            g = np.where(self.out == 0, 0, g / (2 * self.out))
+        return super().backward(g)
+
+
 class Prod(Function):
     """out = Π a along one axis (or all);  da_i = g · Π_{j≠i} a_j (exact with zeros: prefix·suffix products)."""
 
@@ -164,7 +183,7 @@ def sum(x, dim=None, keepdim=False, *, dtype=None):  # noqa: A001 - torch.sum
         x = x.to(dtype)
     elif x.data.dtype.kind in "bui":
         x = x.to(int64)
-    return Sum.apply(x, normalize_dims(dim, x.ndim, "sum"), keepdim)
+    return Sum.apply(x, normalize_dims(dim, x.shape, "sum"), keepdim)
 
 
 def mean(x, dim=None, keepdim=False, *, dtype=None):
@@ -173,7 +192,7 @@ def mean(x, dim=None, keepdim=False, *, dtype=None):
         x = x.to(dtype)
     elif x.data.dtype.kind != "f":
         raise TypeError(f"mean: input dtype should be floating point, got {x.dtype}; pass dtype=")
-    return Mean.apply(x, normalize_dims(dim, x.ndim, "mean"), keepdim)
+    return Mean.apply(x, normalize_dims(dim, x.shape, "mean"), keepdim)
 
 
 def _extremum(x, dim, keepdim, largest):
@@ -183,7 +202,7 @@ def _extremum(x, dim, keepdim, largest):
         raise ValueError(f"{op}: cannot reduce an empty tensor of shape {x.shape}")
     if dim is None:
         return ExtremumEven.apply(x, normalize_dims(None, x.ndim, op), False, largest)
-    (axis,) = normalize_dims(dim, x.ndim, op) if x.ndim else (0,)
+    (axis,) = normalize_dims(dim, x.shape, op) if x.ndim else (0,)
     if x.ndim == 0:
         return MaxMin(x, Tensor(np.zeros((), dtype=np.int64)))
     values = ExtremumAlongDim.apply(x, axis, keepdim, largest)
@@ -195,54 +214,65 @@ def _extremum(x, dim, keepdim, largest):
 
 
 def max(x, dim=None, keepdim=False):  # noqa: A001 - torch.max
-    """max over all elements (gradient shared among ties), or ``(values, indices)`` along ``dim``."""
+    """max over all elements (gradient shared among ties), ``(values, indices)`` along ``dim``, or, given
+    a tensor ``max(x, other)``, the elementwise maximum (as torch)."""
+    if isinstance(dim, Tensor):
+        return maximum(x, dim)
     return _extremum(x, dim, keepdim, True)
 
 
 def min(x, dim=None, keepdim=False):  # noqa: A001 - torch.min
-    """min over all elements (gradient shared among ties), or ``(values, indices)`` along ``dim``."""
+    """min over all elements (gradient shared among ties), ``(values, indices)`` along ``dim``, or, given
+    a tensor ``min(x, other)``, the elementwise minimum (as torch)."""
+    if isinstance(dim, Tensor):
+        return minimum(x, dim)
     return _extremum(x, dim, keepdim, False)
 
 
 def amax(x, dim=None, keepdim=False):
     _check(x, "amax")
-    return ExtremumEven.apply(x, normalize_dims(dim, x.ndim, "amax"), keepdim, True)
+    return ExtremumEven.apply(x, normalize_dims(dim, x.shape, "amax"), keepdim, True)
 
 
 def amin(x, dim=None, keepdim=False):
     _check(x, "amin")
-    return ExtremumEven.apply(x, normalize_dims(dim, x.ndim, "amin"), keepdim, False)
+    return ExtremumEven.apply(x, normalize_dims(dim, x.shape, "amin"), keepdim, False)
 
 
 def var(x, dim=None, unbiased=True, keepdim=False, *, correction=None):
     """Variance with Bessel's correction by default (``correction=1``; ``unbiased=False`` → 0)."""
     _check(x, "var")
     correction = (1 if unbiased else 0) if correction is None else correction
-    return Var.apply(_float(x), normalize_dims(dim, x.ndim, "var"), keepdim, correction)
+    return Var.apply(_float(x), normalize_dims(dim, x.shape, "var"), keepdim, correction)
 
 
 def std(x, dim=None, unbiased=True, keepdim=False, *, correction=None):
-    """Standard deviation: √var."""
-    return var(x, dim, unbiased, keepdim, correction=correction) ** 0.5
+    """Standard deviation: √var (gradient 0 where it is 0)."""
+    _check(x, "std")
+    correction = (1 if unbiased else 0) if correction is None else correction
+    return Std.apply(_float(x), normalize_dims(dim, x.shape, "std"), keepdim, correction)
 
 
 def prod(x, dim=None, keepdim=False):
     _check(x, "prod")
-    axis = None if dim is None else normalize_dims(dim, x.ndim, "prod")[0]
+    if dim is not None and not isinstance(dim, (int, np.integer)):
+        raise TypeError(f"prod: dim must be an int or None (one dim at a time, as torch), got {dim!r}")
+    axes = () if dim is None else normalize_dims(dim, x.shape, "prod")  # () for a 0-d tensor: itself
+    axis = axes[0] if axes else None
     return Prod.apply(x, axis, keepdim)
 
 
 def logsumexp(x, dim, keepdim=False):
     _check(x, "logsumexp")
-    return LogSumExp.apply(_float(x), normalize_dims(dim, x.ndim, "logsumexp"), keepdim)
+    return LogSumExp.apply(_float(x), normalize_dims(dim, x.shape, "logsumexp"), keepdim)
 
 
 def argmax(x, dim=None, keepdim=False):
     """Index of the (first) maximum; over the flattened tensor when ``dim`` is None. Not differentiable."""
     _check(x, "argmax")
     if dim is None:
-        return Tensor(np.asarray(np.argmax(x.data), dtype=np.int64))
-    (axis,) = normalize_dims(dim, x.ndim, "argmax")
+        return Tensor(np.asarray(np.argmax(x.data), dtype=np.int64).reshape((1,) * x.ndim if keepdim else ()))
+    (axis,) = normalize_dims(dim, x.shape, "argmax") or (None,)  # () for a 0-d tensor: index 0
     return Tensor(np.argmax(x.data, axis=axis, keepdims=keepdim).astype(np.int64, copy=False))
 
 
@@ -250,6 +280,6 @@ def argmin(x, dim=None, keepdim=False):
     """Index of the (first) minimum; over the flattened tensor when ``dim`` is None. Not differentiable."""
     _check(x, "argmin")
     if dim is None:
-        return Tensor(np.asarray(np.argmin(x.data), dtype=np.int64))
-    (axis,) = normalize_dims(dim, x.ndim, "argmin")
+        return Tensor(np.asarray(np.argmin(x.data), dtype=np.int64).reshape((1,) * x.ndim if keepdim else ()))
+    (axis,) = normalize_dims(dim, x.shape, "argmin") or (None,)  # () for a 0-d tensor: index 0
     return Tensor(np.argmin(x.data, axis=axis, keepdims=keepdim).astype(np.int64, copy=False))

@@ -131,9 +131,10 @@ def reshape(x, *shape):
     return Reshape.apply(x, shape)
 
 
-def _dim(d, ndim, op):
+def _dim(d, shape, op):
+    ndim = len(shape)
     if not -max(ndim, 1) <= d < max(ndim, 1):
-        raise IndexError(f"{op}: dim {d} out of range for a tensor with {ndim} dims")
+        raise IndexError(f"{op}: dim {d} out of range for a tensor with {ndim} dims of shape {shape}")
     return d % max(ndim, 1)
 
 
@@ -141,7 +142,7 @@ def flatten(x, start_dim=0, end_dim=-1):
     """Merge dims start_dim..end_dim into one."""
     if x.ndim == 0:
         return reshape(x, 1)
-    s, e = _dim(start_dim, x.ndim, "flatten"), _dim(end_dim, x.ndim, "flatten")
+    s, e = _dim(start_dim, x.shape, "flatten"), _dim(end_dim, x.shape, "flatten")
     if s > e:
         raise ValueError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim}")
     shape = x.shape[:s] + (int(np.prod(x.shape[s : e + 1])),) + x.shape[e + 1 :]
@@ -153,7 +154,7 @@ def squeeze(x, dim=None):
     if dim is None:
         dims = [i for i, n in enumerate(x.shape) if n == 1]
     else:
-        dims = [_dim(d, x.ndim, "squeeze") for d in ((dim,) if isinstance(dim, int) else dim)]
+        dims = [_dim(d, x.shape, "squeeze") for d in ((dim,) if isinstance(dim, int) else dim)]
         dims = [d for d in dims if x.ndim and x.shape[d] == 1]
     return reshape(x, tuple(n for i, n in enumerate(x.shape) if i not in dims))
 
@@ -161,7 +162,7 @@ def squeeze(x, dim=None):
 def unsqueeze(x, dim):
     """Insert a size-1 dim at position ``dim`` (−ndim−1 ≤ dim ≤ ndim)."""
     if not -x.ndim - 1 <= dim <= x.ndim:
-        raise IndexError(f"unsqueeze: dim {dim} out of range for a tensor with {x.ndim} dims")
+        raise IndexError(f"unsqueeze: dim {dim} out of range for a tensor with {x.ndim} dims of shape {x.shape}")
     dim = dim % (x.ndim + 1)
     return reshape(x, x.shape[:dim] + (1,) + x.shape[dim:])
 
@@ -181,7 +182,7 @@ def transpose(x, dim0, dim1):
     if x.ndim < 2 and dim0 in (0, -1) and dim1 in (0, -1):
         return x
     perm = list(range(x.ndim))
-    a, b = _dim(dim0, x.ndim, "transpose"), _dim(dim1, x.ndim, "transpose")
+    a, b = _dim(dim0, x.shape, "transpose"), _dim(dim1, x.shape, "transpose")
     perm[a], perm[b] = perm[b], perm[a]
     return permute(x, perm)
 
@@ -235,7 +236,8 @@ def getitem(x, index):
             basic = sum(((slice(None),) * (i.ndim if i.dtype == np.bool_ else 1) if isinstance(i, np.ndarray) else (i,)
                          for i in parts), ())
             # second pass: the advanced indices on what is left (the ints' dims are gone)
-            rest = tuple(i if isinstance(i, np.ndarray) or i is Ellipsis else slice(None) for i in parts if not _is_int(i))
+            rest = tuple(i if isinstance(i, np.ndarray) or i is Ellipsis else slice(None)
+                         for i in parts if not _is_int(i))
             return _index(_index(x, basic), rest)
         return _index(x, parts if isinstance(index, tuple) else parts[0])
     except IndexError as e:
@@ -248,7 +250,7 @@ def cat(tensors, dim=0):
     if not tensors:
         raise ValueError("cat: expected a non-empty sequence of tensors")
     ref = tensors[0]
-    d = _dim(dim, ref.ndim, "cat")
+    d = _dim(dim, ref.shape, "cat")
     for t in tensors[1:]:
         if t.ndim != ref.ndim or any(a != b for i, (a, b) in enumerate(zip(t.shape, ref.shape)) if i != d):
             raise ValueError(
@@ -266,7 +268,9 @@ def stack(tensors, dim=0):
     if len(shapes) > 1:
         raise ValueError(f"stack: expected tensors of equal shape, got {sorted(shapes)}")
     if not -tensors[0].ndim - 1 <= dim <= tensors[0].ndim:
-        raise IndexError(f"stack: dim {dim} out of range for tensors with {tensors[0].ndim} dims")
+        raise IndexError(
+            f"stack: dim {dim} out of range for tensors with {tensors[0].ndim} dims of shape {tensors[0].shape}"
+        )
     return Stack.apply(dim % (tensors[0].ndim + 1), *_common_dtype(tensors))
 
 
@@ -279,7 +283,7 @@ def _common_dtype(tensors):
 
 def split(x, split_size_or_sections, dim=0):
     """Split into chunks of ``split_size`` (the last may be smaller) or of the given sizes."""
-    d = _dim(dim, x.ndim, "split")
+    d = _dim(dim, x.shape, "split")
     n = x.shape[d]
     if isinstance(split_size_or_sections, int):
         if split_size_or_sections <= 0:
@@ -302,7 +306,7 @@ def chunk(x, chunks, dim=0):
     """Split into ``chunks`` pieces of size ceil(n / chunks) (fewer if it does not divide), as torch."""
     if chunks <= 0:
         raise ValueError(f"chunk: number of chunks must be positive, got {chunks}")
-    n = x.shape[_dim(dim, x.ndim, "chunk")]
+    n = x.shape[_dim(dim, x.shape, "chunk")]
     return split(x, max(-(-n // chunks), 1), dim)
 
 
