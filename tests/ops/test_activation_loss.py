@@ -140,7 +140,7 @@ def test_cross_entropy_float32_and_target_forms(reduction):
     logits = normal((5, 4), 0, np.float32)
     target = np.array([0, 3, 3, 1, 2])
     out = assert_parity(
-        lambda x, y: F.cross_entropy(x, y, reduction),
+        lambda x, y: F.cross_entropy(x, y, reduction=reduction),
         lambda x, y: TF.cross_entropy(x, y, reduction=reduction),
         logits,
         target,
@@ -175,7 +175,7 @@ def test_mse_loss_parity(reduction, shape, seed):
         lambda x, y: F.mse_loss(x, y, reduction=reduction), lambda x, y: TF.mse_loss(x, y, reduction=reduction), a, b
     )
     assert_parity(
-        lambda x: F.mse_loss(x, cr.tensor(b), reduction),
+        lambda x: F.mse_loss(x, cr.tensor(b), reduction=reduction),
         lambda x: TF.mse_loss(x, torch.tensor(b), reduction=reduction),
         a,
     )
@@ -184,7 +184,7 @@ def test_mse_loss_parity(reduction, shape, seed):
 @pytest.mark.parametrize("reduction", REDUCTIONS)
 def test_mse_loss_float32(reduction):
     out = assert_parity(
-        lambda x, y: F.mse_loss(x, y, reduction),
+        lambda x, y: F.mse_loss(x, y, reduction=reduction),
         lambda x, y: TF.mse_loss(x, y, reduction=reduction),
         normal((3, 4), 0, np.float32),
         normal((3, 4), 1, np.float32),
@@ -206,7 +206,7 @@ def test_gradcheck_mlp_with_cross_entropy():
 def test_gradcheck_activations_and_mse():
     x, t = _leaf(nonzero((3, 4), 3)), _leaf(normal((3, 4), 4))
     assert cr.gradcheck(
-        lambda a, b: F.mse_loss(cr.sigmoid(a) * cr.relu(a) + cr.softmax(a, 1) - cr.log_softmax(a, 0), b.tanh(), "sum"),
+        lambda a, b: F.mse_loss(cr.sigmoid(a) * cr.relu(a) + cr.softmax(a, 1) - cr.log_softmax(a, 0), b.tanh(), reduction="sum"),
         (x, t),
     )
 
@@ -227,18 +227,21 @@ def test_cross_entropy_class_out_of_range():
         F.cross_entropy(x, cr.tensor([0, -1, 1]))
 
 
-def test_cross_entropy_rejects_float_targets():
+def test_cross_entropy_float_targets_are_probabilities():
+    """As in torch, a float target is a distribution over classes and must have the input's shape."""
     x = cr.tensor(normal((3, 4), 0))
-    with pytest.raises(TypeError, match="cross_entropy: target must hold integer class indices, got dtype float32"):
+    with pytest.raises(ValueError, match=r"cross_entropy: probability targets must have the input's shape \(3, 4\), got \(3,\)"):
         F.cross_entropy(x, cr.tensor([0.0, 1.0, 2.0]))
+    with pytest.raises(TypeError, match="cross_entropy: class-index targets must be integers, got dtype float64"):
+        F.cross_entropy(x, np.array([0.0, 1.0, 2.0]))
 
 
 def test_cross_entropy_shape_errors_name_shapes():
     x = cr.tensor(normal((3, 4), 0))
-    with pytest.raises(ValueError, match=r"cross_entropy: target of shape \(2,\) does not match logits \(3, 4\)"):
+    with pytest.raises(ValueError, match=r"cross_entropy: target of shape \(2,\) does not match input of shape \(3, 4\) \(expected \(3,\)\)"):
         F.cross_entropy(x, cr.tensor([0, 1]))
-    with pytest.raises(ValueError, match=r"cross_entropy: expected logits of shape \(N, C\), got \(2, 3, 4\)"):
-        F.cross_entropy(cr.tensor(normal((2, 3, 4), 0)), cr.tensor([0, 1]))
+    with pytest.raises(ValueError, match=r"target of shape \(2,\) does not match input of shape \(2, 3, 4\) \(expected \(2, 4\)\)"):
+        F.cross_entropy(cr.tensor(normal((2, 3, 4), 0)), cr.tensor([0, 1]))  # (N, C, d) input: target (N, d)
     with pytest.raises(ValueError, match="cross_entropy: reduction must be one of"):
         F.cross_entropy(x, cr.tensor([0, 1, 2]), reduction="avg")
 
