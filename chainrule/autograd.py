@@ -126,6 +126,7 @@ class Function:
         result.grad = None
         result._retains_grad = False
         result._version = 0
+        result._hooks = None
         if _grad_enabled:
             needs = tuple([isinstance(x, Tensor) and x.requires_grad for x in inputs])
             if True in needs:
@@ -197,6 +198,11 @@ def backward(root, gradient, retain_graph=False):
         g = grads.pop(id(t), None)
         if g is None:
             continue
+        if t._hooks:
+            for hook in list(t._hooks.values()):
+                replaced = hook(Tensor(g))
+                if replaced is not None:
+                    g = replaced.data if isinstance(replaced, Tensor) else replaced
         fn = t._ctx
         if fn is None or t._retains_grad:
             if t.grad is None:

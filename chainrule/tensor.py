@@ -33,7 +33,7 @@ class Tensor:
     copies (like ``torch.tensor``).
     """
 
-    __slots__ = ("data", "grad", "requires_grad", "_ctx", "_retains_grad", "_version", "__weakref__")
+    __slots__ = ("data", "grad", "requires_grad", "_ctx", "_retains_grad", "_version", "_hooks", "__weakref__")
     __array_ufunc__ = None  # NumPy defers to our operators: ndarray + Tensor → Tensor.__radd__
 
     def __init__(self, data, dtype=None, requires_grad=False):
@@ -42,6 +42,7 @@ class Tensor:
         self._ctx = None
         self._retains_grad = False
         self._version = 0  # bumped by in-place ops, so a backward that needs the old value can tell
+        self._hooks = None
         self.requires_grad = False
         if requires_grad:
             self.requires_grad_(True)
@@ -135,6 +136,15 @@ class Tensor:
             raise RuntimeError("requires_grad_: you can only change requires_grad of leaf tensors; use detach()")
         self.requires_grad = requires_grad
         return self
+
+    def register_hook(self, hook):
+        """Call ``hook(grad)`` when this tensor's gradient has been computed in a backward pass; if it
+        returns a Tensor, that replaces the gradient (for leaves, before it is accumulated into ``.grad``)."""
+        if not self.requires_grad:
+            raise RuntimeError("register_hook: cannot register a hook on a tensor that doesn't require gradient")
+        if self._hooks is None:
+            self._hooks = {}
+        return hooks.add(self._hooks, hook)
 
     def retain_grad(self):
         """Keep ``.grad`` on this non-leaf tensor after backward (leaves always keep it)."""
@@ -462,7 +472,7 @@ class Tensor:
 
 
 # The ops are imported after Tensor exists: they build Tensors, and Tensor's methods call them.
-from . import autograd  # noqa: E402
+from . import autograd, hooks  # noqa: E402
 from .ops import activation  # noqa: E402
 from .ops import arithmetic as arith  # noqa: E402
 from .ops import linalg  # noqa: E402

@@ -6,8 +6,8 @@ from collections import OrderedDict, namedtuple
 
 import numpy as np
 
-from .. import dtypes
-from ..autograd import no_grad
+from .. import dtypes, hooks
+from ..autograd import Function, no_grad
 from ..tensor import Tensor
 
 
@@ -26,6 +26,66 @@ class Parameter(Tensor):
 IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
 
 
+class _HookIdentity(Function):
+    """out = x; its backward reports g to a module's backward-hook call (and may swap it)."""
+
+    def forward(self, x, call, slot):
+        self.call, self.slot = call, slot
+        return x
+
+    def backward(self, g):
+        return self.call.received(self.slot, g), None, None
+
+
+class _BackwardHookCall:
+    """One forward call of a module with full backward hooks: identity nodes on its tensor inputs and
+    output collect grad_output, then grad_input, and fire the hooks once all input gradients are in."""
+
+    def __init__(self, module, args):
+        self.module = module
+        self.n_inputs = len(args)
+        self.grad_input = [None] * len(args)
+        self.pending = {i for i, a in enumerate(args) if isinstance(a, Tensor) and a.requires_grad}
+        self.grad_output = None
+
+    def wrap_inputs(self, args):
+        return tuple(_HookIdentity.apply(a, self, i) if i in self.pending else a for i, a in enumerate(args))
+
+    def wrap_output(self, out):
+        if isinstance(out, Tensor) and out.requires_grad:
+            return _HookIdentity.apply(out, self, "output")
+        return out
+
+    def received(self, slot, g):
+        if slot == "output":
+            self.grad_output = (Tensor(g),)
+            if not self.pending:
+                self._fire()
+            return g
+        self.grad_input[slot] = Tensor(g)
+        self.pending.discard(slot)
+        if not self.pending:
+            replaced = self._fire()
+            if replaced is not None:
+                return replaced[slot].data
+        return g
+
+    def _fire(self):
+        replaced = None
+        for hook in list(self.module._backward_hooks.values()):
+            result = hook(self.module, tuple(self.grad_input), self.grad_output)
+            if result is not None:
+                wanting = [i for i, a in enumerate(self.grad_input) if a is not None]
+                if len(wanting) != 1:
+                    raise RuntimeError(
+                        f"{type(self.module).__name__}: a full backward hook may replace grad_input only for a module "
+                        f"with one input that requires grad (this call has {len(wanting)})"
+                    )
+                replaced = tuple(result)
+                self.grad_input = [r if isinstance(r, Tensor) or r is None else Tensor(r) for r in replaced]
+        return self.grad_input if replaced is not None else None
+
+
 class Module:
     """Base class of every layer and model. Subclasses set attributes in ``__init__`` and define ``forward``."""
 
@@ -35,6 +95,9 @@ class Module:
         object.__setattr__(self, "_non_persistent", set())
         object.__setattr__(self, "_modules", OrderedDict())
         object.__setattr__(self, "training", True)
+        object.__setattr__(self, "_forward_pre_hooks", OrderedDict())
+        object.__setattr__(self, "_forward_hooks", OrderedDict())
+        object.__setattr__(self, "_backward_hooks", OrderedDict())
 
     # ----- registration -------------------------------------------------------------------------
     def __setattr__(self, name, value):
@@ -111,7 +174,39 @@ class Module:
         raise NotImplementedError(f"{type(self).__name__} has no forward()")
 
     def __call__(self, *args, **kwargs):
+        if self._forward_pre_hooks or self._forward_hooks or self._backward_hooks:
+            return self._call_with_hooks(args, kwargs)
         return self.forward(*args, **kwargs)
+
+    # ----- hooks --------------------------------------------------------------------------------
+    def register_forward_pre_hook(self, hook):
+        """``hook(module, args)`` runs before ``forward``; returning a value (a tuple, or one input) replaces args."""
+        return hooks.add(self._forward_pre_hooks, hook)
+
+    def register_forward_hook(self, hook):
+        """``hook(module, args, output)`` runs after ``forward``; returning a value replaces the output."""
+        return hooks.add(self._forward_hooks, hook)
+
+    def register_full_backward_hook(self, hook):
+        """``hook(module, grad_input, grad_output)`` runs when the gradients w.r.t. the module's tensor inputs
+        have been computed (tuples; None for inputs that need no gradient). Returning a tuple replaces
+        grad_input (for modules with one input that requires grad)."""
+        return hooks.add(self._backward_hooks, hook)
+
+    def _call_with_hooks(self, args, kwargs):
+        for hook in list(self._forward_pre_hooks.values()):
+            replaced = hook(self, args)
+            if replaced is not None:
+                args = replaced if isinstance(replaced, tuple) else (replaced,)
+        call = _BackwardHookCall(self, args) if self._backward_hooks else None
+        if call is not None:
+            args = call.wrap_inputs(args)
+        out = self.forward(*args, **kwargs)
+        for hook in list(self._forward_hooks.values()):
+            replaced = hook(self, args, out)
+            if replaced is not None:
+                out = replaced
+        return call.wrap_output(out) if call is not None else out
 
     # ----- traversal ----------------------------------------------------------------------------
     def named_modules(self, prefix="", memo=None):
