@@ -1,4 +1,7 @@
-"""Tools that make the notes' claims measurable: the numerical gradient checker (more to come)."""
+"""Tools that make the notes' claims measurable: the numerical gradient checker, the model summary
+(parameters, MACs, receptive field) and the gradient-flow monitor."""
 from .gradcheck import GradcheckError, gradcheck
+from .gradflow import GradientFlow
+from .summary import Summary, summary
 
-__all__ = ["GradcheckError", "gradcheck"]
+__all__ = ["GradcheckError", "GradientFlow", "Summary", "gradcheck", "summary"]

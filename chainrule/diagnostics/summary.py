@@ -1,0 +1,172 @@
+"""Model summary [note 003: parameter count and time complexity of a CNN]: one row per layer with its
+output shape, parameters, MACs/FLOPs, receptive field and jump, and activation memory.
+
+Conventions: MACs count the multiply-accumulates of convolutions and linear layers only (what the
+published figures count, e.g. ResNet-18's 1.8 GMACs at 224×224); FLOPs = 2·MACs. Normalization,
+activations and pooling are left out of both. Conv MACs = C_out·H_out·W_out·(C_in/groups)·k_h·k_w.
+Figures are per sample (batch 1).
+
+The receptive field r and jump j (distance in input pixels between neighbouring outputs) follow
+r_n = r_{n−1} + (k_n − 1)·d_n·j_{n−1},  j_n = j_{n−1}·s_n, traced through the actual graph: a
+layer's input takes the largest receptive field among the tensors it was computed from, so
+branches and residual sums are handled.
+"""
+import json
+
+import numpy as np
+
+from .. import creation
+from ..tensor import Tensor
+
+
+def _pair(v):
+    return tuple(v) if isinstance(v, (tuple, list)) else (v, v)
+
+
+def _leaf_modules(model):
+    return [(name, m) for name, m in model.named_modules() if not any(True for _ in m.children())]
+
+
+def _macs(module, inp, out):
+    kind = type(module).__name__
+    if kind in ("Conv1d", "Conv2d"):
+        w = module.weight
+        return int(np.prod(out.shape[1:])) * int(np.prod(w.shape[1:]))
+    if kind == "Linear":
+        return int(np.prod(out.shape[1:])) * module.in_features
+    return 0
+
+
+def _geometry(module, inp):
+    """(kernel, stride, dilation) along the first spatial dim, or None for layers that keep the geometry."""
+    kind = type(module).__name__
+    if kind in ("Conv1d", "Conv2d"):
+        return module.kernel_size[0], module.stride[0], module.dilation[0]
+    if kind in ("MaxPool1d", "MaxPool2d", "AvgPool1d", "AvgPool2d"):
+        k = _pair(module.kernel_size)[0]
+        return k, _pair(module.stride)[0], _pair(getattr(module, "dilation", 1))[0]
+    if kind in ("AdaptiveAvgPool2d", "AdaptiveMaxPool2d", "GlobalAvgPool2d"):
+        size = inp.shape[-2]
+        out = 1 if kind == "GlobalAvgPool2d" else _pair(module.output_size)[0] or size
+        return -(-size // out), size // out, 1
+    return None
+
+
+class _Tracer:
+    """Receptive field (r, jump) of every tensor seen in one forward pass, found through the graph."""
+
+    def __init__(self, x):
+        self.fields = {id(x): (1, 1)}
+        self.spatial = x.shape[-1] if x.ndim >= 3 else 1
+        self.keep = [x]
+
+    def field(self, t):
+        """The largest field among the known tensors ``t`` was computed from (walking back iteratively)."""
+        best, stack, seen = (1, 1), [t], set()
+        while stack:
+            u = stack.pop()
+            if id(u) in seen:
+                continue
+            seen.add(id(u))
+            if id(u) in self.fields:
+                best = max(best, self.fields[id(u)])
+                continue
+            fn = u._ctx
+            if fn is not None and fn.inputs is not None:
+                stack.extend(i for i in fn.inputs if isinstance(i, Tensor))
+        return best
+
+    def record(self, module, inp, out):
+        r, j = self.field(inp) if isinstance(inp, Tensor) else (1, 1)
+        geometry = _geometry(module, inp)
+        if type(module).__name__ == "Linear":
+            r = max(r, self.spatial)
+        elif geometry is not None:
+            k, s, d = geometry
+            r, j = r + (k - 1) * d * j, j * s
+        self.fields[id(out)] = (r, j)
+        self.keep.append(out)
+        return r, j
+
+
+def summary(model, input_size, dtype=None):
+    """Run one forward pass of a batch-1 input of shape ``input_size`` (without the batch dim, e.g.
+    (1, 28, 28)) and return a ``Summary``: ``rows`` (one dict per leaf layer, in execution order) and
+    ``totals``. ``print(summary(...))`` shows the table; ``.to_json()`` / ``.rows`` give the data."""
+    input_size = tuple(input_size)
+    x = creation.zeros((1,) + input_size, dtype=dtype)
+    x.requires_grad_(True)  # record the graph, so receptive fields can be traced through non-module ops
+    tracer = _Tracer(x)
+    rows, handles = [], []
+    leaves = _leaf_modules(model)
+    for name, module in leaves:
+        def hook(mod, args, out, name=name):
+            inp = args[0] if args else None
+            if not isinstance(out, Tensor):
+                return
+            r, j = tracer.record(mod, inp, out)
+            trainable = sum(p.numel() for p in mod.parameters(recurse=False) if p.requires_grad)
+            frozen = sum(p.numel() for p in mod.parameters(recurse=False) if not p.requires_grad)
+            macs = _macs(mod, inp, out)
+            rows.append(dict(name=name, type=type(mod).__name__, output_shape=list(out.shape[1:]),
+                             params=trainable, frozen_params=frozen, macs=macs, flops=2 * macs,
+                             receptive_field=r, jump=j, activation_bytes=out.data.nbytes))
+        handles.append(module.register_forward_hook(hook))
+    was_training = model.training
+    model.eval()
+    try:
+        model(x)
+    finally:
+        for h in handles:
+            h.remove()
+        model.train(was_training)
+    total_params = sum(p.numel() for p in model.parameters())
+    trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    totals = dict(params=total_params, trainable_params=trainable, frozen_params=total_params - trainable,
+                  macs=sum(r["macs"] for r in rows), flops=sum(r["flops"] for r in rows),
+                  activation_bytes=sum(r["activation_bytes"] for r in rows),
+                  param_bytes=sum(p.data.nbytes for p in model.parameters()),
+                  input_size=list(input_size))
+    return Summary(type(model).__name__, rows, totals)
+
+
+def _human(n):
+    for unit, scale in (("G", 1e9), ("M", 1e6), ("K", 1e3)):
+        if abs(n) >= scale:
+            return f"{n / scale:.2f}{unit}"
+    return str(n)
+
+
+class Summary:
+    """The result of ``summary``: ``rows``, ``totals``; ``str()`` renders a table."""
+
+    def __init__(self, model_name, rows, totals):
+        self.model_name, self.rows, self.totals = model_name, rows, totals
+
+    def to_dict(self):
+        return dict(model=self.model_name, rows=self.rows, totals=self.totals)
+
+    def to_json(self, **kwargs):
+        return json.dumps(self.to_dict(), **kwargs)
+
+    def __str__(self):
+        header = ("layer", "type", "output", "params", "MACs", "RF", "jump", "act. mem")
+        body = [(r["name"], r["type"], "×".join(map(str, r["output_shape"])), f"{r['params'] + r['frozen_params']:,}",
+                 _human(r["macs"]), str(r["receptive_field"]), str(r["jump"]), _human(r["activation_bytes"]) + "B")
+                for r in self.rows]
+        widths = [max(len(str(c)) for c in col) for col in zip(header, *body)]
+        line = lambda cells: "  ".join(str(c).ljust(w) if i < 3 else str(c).rjust(w)  # noqa: E731
+                                       for i, (c, w) in enumerate(zip(cells, widths)))
+        rule = "-" * (sum(widths) + 2 * (len(widths) - 1))
+        t = self.totals
+        foot = [
+            f"{self.model_name}: input {'×'.join(map(str, t['input_size']))}",
+            f"params: {t['params']:,} (trainable {t['trainable_params']:,}, frozen {t['frozen_params']:,}; "
+            f"{_human(t['param_bytes'])}B)",
+            f"MACs: {_human(t['macs'])}  FLOPs: {_human(t['flops'])} (conv and linear layers, per sample)",
+            f"activation memory (forward, per sample): {_human(t['activation_bytes'])}B",
+        ]
+        return "\n".join([line(header), rule] + [line(r) for r in body] + [rule] + foot)
+
+    __repr__ = __str__
+
