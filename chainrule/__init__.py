@@ -1,7 +1,7 @@
 """chainrule: a deep-learning framework on NumPy — reverse-mode autograd with a PyTorch-shaped API."""
 from .tensor import Tensor  # first: tensor.py imports autograd and the ops once Tensor exists
 from . import dtypes  # noqa: I001
-from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from .autograd import detect_anomaly, enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .creation import (
     arange,
     empty,
@@ -84,6 +84,7 @@ from .ops.shape import (
 )
 from .random import Generator, manual_seed
 from .diagnostics.gradcheck import GradcheckError, gradcheck  # noqa: E402 - needs the package above
+from .io import load_file, save_file  # noqa: E402 - safetensors files, PyTorch weights
 
 clip = clamp
 concat = cat

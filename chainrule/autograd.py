@@ -11,6 +11,7 @@ import numpy as np
 from .tensor import Tensor
 
 _grad_enabled = True
+_detect_anomaly = False
 
 
 def is_grad_enabled():
@@ -88,6 +89,33 @@ class set_grad_enabled(_GradMode):
         return super().__call__(func)
 
 
+class detect_anomaly:
+    """While active, every op's output and every backward gradient is checked for NaN/Inf, and the first
+    op that produces one raises ``FloatingPointError`` naming it (slow: use it to debug, not to train)."""
+
+    def __enter__(self):
+        global _detect_anomaly
+        self.prev, _detect_anomaly = _detect_anomaly, True
+        return self
+
+    def __exit__(self, *exc):
+        global _detect_anomaly
+        _detect_anomaly = self.prev
+        return False
+
+
+def _check_finite(fn, arrays, inputs, where):
+    for a in arrays:
+        if isinstance(a, np.ndarray) and a.dtype.kind == "f" and not np.all(np.isfinite(a)):
+            shapes = ", ".join(str(x.shape) for x in inputs if isinstance(x, Tensor))
+            clean = all(np.all(np.isfinite(x.data)) for x in inputs if isinstance(x, Tensor) and x.data.dtype.kind == "f")
+            origin = "from finite inputs" if clean else "(its inputs already held non-finite values)"
+            raise FloatingPointError(
+                f"detect_anomaly: {type(fn).__name__} {where} produced a non-finite value {origin}; "
+                f"input shapes {shapes}"
+            )
+
+
 def unbroadcast(grad, shape):
     """Sum ``grad`` down to ``shape``: the adjoint of NumPy broadcasting (shared by every op)."""
     if grad.shape == shape:
@@ -121,6 +149,8 @@ class Function:
             raise ValueError(f"{cls.__name__}: invalid inputs of shapes {shapes}: {e}") from None
         if type(out) is not np.ndarray:
             out = np.asarray(out)  # NumPy reductions return scalars; a Tensor always holds an array
+        if _detect_anomaly:
+            _check_finite(fn, (out,), inputs, "forward")
         result = Tensor.__new__(Tensor)
         result.data = out
         result.grad = None
@@ -215,8 +245,11 @@ def backward(root, gradient, retain_graph=False):
         if fn is None:
             continue
         _check_versions(fn)
+        inputs = fn.inputs
         in_grads = fn.backward(g)
-        for x, gx in zip(fn.inputs, in_grads):
+        if _detect_anomaly:
+            _check_finite(fn, in_grads, inputs, "backward")
+        for x, gx in zip(inputs, in_grads):
             if gx is None or not isinstance(x, Tensor) or not x.requires_grad:
                 continue
             if gx.dtype != x.data.dtype:
