@@ -1,0 +1,287 @@
+"""The ``chainrule`` command: train, evaluate, summary, models, datasets.
+
+    chainrule train                        # small CNN on the bundled 8×8 digits, offline, < 1 min
+    chainrule train --model lenet5 --dataset mnist --data-dir ../shared/data --epochs 2 --augment
+    chainrule evaluate runs/<run>          # reload a run's checkpoint and score the test set
+    chainrule summary resnet18 --input 3x224x224
+    chainrule models | chainrule datasets
+
+A mistake a user can make (unknown name, missing data, an input the model can't take, a corrupt
+checkpoint) ends with one line on stderr and exit status 2, never a traceback (set CHAINRULE_DEBUG=1
+to see the traceback).
+"""
+import argparse
+import csv
+import inspect
+import json
+import math
+import os
+import sys
+import time
+
+ERRORS = (ValueError, KeyError, TypeError, FileNotFoundError, FloatingPointError, RuntimeError, OSError)
+OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop", "adagrad", "adadelta")
+SCHEDULERS = ("none", "step", "cosine", "onecycle", "plateau")
+
+
+def _parser():
+    p = argparse.ArgumentParser(prog="chainrule", description="chainrule: deep learning on NumPy, from the notes up.")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    t = sub.add_parser("train", help="train a model and write a run folder")
+    t.add_argument("--model", default="small_cnn", help="a zoo model (see `chainrule models`); default small_cnn")
+    t.add_argument("--dataset", default="digits", help="see `chainrule datasets`; default digits (bundled)")
+    t.add_argument("--data-dir", default=None, help="folder with the datasets (default $CHAINRULE_DATA or ~/.chainrule/data)")
+    t.add_argument("--epochs", type=int, default=15)
+    t.add_argument("--batch-size", type=int, default=64)
+    t.add_argument("--optimizer", choices=OPTIMIZERS, default="adam")
+    t.add_argument("--lr", type=float, default=None, help="default: 1e-3 for adam/adamw/rmsprop, 0.05 for sgd, "
+                                                           "1e-2 for adagrad, 1.0 for adadelta")
+    t.add_argument("--momentum", type=float, default=0.9, help="for sgd and rmsprop")
+    t.add_argument("--weight-decay", type=float, default=0.0, help="L2; biases and norm layers are exempt")
+    t.add_argument("--scheduler", choices=SCHEDULERS, default="none")
+    t.add_argument("--augment", action="store_true", help="random crops (and flips for cifar10)")
+    t.add_argument("--clip-grad", type=float, default=None, help="clip the global gradient norm to this value")
+    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--threads", type=int, default=None, help="BLAS threads (default: all cores)")
+    t.add_argument("--out", default=None, help="run folder (default runs/<model>-<dataset>-<time>)")
+    t.add_argument("--resume", action="store_true", help="continue the run in --out from its checkpoint")
+    t.add_argument("--quiet", action="store_true", help="no progress bars or per-epoch lines")
+    t.add_argument("--json", action="store_true", help="print a final machine-readable line")
+
+    e = sub.add_parser("evaluate", help="score a run's checkpoint on its dataset's test split")
+    e.add_argument("run", help="a run folder written by `chainrule train`")
+    e.add_argument("--data-dir", default=None)
+    e.add_argument("--json", action="store_true")
+
+    s = sub.add_parser("summary", help="layers, parameters, MACs and receptive fields of a zoo model")
+    s.add_argument("model")
+    s.add_argument("--input", default="3x224x224", help="input size without the batch dim, e.g. 1x28x28")
+    s.add_argument("--num-classes", type=int, default=None)
+    s.add_argument("--json", action="store_true")
+
+    sub.add_parser("models", help="list the zoo")
+    d = sub.add_parser("datasets", help="list the datasets and where their files are looked for")
+    d.add_argument("--data-dir", default=None)
+    return p
+
+
+def _build_model(name, entry):
+    """A zoo model sized for the dataset: num_classes and, where the builder takes it, in_channels."""
+    from . import models
+    from .models.registry import model_builder
+
+    if name == "mlp":
+        sizes = [math.prod(entry.input_shape), 128, 128, entry.num_classes]
+        from .nn import Flatten, Sequential
+
+        return Sequential(Flatten(), models.mlp(sizes))
+    builder = model_builder(name)
+    params = inspect.signature(builder).parameters
+    kwargs = {"num_classes": entry.num_classes} if "num_classes" in params else {}
+    if "in_channels" in params and len(entry.input_shape) == 3:
+        kwargs["in_channels"] = entry.input_shape[0]
+    if "input_size" in params and len(entry.input_shape) == 3:
+        kwargs["input_size"] = entry.input_shape[-1]
+    if "aux_logits" in params:
+        kwargs["aux_logits"] = False
+    return builder(**kwargs)
+
+
+def _optimizer(args, model):
+    from . import optim
+    from .nn.utils import param_groups
+
+    defaults = {"sgd": 0.05, "adam": 1e-3, "adamw": 1e-3, "rmsprop": 1e-3, "adagrad": 1e-2, "adadelta": 1.0}
+    lr = args.lr if args.lr is not None else defaults[args.optimizer]
+    groups = param_groups(model, args.weight_decay) if args.weight_decay else model.parameters()
+    if args.optimizer == "sgd":
+        return optim.SGD(groups, lr=lr, momentum=args.momentum)
+    if args.optimizer == "rmsprop":
+        return optim.RMSprop(groups, lr=lr, momentum=args.momentum)
+    cls = {"adam": optim.Adam, "adamw": optim.AdamW, "adagrad": optim.Adagrad, "adadelta": optim.Adadelta}
+    return cls[args.optimizer](groups, lr=lr)
+
+
+def _scheduler(name, optimizer, epochs, steps_per_epoch):
+    from .optim import lr_scheduler as S
+
+    if name == "step":
+        return S.StepLR(optimizer, step_size=max(epochs // 3, 1), gamma=0.1)
+    if name == "cosine":
+        return S.CosineAnnealingLR(optimizer, T_max=epochs)
+    if name == "onecycle":
+        return S.OneCycleLR(optimizer, max_lr=optimizer.param_groups[0]["lr"], epochs=epochs, steps_per_epoch=1)
+    if name == "plateau":
+        return S.ReduceLROnPlateau(optimizer)
+    return None
+
+
+def _write_run(out, history, final, entry):
+    from .train.plots import plot_confusion, plot_curves
+
+    with open(os.path.join(out, "history.json"), "w") as f:
+        json.dump(history.to_dict(), f, indent=1)
+    with open(os.path.join(out, "metrics.csv"), "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(history.epochs[0]))
+        writer.writeheader()
+        writer.writerows(history.epochs)
+    plot_curves(history, os.path.join(out, "loss.png"), "loss", f"loss — {entry.name}")
+    plot_curves(history, os.path.join(out, "accuracy.png"), "accuracy", f"accuracy — {entry.name}")
+    plot_confusion(final["confusion_matrix"], os.path.join(out, "confusion.png"))
+
+
+def cmd_train(args):
+    from . import manual_seed
+    from .data import DataLoader
+    from .data.catalog import get_dataset
+    from .diagnostics import GradientFlow, summary
+    from .nn.functional import cross_entropy
+    from .train import evaluate, fit
+
+    entry = get_dataset(args.dataset)
+    out = args.out or os.path.join("runs", f"{args.model}-{args.dataset}-{time.strftime('%Y%m%d-%H%M%S')}")
+    config_path = os.path.join(out, "config.json")
+    if args.resume:
+        if not os.path.exists(config_path):
+            raise FileNotFoundError(f"--resume: {config_path} does not exist; pass the run folder with --out")
+        with open(config_path) as f:
+            saved = json.load(f)
+        for key in ("model", "dataset", "batch_size", "optimizer", "lr", "momentum", "weight_decay", "scheduler",
+                    "augment", "clip_grad", "seed"):
+            setattr(args, key, saved[key])
+        entry = get_dataset(args.dataset)
+    manual_seed(args.seed)
+    model = _build_model(args.model, entry)
+    train_set, test_set = entry.load(args.data_dir, args.augment, args.seed)
+    train_loader = DataLoader(train_set, batch_size=args.batch_size, shuffle=True, seed=args.seed)
+    test_loader = DataLoader(test_set, batch_size=256)
+    os.makedirs(out, exist_ok=True)
+    input_size = entry.input_shape
+    info = summary(model, input_size)
+    with open(os.path.join(out, "summary.txt"), "w") as f:
+        f.write(str(info) + "\n")
+    optimizer = _optimizer(args, model)
+    scheduler = _scheduler(args.scheduler, optimizer, args.epochs, len(train_loader))
+    monitor = GradientFlow(model)
+    config = {k: v for k, v in vars(args).items() if k not in ("command", "json", "quiet", "out", "resume")}
+    with open(config_path, "w") as f:
+        json.dump(config, f, indent=1)
+    if not args.quiet:
+        print(f"training {args.model} ({info.totals['params']:,} parameters) on {entry.name}: "
+              f"{len(train_set)} train / {len(test_set)} test → {out}", file=sys.stderr)
+    started = time.perf_counter()
+    history = fit(model, train_loader, cross_entropy, optimizer, args.epochs, val_loader=test_loader,
+                  scheduler=scheduler, grad_clip=args.clip_grad, monitor=monitor,
+                  checkpoint_path=os.path.join(out, "checkpoint.safetensors"), resume=args.resume, quiet=args.quiet)
+    monitor.remove()
+    final = evaluate(model, test_loader, cross_entropy, num_classes=entry.num_classes)
+    _write_run(out, history, final, entry)
+    if monitor.history:
+        monitor.plot(os.path.join(out, "gradflow.png"))
+        with open(os.path.join(out, "gradflow.json"), "w") as f:
+            json.dump({k: v for k, v in monitor.report().items()}, f, indent=1, default=float)
+    result = {"run": out, "model": args.model, "dataset": entry.name, "epochs": len(history.epochs),
+              "test_accuracy": final["accuracy"], "test_loss": final["loss"],
+              "seconds": round(time.perf_counter() - started, 2)}
+    print(f"test accuracy {final['accuracy']:.2%}  test loss {final['loss']:.4f}  ({result['seconds']} s)  run: {out}")
+    if args.json:
+        print(json.dumps(result))
+    return 0
+
+
+def cmd_evaluate(args):
+    from .data import DataLoader
+    from .data.catalog import get_dataset
+    from .nn.functional import cross_entropy
+    from .train import evaluate, load_checkpoint
+
+    config_path = os.path.join(args.run, "config.json")
+    if not os.path.exists(config_path):
+        raise FileNotFoundError(f"evaluate: {args.run} is not a run folder (no config.json)")
+    with open(config_path) as f:
+        config = json.load(f)
+    entry = get_dataset(config["dataset"])
+    model = _build_model(config["model"], entry)
+    load_checkpoint(os.path.join(args.run, "checkpoint.safetensors"), model, restore_rng=False)
+    _, test_set = entry.load(args.data_dir or config.get("data_dir"), False, config["seed"])
+    result = evaluate(model, DataLoader(test_set, batch_size=256), cross_entropy, num_classes=entry.num_classes)
+    print(f"{config['model']} on {entry.name}: test accuracy {result['accuracy']:.2%}, loss {result['loss']:.4f}")
+    if args.json:
+        print(json.dumps({"run": args.run, "test_accuracy": result["accuracy"], "test_loss": result["loss"]}))
+    return 0
+
+
+def _input_size(text):
+    try:
+        size = tuple(int(v) for v in text.lower().replace(",", "x").split("x"))
+    except ValueError:
+        raise ValueError(f"--input must look like 3x224x224, got {text!r}") from None
+    if not size or min(size) <= 0:
+        raise ValueError(f"--input must be positive sizes like 3x224x224, got {text!r}")
+    return size
+
+
+def cmd_summary(args):
+    from .diagnostics import summary
+    from .models.registry import model_builder
+
+    size = _input_size(args.input)
+    builder = model_builder(args.model)
+    params = inspect.signature(builder).parameters
+    kwargs = {}
+    if args.num_classes and "num_classes" in params:
+        kwargs["num_classes"] = args.num_classes
+    if "in_channels" in params and len(size) == 3:
+        kwargs["in_channels"] = size[0]
+    if "aux_logits" in params:
+        kwargs["aux_logits"] = False
+    info = summary(builder(**kwargs), size)
+    print(info.to_json() if args.json else info)
+    return 0
+
+
+def cmd_models(args):
+    from . import models
+    from .models.registry import model_builder
+
+    for name in models.list_models():
+        doc = (inspect.getdoc(model_builder(name)) or "").split("\n")[0]
+        print(f"{name:18s} {doc}")
+    return 0
+
+
+def cmd_datasets(args):
+    from .data.catalog import DATASETS
+
+    for entry in DATASETS.values():
+        status = "available" if entry.available(args.data_dir) else "missing  "
+        shape = "×".join(map(str, entry.input_shape))
+        print(f"{entry.name:14s} {status}  {shape:8s} {entry.num_classes:3d} classes  {entry.description}  "
+              f"[{entry.where(args.data_dir)}]")
+    return 0
+
+
+def main(argv=None):
+    args = _parser().parse_args(argv)
+    commands = {"train": cmd_train, "evaluate": cmd_evaluate, "summary": cmd_summary, "models": cmd_models,
+                "datasets": cmd_datasets}
+    try:
+        if getattr(args, "threads", None):
+            from threadpoolctl import threadpool_limits
+
+            threadpool_limits(args.threads)
+        return commands[args.command](args)
+    except KeyboardInterrupt:
+        print("chainrule: interrupted", file=sys.stderr)
+        return 130
+    except ERRORS as e:
+        if os.environ.get("CHAINRULE_DEBUG"):
+            raise
+        message = e.args[0] if isinstance(e, KeyError) and e.args else e
+        print(f"chainrule: error: {message}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
