@@ -154,7 +154,8 @@ def cmd_train(args):
     manual_seed(args.seed)
     model = _build_model(args.model, entry)
     train_set, test_set = entry.load(args.data_dir, args.augment, args.seed)
-    train_loader = DataLoader(train_set, batch_size=args.batch_size, shuffle=True, seed=args.seed)
+    # the partial last batch is dropped: BatchNorm statistics over a handful of samples make the loss jump
+    train_loader = DataLoader(train_set, batch_size=args.batch_size, shuffle=True, seed=args.seed, drop_last=True)
     test_loader = DataLoader(test_set, batch_size=256)
     os.makedirs(out, exist_ok=True)
     input_size = entry.input_shape
