@@ -5,18 +5,19 @@ from .module import Module
 
 
 class Dropout(Module):
-    """Zero each element with probability ``p`` in training, scaling the rest by 1/(1 − p)."""
+    """Zero each element with probability ``p`` in training, scaling the rest by 1/(1 − p).
+    ``inplace`` is accepted for PyTorch compatibility and has no effect."""
 
-    def __init__(self, p=0.5):
+    def __init__(self, p=0.5, inplace=False):
         super().__init__()
-        F._check_p(p, "Dropout")
-        self.p = p
+        F._check_p(p, type(self).__name__)
+        self.p, self.inplace = p, inplace
 
     def forward(self, x):
         return F.dropout(x, self.p, self.training)
 
     def extra_repr(self):
-        return f"p={self.p}"
+        return f"p={self.p}, inplace={self.inplace}"
 
 
 class Dropout2d(Dropout):

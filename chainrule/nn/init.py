@@ -10,7 +10,8 @@ from ..random import rng
 def calculate_gain(nonlinearity, param=None):
     """Recommended gain for a nonlinearity: 1 (linear, sigmoid), 5/3 (tanh), √2 (relu),
     √(2 / (1 + slope²)) (leaky_relu, slope default 0.01), 3/4 (selu)."""
-    linear = ("linear", "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "sigmoid")
+    linear = ("linear", "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d",
+              "sigmoid")
     if nonlinearity in linear:
         return 1.0
     if nonlinearity == "tanh":

@@ -14,11 +14,11 @@ class _Loss(Module):
 
 
 class _WeightedLoss(_Loss):
-    """A loss with optional per-class (or per-element) weights, kept as a non-persistent buffer."""
+    """A loss with optional per-class (or per-element) weights, kept as a buffer (in the state dict, as torch)."""
 
     def __init__(self, weight=None, reduction="mean"):
         super().__init__(reduction)
-        self.register_buffer("weight", weight, persistent=False)
+        self.register_buffer("weight", weight)
 
 
 class CrossEntropyLoss(_WeightedLoss):
@@ -81,7 +81,7 @@ class BCEWithLogitsLoss(_WeightedLoss):
 
     def __init__(self, weight=None, reduction="mean", pos_weight=None):
         super().__init__(weight, reduction)
-        self.register_buffer("pos_weight", pos_weight, persistent=False)
+        self.register_buffer("pos_weight", pos_weight)
 
     def forward(self, input, target):  # noqa: A002
         return F.binary_cross_entropy_with_logits(input, target, self.weight, reduction=self.reduction,

@@ -98,7 +98,8 @@ class _InstanceNorm(_NormBase):
 
     def forward(self, x):
         self._check_input(x, self.ndims)
-        factor = self._factor()
+        # as torch: num_batches_tracked is not counted here, and momentum=None means no update (not 1/t)
+        factor = 0.0 if self.momentum is None else self.momentum
         use_input_stats = self.training or not self.track_running_stats
         return F.instance_norm(x, self.running_mean, self.running_var, self.weight, self.bias, use_input_stats, factor,
                                self.eps)
@@ -136,7 +137,8 @@ class LayerNorm(Module):
         return F.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
 
     def extra_repr(self):
-        return f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}"
+        return (f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}, "
+                f"bias={self.bias is not None}")
 
 
 class GroupNorm(Module):

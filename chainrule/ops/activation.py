@@ -90,8 +90,9 @@ class Softplus(Function):
     def forward(self, x, beta, threshold):
         bx = beta * x
         self.linear = bx > threshold
-        self.sig = 1 / (1 + np.exp(-np.where(self.linear, 0, bx)))
-        return np.where(self.linear, x, (np.maximum(bx, 0) + np.log1p(np.exp(-np.abs(bx)))) / beta)
+        e = np.exp(-np.abs(bx))  # σ(βx) without overflow for large |βx|, as Sigmoid
+        self.sig = np.where(bx >= 0, 1 / (1 + e), e / (1 + e))
+        return np.where(self.linear, x, (np.maximum(bx, 0) + np.log1p(e)) / beta)
 
     def backward(self, g):
         return np.where(self.linear, g, g * self.sig), None, None
@@ -107,18 +108,19 @@ class GELU(Function):
     def forward(self, x, approximate):
         self.x, self.approximate = x, approximate
         if approximate == "tanh":
-            self.t = np.tanh(np.sqrt(2 / np.pi) * (x + 0.044715 * x**3))
+            self.t = np.tanh(math.sqrt(2 / math.pi) * (x + 0.044715 * x**3))
             return 0.5 * x * (1 + self.t)
-        self.cdf = (0.5 * (1 + _erf(x / np.sqrt(2)).astype(np.float64))).astype(x.dtype)
+        # np.asarray: on a 0-d input the ufunc returns a Python float, not an array
+        self.cdf = (0.5 * (1 + np.asarray(_erf(x / math.sqrt(2)), dtype=np.float64))).astype(x.dtype)
         return x * self.cdf
 
     def backward(self, g):
         x = self.x
         if self.approximate == "tanh":
             t = self.t
-            inner = np.sqrt(2 / np.pi) * (1 + 3 * 0.044715 * x * x)
+            inner = math.sqrt(2 / math.pi) * (1 + 3 * 0.044715 * x * x)
             return g * (0.5 * (1 + t) + 0.5 * x * (1 - t * t) * inner), None
-        pdf = np.exp(-0.5 * x * x) / np.sqrt(2 * np.pi)
+        pdf = np.exp(-0.5 * x * x) / math.sqrt(2 * math.pi)
         return g * (self.cdf + x * pdf), None
 
 
@@ -194,7 +196,9 @@ def prelu(x, weight):
     if weight.ndim != 1 or n not in (1, channels):
         raise ValueError(f"prelu: weight must have 1 or {channels} elements (the channels of input {x.shape}), "
                          f"got shape {weight.shape}")
-    if n > 1 and x.ndim >= 2:
+    if x.ndim == 0:
+        weight = weight.reshape(())  # one slope; a 0-d input stays 0-d, as in torch
+    elif n > 1 and x.ndim >= 2:
         weight = weight.reshape((1, n) + (1,) * (x.ndim - 2))
     return PReLU.apply(x, weight)
 

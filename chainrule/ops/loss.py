@@ -50,20 +50,25 @@ class CrossEntropy(Function):
             denom = np.sum(w[t] * valid)
         else:
             q = target * (1 - smoothing) + smoothing / c if smoothing else target
-            denom = m
+            denom, valid = m, None
         wq = w * q
         loss = -np.sum(wq * logp, axis=1)
         self.p, self.wq, self.logp, self.w, self.smoothing = p, wq, logp, w, smoothing
         self.reduction, self.denom, self.soft_target = reduction, denom, target.dtype.kind == "f"
+        self.valid = valid
         if reduction == "sum":
             return np.sum(loss)
         if reduction == "mean":
-            return np.sum(loss) / denom
+            with np.errstate(divide="ignore", invalid="ignore"):  # every target ignored: nan, as in torch
+                return np.sum(loss) / denom
         return loss
 
     def backward(self, g):
-        scale = g[:, None] if self.reduction == "none" else (g / self.denom if self.reduction == "mean" else g)
-        gz = (self.p * np.sum(self.wq, axis=1, keepdims=True) - self.wq) * scale
+        with np.errstate(divide="ignore", invalid="ignore"):
+            scale = g[:, None] if self.reduction == "none" else (g / self.denom if self.reduction == "mean" else g)
+            gz = (self.p * np.sum(self.wq, axis=1, keepdims=True) - self.wq) * scale
+        if self.valid is not None and not self.denom:
+            gz[~self.valid] = 0  # ignored rows get 0, not 0·∞ (torch's gradient when every target is ignored)
         gq = None
         if self.soft_target and self.needs[1]:
             gq = -self.w * self.logp * (1 - self.smoothing) * scale
@@ -80,18 +85,21 @@ class NLL(Function):
         t = np.where(valid, target, 0)
         wt = (np.ones(c, dtype=x.dtype) if weight is None else weight)[t] * valid
         loss = -wt * x[np.arange(m), t]
-        self.shape, self.t, self.wt, self.reduction = x.shape, t, wt, reduction
+        self.shape, self.t, self.wt, self.valid, self.reduction = x.shape, t, wt, valid, reduction
         self.denom = np.sum(wt)
         if reduction == "sum":
             return np.sum(loss)
         if reduction == "mean":
-            return np.sum(loss) / self.denom
+            with np.errstate(divide="ignore", invalid="ignore"):  # every target ignored: nan, as in torch
+                return np.sum(loss) / self.denom
         return loss
 
     def backward(self, g):
-        scale = g if self.reduction != "mean" else g / self.denom
         gx = np.zeros(self.shape, dtype=self.wt.dtype)
-        gx[np.arange(self.shape[0]), self.t] = -self.wt * scale
+        with np.errstate(divide="ignore", invalid="ignore"):
+            scale = g if self.reduction != "mean" else g / self.denom
+            # ignored rows get 0, not 0·∞ when every target is ignored (as torch)
+            gx[np.arange(self.shape[0]), self.t] = np.where(self.valid, -self.wt * scale, 0)
         return gx, None, None, None, None
 
 
@@ -153,8 +161,9 @@ class BCE(PointwiseLoss):
     dx = (x − y)/max(x(1 − x), 1e-12), dy = log(1 − x) − log x."""
 
     def terms(self, x, y, _):
-        log_x = np.maximum(np.log(x), -100)
-        log_1mx = np.maximum(np.log1p(-x), -100)
+        with np.errstate(divide="ignore"):  # log 0 = −∞, clamped to −100
+            log_x = np.maximum(np.log(x), -100)
+            log_1mx = np.maximum(np.log1p(-x), -100)
         loss = -(y * log_x + (1 - y) * log_1mx)
         dx = (x - y) / np.maximum(x * (1 - x), 1e-12)
         return loss, dx, log_1mx - log_x
@@ -185,12 +194,14 @@ def _pointwise(op, input, target, weight, reduction, name, param=None):  # noqa:
     if target.data.dtype != input.data.dtype:
         target = target.to(input.data.dtype)
     w = None
-    if weight is not None:
-        w = weight.data if isinstance(weight, Tensor) else np.asarray(weight, dtype=input.data.dtype)
+    if weight is not None:  # weights (and pos_weight) take the input's dtype, as in torch
+        w = np.asarray(weight.data if isinstance(weight, Tensor) else weight, dtype=input.data.dtype)
         try:
             np.broadcast_shapes(w.shape, input.shape)
         except ValueError:
             raise ValueError(f"{name}: weight of shape {w.shape} does not broadcast to input shape {input.shape}") from None
+    if isinstance(param, np.ndarray):
+        param = param.astype(input.data.dtype, copy=False)
     return op.apply(input, target, w, reduction, param)
 
 
@@ -285,6 +296,8 @@ def cross_entropy(input, target, weight=None, *, ignore_index=-100, reduction="m
     if soft:
         if target.shape != input.shape:
             raise ValueError(f"{op}: probability targets must have the input's shape {input.shape}, got {target.shape}")
+        if ignore_index >= 0:  # as torch: a class to ignore has no meaning for a distribution
+            raise ValueError(f"{op}: ignore_index={ignore_index} is not supported for probability (float) targets")
         t, _ = _class_last(target.to(input.data.dtype), op)
     else:
         t = _index_target(target, input, batch, op)
