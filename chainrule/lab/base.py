@@ -1,0 +1,78 @@
+"""What every lab experiment returns, and the registry that lists them.
+
+An experiment is a module with ``NAME``, ``NOTE`` (which note makes the claim), ``CLAIM`` (the
+claim in one sentence) and ``run(quick=False, seed=0, out=...) -> Result``. It measures, decides
+whether the claim held in a fair setup, and draws its pictures into ``out``. The lab reports what
+was measured: a claim that does not hold is reported as such.
+"""
+import importlib
+import json
+import os
+from dataclasses import asdict, dataclass, field
+
+MODULES = (
+    "vanishing_gradients", "exploding_gradients", "initialization", "normalization", "activations",
+    "regularization", "optimizers", "learning_rate_and_scaling", "normal_equation_vs_gd", "pooling_backward",
+    "architectures", "residual_depth", "conv_arithmetic",
+)
+
+
+@dataclass
+class Result:
+    """The outcome of one experiment.
+
+    numbers   the measured figures (JSON-serializable), e.g. {"final_accuracy": {"sigmoid": 0.41, ...}}
+    held      did the claim hold in this experiment
+    verdict   one or two sentences with the figures that decide it
+    figures   PNG file names, relative to the experiment's output folder
+    tables    optional [{"title": str, "columns": [...], "rows": [[...], ...]}]
+    """
+
+    name: str
+    note: str
+    claim: str
+    setup: str
+    numbers: dict
+    held: bool
+    verdict: str
+    figures: list = field(default_factory=list)
+    tables: list = field(default_factory=list)
+    seconds: float = 0.0
+    quick: bool = False
+
+    def to_dict(self):
+        return asdict(self)
+
+    def save(self, out):
+        with open(os.path.join(out, "result.json"), "w") as f:
+            json.dump(self.to_dict(), f, indent=1, default=_jsonable)
+
+
+def _jsonable(v):
+    import numpy as np
+
+    if isinstance(v, np.generic):
+        return v.item()
+    if isinstance(v, np.ndarray):
+        return v.tolist()
+    raise TypeError(f"Result: {type(v).__name__} is not JSON-serializable")
+
+
+def experiments():
+    """name → experiment module, in the order of the issue's list."""
+    found = {}
+    for module_name in MODULES:
+        module = importlib.import_module(f"chainrule.lab.{module_name}")
+        found[module.NAME] = module
+    return found
+
+
+def get(name):
+    import difflib
+
+    registry = experiments()
+    if name not in registry:
+        close = difflib.get_close_matches(name, registry, n=3)
+        hint = f" Did you mean {', '.join(map(repr, close))}?" if close else ""
+        raise KeyError(f"unknown lab experiment {name!r}.{hint} Available: {', '.join(registry)}")
+    return registry[name]

@@ -1,0 +1,71 @@
+"""Note 000: how gradients pass back through pooling.
+
+Average pooling hands each output gradient to its window in equal parts (÷ n); max pooling hands it
+only to the position that held the maximum. Copying the gradient n times instead of dividing it —
+the mistake the note warns about — multiplies the gradient by n, which finite differences expose.
+"""
+import os
+
+import numpy as np
+
+from .. import nn, tensor
+from ..diagnostics import gradcheck
+from .base import Result
+
+NAME = "pooling-backward"
+NOTE = "000"
+CLAIM = ("average pooling's backward divides each gradient by the window size n; max pooling's routes it only to "
+         "the position of the maximum; copying it n times would multiply the gradient by n")
+
+
+def _heatmaps(panels, path):
+    from .plotting import pyplot
+
+    plt = pyplot()
+    fig, axes = plt.subplots(1, len(panels), figsize=(3.2 * len(panels), 3.2))
+    for ax, (title, a) in zip(axes, panels):
+        ax.imshow(a, cmap="viridis")
+        for (i, j), v in np.ndenumerate(a):
+            ax.text(j, i, f"{v:.2g}", ha="center", va="center", color="w", fontsize=9)
+        ax.set_title(title, fontsize=10)
+        ax.set_xticks([])
+        ax.set_yticks([])
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def run(quick=False, seed=0, out="."):
+    rng = np.random.default_rng(seed)
+    x = rng.permutation(16).reshape(1, 1, 4, 4).astype(np.float64)
+    upstream = np.array([[1.0, 2.0], [3.0, 4.0]]).reshape(1, 1, 2, 2)
+    grads = {}
+    for kind, fn in (("avg", nn.functional.avg_pool2d), ("max", nn.functional.max_pool2d)):
+        t = tensor(x, requires_grad=True)
+        fn(t, 2).backward(upstream)
+        grads[kind] = t.grad.data[0, 0]
+    expected_avg = np.kron(upstream[0, 0], np.ones((2, 2))) / 4
+    windows = x[0, 0].reshape(2, 2, 2, 2).transpose(0, 2, 1, 3).reshape(2, 2, 4)
+    expected_max = np.zeros((4, 4))
+    for i in range(2):
+        for j in range(2):
+            k = int(np.argmax(windows[i, j]))
+            expected_max[2 * i + k // 2, 2 * j + k % 2] = upstream[0, 0, i, j]
+    copied = np.kron(upstream[0, 0], np.ones((2, 2)))  # the mistake: every position gets the whole gradient
+    fd_ok = {kind: bool(gradcheck(lambda t, f=fn: f(t, 2), [tensor(x, requires_grad=True)]))
+             for kind, fn in (("avg", nn.functional.avg_pool2d), ("max", nn.functional.max_pool2d))}
+    ratio = float(copied.sum() / grads["avg"].sum())
+    held = (np.allclose(grads["avg"], expected_avg) and np.allclose(grads["max"], expected_max)
+            and all(fd_ok.values()) and np.isclose(ratio, 4.0))
+    _heatmaps([("input x", x[0, 0]), ("avg-pool dL/dx", grads["avg"]), ("max-pool dL/dx", grads["max"]),
+               ("copy-n-times (wrong)", copied)], os.path.join(out, "pooling_backward.png"))
+    return Result(
+        name=NAME, note=NOTE, claim=CLAIM,
+        setup="a 4×4 input (a permutation of 0..15), 2×2 pooling with stride 2, upstream gradient [[1, 2], [3, 4]]",
+        numbers={"avg_grad": grads["avg"].tolist(), "max_grad": grads["max"].tolist(),
+                 "finite_differences_agree": fd_ok, "copy_mistake_over_true_ratio": ratio},
+        held=bool(held),
+        verdict=(f"average pooling gave every input g/4 and max pooling gave g only at each window's maximum, both "
+                 f"confirmed by finite differences; copying instead of dividing makes the gradient {ratio:.0f}× too large"),
+        figures=["pooling_backward.png"],
+    )

@@ -1,0 +1,91 @@
+"""The lab report: one Markdown page and one self-contained HTML page (images inlined) per experiment,
+and an index of claims, verdicts and timings."""
+import base64
+import html
+import os
+
+
+def _table_md(table):
+    lines = [f"**{table['title']}**", "", "| " + " | ".join(map(str, table["columns"])) + " |",
+             "|" + "---|" * len(table["columns"])]
+    lines += ["| " + " | ".join(_fmt(c) for c in row) + " |" for row in table["rows"]]
+    return "\n".join(lines)
+
+
+def _fmt(v):
+    if isinstance(v, float):
+        return f"{v:.4g}"
+    return str(v)
+
+
+def _numbers_md(numbers, depth=0):
+    lines = []
+    for k, v in numbers.items():
+        if isinstance(v, dict):
+            lines.append("  " * depth + f"- {k}:")
+            lines.append(_numbers_md(v, depth + 1))
+        else:
+            lines.append("  " * depth + f"- {k}: {_fmt(v)}")
+    return "\n".join(lines)
+
+
+def page_markdown(result):
+    verdict = "HELD" if result.held else "DID NOT HOLD"
+    parts = [
+        f"# {result.name}", "", f"**Claim** (note {result.note}): {result.claim}", "",
+        f"**Verdict: {verdict}.** {result.verdict}", "", f"**Setup.** {result.setup}"
+        + (" (quick version)" if result.quick else ""), "",
+    ]
+    for table in result.tables:
+        parts += [_table_md(table), ""]
+    parts += ["**Numbers**", "", _numbers_md(result.numbers), ""]
+    parts += [f"![{f}]({f})" for f in result.figures]
+    parts += ["", f"_{result.seconds:.1f} s_"]
+    return "\n".join(parts) + "\n"
+
+
+def page_html(result, folder):
+    verdict = "held" if result.held else "did not hold"
+    body = [f"<h1>{html.escape(result.name)}</h1>",
+            f"<p><b>Claim</b> (note {html.escape(result.note)}): {html.escape(result.claim)}</p>",
+            f"<p class='{verdict.replace(' ', '-')}'><b>Verdict: {verdict}.</b> {html.escape(result.verdict)}</p>",
+            f"<p><b>Setup.</b> {html.escape(result.setup)}{' (quick version)' if result.quick else ''}</p>"]
+    for table in result.tables:
+        head = "".join(f"<th>{html.escape(str(c))}</th>" for c in table["columns"])
+        rows = "".join("<tr>" + "".join(f"<td>{html.escape(_fmt(c))}</td>" for c in row) + "</tr>" for row in table["rows"])
+        body.append(f"<p><b>{html.escape(table['title'])}</b></p><table><tr>{head}</tr>{rows}</table>")
+    for fig in result.figures:
+        with open(os.path.join(folder, fig), "rb") as f:
+            data = base64.b64encode(f.read()).decode()
+        body.append(f"<img alt='{html.escape(fig)}' src='data:image/png;base64,{data}'>")
+    body.append(f"<pre>{html.escape(_numbers_md(result.numbers))}</pre>")
+    style = ("body{font-family:sans-serif;max-width:60em;margin:2em auto}img{max-width:100%}"
+             "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:2px 6px}"
+             ".held{color:#070}.did-not-hold{color:#a00}")
+    return f"<!doctype html><meta charset='utf-8'><title>{html.escape(result.name)}</title><style>{style}</style>" + "".join(body)
+
+
+def write_pages(result, folder):
+    """Write ``<name>.md`` and ``<name>.html`` into the experiment's folder."""
+    with open(os.path.join(folder, f"{result.name}.md"), "w") as f:
+        f.write(page_markdown(result))
+    with open(os.path.join(folder, f"{result.name}.html"), "w") as f:
+        f.write(page_html(result, folder))
+
+
+def write_index(results, out):
+    """``index.md`` and ``index.html`` listing every experiment's claim, verdict and time."""
+    rows = [(r.name, r.note, r.claim, "held" if r.held else "did not hold", f"{r.seconds:.1f}") for r in results]
+    md = ["# chainrule lab report", "", "| experiment | note | claim | verdict | seconds |", "|---|---|---|---|---|"]
+    md += [f"| [{n}]({n}/{n}.md) | {note} | {c} | {v} | {s} |" for n, note, c, v, s in rows]
+    with open(os.path.join(out, "index.md"), "w") as f:
+        f.write("\n".join(md) + "\n")
+    cells = "".join(f"<tr><td><a href='{n}/{n}.html'>{n}</a></td><td>{html.escape(note)}</td><td>{html.escape(c)}</td>"
+                    f"<td>{v}</td><td>{s}</td></tr>" for n, note, c, v, s in rows)
+    with open(os.path.join(out, "index.html"), "w") as f:
+        f.write("<!doctype html><meta charset='utf-8'><title>chainrule lab</title>"
+                "<style>body{font-family:sans-serif;max-width:70em;margin:2em auto}td,th{border:1px solid #ccc;"
+                "padding:2px 6px}table{border-collapse:collapse}</style><h1>chainrule lab report</h1><table>"
+                "<tr><th>experiment</th><th>note</th><th>claim</th><th>verdict</th><th>seconds</th></tr>"
+                f"{cells}</table>")
+    return os.path.join(out, "index.md")
