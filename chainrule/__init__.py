@@ -86,6 +86,8 @@ from .random import Generator, manual_seed
 from .diagnostics.gradcheck import GradcheckError, gradcheck  # noqa: E402 - needs the package above
 from .io import load_file, save_file  # noqa: E402 - safetensors files, PyTorch weights
 
+from . import linear_model  # noqa: E402 - normal equation and gradient descent [note 004]
+
 clip = clamp
 concat = cat
 

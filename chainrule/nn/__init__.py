@@ -18,7 +18,7 @@ from .pooling import (
     MaxPool1d,
     MaxPool2d,
 )
-from .recurrent import GRU, GRUCell, LSTM, LSTMCell, RNN, RNNCell
+from .recurrent import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell
 
 __all__ = [
     "BCELoss", "BCEWithLogitsLoss", "ELU", "GELU", "L1Loss", "LeakyReLU", "NLLLoss", "PReLU", "RReLU", "SmoothL1Loss",
