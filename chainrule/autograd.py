@@ -106,7 +106,7 @@ class detect_anomaly:
 
 def _check_finite(fn, arrays, inputs, where):
     for a in arrays:
-        if isinstance(a, np.ndarray) and a.dtype.kind == "f" and not np.all(np.isfinite(a)):
+        if isinstance(a, (np.ndarray, np.generic)) and a.dtype.kind == "f" and not np.all(np.isfinite(a)):
             shapes = ", ".join(str(x.shape) for x in inputs if isinstance(x, Tensor))
             clean = all(np.all(np.isfinite(x.data)) for x in inputs if isinstance(x, Tensor) and x.data.dtype.kind == "f")
             origin = "from finite inputs" if clean else "(its inputs already held non-finite values)"
@@ -232,7 +232,11 @@ def backward(root, gradient, retain_graph=False):
             for hook in list(t._hooks.values()):
                 replaced = hook(Tensor(g))
                 if replaced is not None:
-                    g = replaced.data if isinstance(replaced, Tensor) else replaced
+                    new = replaced.data if isinstance(replaced, Tensor) else np.asarray(replaced)
+                    if new.shape != g.shape:
+                        raise RuntimeError(f"register_hook: a hook has changed the size of the gradient from "
+                                           f"{g.shape} to {new.shape}")
+                    g = new.astype(g.dtype, copy=False)
         fn = t._ctx
         if fn is None or t._retains_grad:
             if t.grad is None:

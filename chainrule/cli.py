@@ -48,6 +48,10 @@ def _parser():
     t.add_argument("--resume", action="store_true", help="continue the run in --out from its checkpoint")
     t.add_argument("--quiet", action="store_true", help="no progress bars or per-epoch lines")
     t.add_argument("--json", action="store_true", help="print a final machine-readable line")
+    t.add_argument("--distributed", action="store_true",
+                   help="data-parallel over the processes of `mpiexec -n N chainrule train --distributed ...` "
+                        "(needs chainrule[distributed]); --batch-size stays the global batch, batch-size/N per "
+                        "process; see docs/distributed.md")
 
     e = sub.add_parser("evaluate", help="score a run's checkpoint on its dataset's test split")
     e.add_argument("run", help="a run folder written by `chainrule train`")
@@ -131,6 +135,35 @@ def _write_run(out, history, final, entry):
     plot_confusion(final["confusion_matrix"], os.path.join(out, "confusion.png"))
 
 
+def _distributed(args):
+    """None, or ``chainrule.distributed`` once MPI is started, for ``train --distributed``."""
+    if not getattr(args, "distributed", False):
+        return None
+    from . import distributed as dist
+
+    dist.init()
+    if args.threads is None:  # the processes on one machine share its cores
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(max(1, (os.cpu_count() or 1) // dist.local_world_size()))
+    return dist
+
+
+def _distributed_loaders(args, dist, train_set, test_set):
+    """Each rank a shard: batch-size/N training samples per step (the global batch stays --batch-size,
+    so the learning rate needs no change), and its share of the test set, scored once over all ranks."""
+    from .data import DataLoader
+
+    n = dist.world_size()
+    if args.batch_size % n:
+        raise ValueError(f"--batch-size {args.batch_size} is the global batch and must be divisible by the {n} "
+                         f"processes (each takes batch-size/{n}); try --batch-size {max(args.batch_size // n, 1) * n}")
+    sampler = dist.DistributedSampler(train_set, shuffle=True, seed=args.seed)
+    train_loader = DataLoader(train_set, batch_size=args.batch_size // n, sampler=sampler, drop_last=True)
+    test_sampler = dist.DistributedSampler(test_set, shuffle=False, pad=False)
+    return train_loader, DataLoader(test_set, batch_size=256, sampler=test_sampler)
+
+
 def cmd_train(args):
     from . import manual_seed
     from .data import DataLoader
@@ -139,8 +172,14 @@ def cmd_train(args):
     from .nn.functional import cross_entropy
     from .train import evaluate, fit
 
+    if args.epochs < 1:
+        raise ValueError(f"--epochs must be at least 1, got {args.epochs}")
+    dist = _distributed(args)
+    main = dist is None or dist.is_main()  # rank 0 alone prints and writes the run folder
     entry = get_dataset(args.dataset)
     out = args.out or os.path.join("runs", f"{args.model}-{args.dataset}-{time.strftime('%Y%m%d-%H%M%S')}")
+    if dist is not None:
+        out = dist.broadcast_object(out)  # ranks that started in different seconds write one folder
     config_path = os.path.join(out, "config.json")
     if args.resume:
         if not os.path.exists(config_path):
@@ -157,26 +196,39 @@ def cmd_train(args):
     # the partial last batch is dropped: BatchNorm statistics over a handful of samples make the loss jump
     train_loader = DataLoader(train_set, batch_size=args.batch_size, shuffle=True, seed=args.seed, drop_last=True)
     test_loader = DataLoader(test_set, batch_size=256)
-    os.makedirs(out, exist_ok=True)
+    if dist is not None:
+        train_loader, test_loader = _distributed_loaders(args, dist, train_set, test_set)
     input_size = entry.input_shape
-    info = summary(model, input_size)
-    with open(os.path.join(out, "summary.txt"), "w") as f:
-        f.write(str(info) + "\n")
+    info = summary(model, input_size)  # first: a model that can't take the input leaves no run folder behind
+    if main:
+        os.makedirs(out, exist_ok=True)
+        with open(os.path.join(out, "summary.txt"), "w") as f:
+            f.write(str(info) + "\n")
+    if dist is not None:
+        model = dist.convert_sync_batchnorm(model)  # BatchNorm statistics over the global batch
     optimizer = _optimizer(args, model)
     scheduler = _scheduler(args.scheduler, optimizer, args.epochs, len(train_loader))
     monitor = GradientFlow(model)
     config = {k: v for k, v in vars(args).items() if k not in ("command", "json", "quiet", "out", "resume")}
-    with open(config_path, "w") as f:
-        json.dump(config, f, indent=1)
-    if not args.quiet:
+    if main:
+        with open(config_path, "w") as f:
+            json.dump(config, f, indent=1)
+    if not args.quiet and main:
         print(f"training {args.model} ({info.totals['params']:,} parameters) on {entry.name}: "
               f"{len(train_set)} train / {len(test_set)} test → {out}", file=sys.stderr)
+    if not args.quiet and main and dist is not None:
+        print(f"distributed: {dist.world_size()} processes × {args.batch_size // dist.world_size()} samples = global "
+              f"batch {args.batch_size}", file=sys.stderr)
+    if dist is not None:
+        model = dist.DistributedDataParallel(model)
     started = time.perf_counter()
     history = fit(model, train_loader, cross_entropy, optimizer, args.epochs, val_loader=test_loader,
                   scheduler=scheduler, grad_clip=args.clip_grad, monitor=monitor,
                   checkpoint_path=os.path.join(out, "checkpoint.safetensors"), resume=args.resume, quiet=args.quiet)
     monitor.remove()
     final = evaluate(model, test_loader, cross_entropy, num_classes=entry.num_classes)
+    if not main:
+        return 0
     _write_run(out, history, final, entry)
     if monitor.history:
         monitor.plot(os.path.join(out, "gradflow.png"))
@@ -231,6 +283,8 @@ def cmd_summary(args):
     builder = model_builder(args.model)
     params = inspect.signature(builder).parameters
     kwargs = {}
+    if args.model == "mlp":  # the one builder that needs its sizes: sized as `train` sizes it
+        kwargs["sizes"] = [math.prod(size), 128, 128, args.num_classes or 10]
     if args.num_classes and "num_classes" in params:
         kwargs["num_classes"] = args.num_classes
     if "in_channels" in params and len(size) == 3:
@@ -280,7 +334,15 @@ def main(argv=None):
         if os.environ.get("CHAINRULE_DEBUG"):
             raise
         message = e.args[0] if isinstance(e, KeyError) and e.args else e
-        print(f"chainrule: error: {message}", file=sys.stderr)
+        # one line, even for a multi-line message (load_state_dict lists every mismatch on its own line)
+        where = ""
+        if getattr(args, "distributed", False) and "chainrule.distributed" in sys.modules:
+            from .distributed import comm
+
+            where = f" (rank {comm.rank()} of {comm.world_size()})" if comm.world_size() > 1 else ""
+        print(f"chainrule: error{where}: {' '.join(str(message).split())}", file=sys.stderr)
+        if where:
+            comm.abort(2)  # the other ranks wait in a collective for this one: end the whole job
         return 2
 
 

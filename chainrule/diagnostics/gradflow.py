@@ -104,8 +104,9 @@ class GradientFlow:
         ratio = first / last if last > 0 else (math.inf if first > 0 else 1.0)
         vanishing = bool(np.isfinite(ratio) and ratio < self.vanishing_ratio)
         if vanishing:
+            smaller = f"{1 / ratio:.3g}× smaller than" if ratio > 0 else "zero, unlike"  # 0: e.g. dead ReLUs
             messages.append(
-                f"vanishing gradients: the first layer's gradient norm ({first:.3g}) is {1 / ratio:.3g}× smaller than "
+                f"vanishing gradients: the first layer's gradient norm ({first:.3g}) is {smaller} "
                 "the last's — saturating activations or a deep product of small factors; try ReLU-family activations, "
                 "BatchNorm, residual connections or Xavier/He initialization"
             )

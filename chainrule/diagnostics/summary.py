@@ -27,6 +27,13 @@ def _leaf_modules(model):
     return [(name, m) for name, m in model.named_modules() if not any(True for _ in m.children())]
 
 
+def _first_tensor(out):
+    """A layer's output Tensor, or the first one of a tuple output (an LSTM's (output, (h_n, c_n)))."""
+    if isinstance(out, (tuple, list)):
+        return next((t for t in map(_first_tensor, out) if t is not None), None)
+    return out if isinstance(out, Tensor) else None
+
+
 def _macs(module, inp, out):
     kind = type(module).__name__
     if kind in ("Conv1d", "Conv2d"):
@@ -102,7 +109,8 @@ def summary(model, input_size, dtype=None):
     for name, module in leaves:
         def hook(mod, args, out, name=name):
             inp = args[0] if args else None
-            if not isinstance(out, Tensor):
+            out = _first_tensor(out)
+            if out is None:
                 return
             r, j = tracer.record(mod, inp, out)
             trainable = sum(p.numel() for p in mod.parameters(recurse=False) if p.requires_grad)

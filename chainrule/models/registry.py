@@ -1,4 +1,4 @@
-"""The model registry (``list_models``, ``get_model``) and the input check every model shares."""
+"""The model registry (``list_models``, ``get_model``, ``model_builder``) and the input check every model shares."""
 import difflib
 
 _MODELS = {}
@@ -37,7 +37,7 @@ def get_model(name, **kwargs):
     return model_builder(name)(**kwargs)
 
 
-def check_image_input(x, model, channels, min_size=None, size=None, why=None):
+def check_image_input(x, model, channels, min_size=None, size=None):
     """Raise a ValueError naming ``model`` and the input it expects unless ``x`` is (N, channels, H, W)
     with H, W >= ``min_size`` (or exactly ``size`` = (H, W))."""
     shape = tuple(getattr(x, "shape", ()))
@@ -48,5 +48,4 @@ def check_image_input(x, model, channels, min_size=None, size=None, why=None):
         expected = f"(N, {channels}, H, W) with H, W >= {min_size}"
         ok = len(shape) == 4 and shape[1] == channels and min(shape[2:]) >= min_size
     if not ok:
-        reason = f" ({why})" if why and len(shape) == 4 and shape[1] == channels else ""
-        raise ValueError(f"{model}: expected input {expected}{reason}, got shape {shape}")
+        raise ValueError(f"{model}: expected input {expected}, got shape {shape}")

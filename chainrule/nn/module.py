@@ -82,6 +82,17 @@ class _BackwardHookCall:
                         f"with one input that requires grad (this call has {len(wanting)})"
                     )
                 replaced = tuple(result)
+                if len(replaced) != len(self.grad_input):
+                    raise RuntimeError(
+                        f"{type(self.module).__name__}: a full backward hook returned {len(replaced)} gradients for "
+                        f"{len(self.grad_input)} inputs"
+                    )
+                for old, new in zip(self.grad_input, replaced):
+                    if old is not None and new is not None and tuple(np.shape(getattr(new, "data", new))) != old.shape:
+                        raise RuntimeError(
+                            f"{type(self.module).__name__}: a full backward hook changed a gradient's shape from "
+                            f"{old.shape} to {tuple(np.shape(getattr(new, 'data', new)))}"
+                        )
                 self.grad_input = [r if isinstance(r, Tensor) or r is None else Tensor(r) for r in replaced]
         return self.grad_input if replaced is not None else None
 

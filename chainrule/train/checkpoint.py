@@ -1,7 +1,8 @@
 """Checkpoints without pickle: tensors in a safetensors file, everything else (epoch, step, RNG states,
-hyper-parameters, the tensors file's SHA-256) in a small JSON beside it. Each file is written to a
-temporary file in the same folder and renamed into place, so a crash never leaves a half-written
-checkpoint; loading verifies the checksum, so a corrupted file is detected, not silently used."""
+hyper-parameters, the tensors file's SHA-256) in a small JSON beside it, which records its own SHA-256
+too. Both files are written to temporary files in the same folder and renamed into place only once both
+are complete, so a crash never leaves a half-written checkpoint or a new tensors file beside an old JSON;
+loading verifies both checksums, so a corrupted file is detected, not silently used."""
 import hashlib
 import json
 import os
@@ -18,19 +19,27 @@ class CheckpointError(ValueError):
     """A checkpoint is missing, incomplete or corrupted."""
 
 
-def _atomic_write(path, write):
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=os.path.basename(path))
+def _atomic_write(files):
+    """Write ``{path: bytes}``: every file goes to a temporary file in its folder and is synced first,
+    and only when all are complete are they renamed into place, so a crash while writing leaves the
+    previous files untouched and no temporary file behind."""
+    written = []
     try:
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
+        for path, data in files.items():
+            folder = os.path.dirname(os.path.abspath(path))
+            os.makedirs(folder, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=os.path.basename(path))
+            written.append((tmp, path))
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+                f.flush()
+                os.fsync(f.fileno())
+        for tmp, path in written:
+            os.replace(tmp, path)
     except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
+        for tmp, _ in written:
+            if os.path.exists(tmp):
+                os.remove(tmp)
         raise
 
 
@@ -62,7 +71,8 @@ def save_checkpoint(path, model, optimizer=None, scheduler=None, **info):
     (epoch, step, anything JSON-serializable)."""
     from safetensors.numpy import save
 
-    tensors = {f"model.{k}": np.ascontiguousarray(v.data) for k, v in model.state_dict().items()}
+    # np.require, not np.ascontiguousarray: that one turns 0-d buffers (num_batches_tracked) into shape (1,)
+    tensors = {f"model.{k}": np.require(v.data, requirements="C") for k, v in model.state_dict().items()}
     meta = {"format": FORMAT, "info": info, "rng": default_generator.get_state()}
     if optimizer is not None:
         opt_tensors, meta["optimizer"] = _optimizer_payload(optimizer)
@@ -70,11 +80,16 @@ def save_checkpoint(path, model, optimizer=None, scheduler=None, **info):
     if scheduler is not None:
         meta["scheduler"] = scheduler.state_dict()
     blob = save(tensors)
-    _atomic_write(path, lambda f: f.write(blob))
     meta["sha256"] = hashlib.sha256(blob).hexdigest()
-    text = json.dumps(meta, indent=1, default=_json_default).encode()
-    _atomic_write(_meta_path(path), lambda f: f.write(text))
+    meta = json.loads(json.dumps(meta, default=_json_default))
+    meta["meta_sha256"] = _meta_digest(meta)
+    _atomic_write({path: blob, _meta_path(path): json.dumps(meta, indent=1).encode()})
     return path
+
+
+def _meta_digest(meta):
+    """SHA-256 of the JSON metadata in a canonical form (sorted keys), so any changed value is detected."""
+    return hashlib.sha256(json.dumps(meta, sort_keys=True).encode()).hexdigest()
 
 
 def _json_default(v):
@@ -83,6 +98,17 @@ def _json_default(v):
     if isinstance(v, np.ndarray):
         return v.tolist()
     raise TypeError(f"save_checkpoint: {type(v).__name__} is not JSON-serializable")
+
+
+def _retuple(value, like):
+    """``value`` read back from JSON, which turned tuples into lists (Adam's betas, OneCycleLR's phases),
+    with the tuples of ``like``, the same state as the live object holds it."""
+    if isinstance(value, list) and isinstance(like, (list, tuple)) and len(value) == len(like):
+        items = [_retuple(v, w) for v, w in zip(value, like)]
+        return tuple(items) if isinstance(like, tuple) else items
+    if isinstance(value, dict) and isinstance(like, dict):
+        return {k: _retuple(v, like[k]) if k in like else v for k, v in value.items()}
+    return value
 
 
 def _meta_path(path):
@@ -100,8 +126,10 @@ def load_checkpoint(path, model=None, optimizer=None, scheduler=None, restore_rn
     try:
         with open(meta_path) as f:
             meta = json.load(f)
-    except (OSError, json.JSONDecodeError) as e:
+    except (OSError, ValueError) as e:  # ValueError: invalid JSON or invalid UTF-8
         raise CheckpointError(f"checkpoint: {meta_path} is not valid JSON ({e}); the checkpoint is corrupted") from None
+    if not isinstance(meta, dict) or meta.pop("meta_sha256", None) != _meta_digest(meta):
+        raise CheckpointError(f"checkpoint: {meta_path} does not match its recorded SHA-256; it is corrupted")
     if meta.get("format") != FORMAT:
         raise CheckpointError(f"checkpoint: {meta_path} has format {meta.get('format')!r}, expected {FORMAT!r}")
     with open(path, "rb") as f:
@@ -121,9 +149,10 @@ def load_checkpoint(path, model=None, optimizer=None, scheduler=None, restore_rn
             if k.startswith("optimizer."):
                 _, idx, name = k.split(".", 2)
                 state.setdefault(int(idx), {})[name] = v
-        optimizer.load_state_dict({"state": state, "param_groups": meta["optimizer"]["param_groups"]})
+        groups = _retuple(meta["optimizer"]["param_groups"], optimizer.state_dict()["param_groups"])
+        optimizer.load_state_dict({"state": state, "param_groups": groups})
     if scheduler is not None and "scheduler" in meta:
-        scheduler.load_state_dict(meta["scheduler"])
+        scheduler.load_state_dict(_retuple(meta["scheduler"], scheduler.state_dict()))
     if restore_rng:
         default_generator.set_state(meta["rng"])
     return meta["info"]

@@ -32,6 +32,10 @@ def confusion_matrix(predictions, targets, num_classes):
     p, t = _array(predictions).astype(np.int64).ravel(), _array(targets).astype(np.int64).ravel()
     if p.shape != t.shape:
         raise ValueError(f"confusion_matrix: {p.shape[0]} predictions but {t.shape[0]} targets")
+    outside = np.concatenate([p, t])
+    outside = outside[(outside < 0) | (outside >= num_classes)]
+    if outside.size:  # bincount would count it in a wrong cell, or fail to reshape
+        raise ValueError(f"confusion_matrix: class {outside[0]} is outside [0, {num_classes})")
     return np.bincount(t * num_classes + p, minlength=num_classes * num_classes).reshape(num_classes, num_classes)
 
 

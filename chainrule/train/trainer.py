@@ -9,7 +9,9 @@ import time
 import numpy as np
 
 from ..autograd import no_grad
+from ..distributed import comm as dist
 from ..nn.utils import clip_grad_norm_
+from ..optim.lr_scheduler import ReduceLROnPlateau
 from .checkpoint import load_checkpoint, save_checkpoint
 from .metrics import confusion_matrix, precision_recall_f1
 
@@ -83,11 +85,13 @@ def fit(model, train_loader, loss_fn, optimizer, epochs, val_loader=None, schedu
     state = {"model": model, "optimizer": optimizer, "history": history, "epoch": start_epoch, "step": step}
     for cb in callbacks:
         cb.on_train_begin(state)
-    last_finite = None
+    last_finite = history.steps[-1]["loss"] if history.steps else None  # a resumed run has one already
     for epoch in range(start_epoch, epochs):
         model.train()
+        if hasattr(getattr(train_loader, "sampler", None), "set_epoch"):
+            train_loader.sampler.set_epoch(epoch)  # a DistributedSampler's order is drawn from seed + epoch
         start, seen, total_loss, correct = time.perf_counter(), 0, 0.0, 0
-        bar = _progress(train_loader, len(train_loader), f"epoch {epoch + 1}/{epochs}", quiet)
+        bar = _progress(train_loader, len(train_loader), f"epoch {epoch + 1}/{epochs}", quiet or not dist.is_main())
         for batch, (x, y) in enumerate(bar):
             out = model(x)
             loss = loss_fn(out, y)
@@ -120,6 +124,9 @@ def fit(model, train_loader, loss_fn, optimizer, epochs, val_loader=None, schedu
             state.update(epoch=epoch, step=step)
             for cb in callbacks:
                 cb.on_step_end(state, history.steps[-1])
+        if dist.world_size() > 1:  # each rank saw its shard: the epoch's figures are over all ranks
+            seen, total_loss, correct = dist.all_reduce(np.array([seen, total_loss, correct], dtype=np.float64))
+            seen, correct = int(seen), int(correct)
         logs = {"epoch": epoch + 1, "train_loss": total_loss / max(seen, 1), "train_accuracy": correct / max(seen, 1),
                 "lr": _lr(optimizer)}
         if val_loader is not None:
@@ -127,18 +134,18 @@ def fit(model, train_loader, loss_fn, optimizer, epochs, val_loader=None, schedu
             logs.update(val_loss=val["loss"], val_accuracy=val["accuracy"])
         logs["seconds"] = time.perf_counter() - start
         if scheduler is not None:
-            if type(scheduler).__name__ == "ReduceLROnPlateau":
+            if isinstance(scheduler, ReduceLROnPlateau):
                 scheduler.step(logs.get("val_loss", logs["train_loss"]))
             else:
                 scheduler.step()
         history.epochs.append(logs)
         state.update(epoch=epoch + 1)
-        if not quiet:
+        if not quiet and dist.is_main():
             shown = "  ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}" for k, v in logs.items())
             print(shown, file=sys.stderr)
         for cb in callbacks:
             cb.on_epoch_end(state, logs)
-        if checkpoint_path:
+        if checkpoint_path and dist.is_main():  # one writer; the ranks hold the same weights
             loader_gen = getattr(train_loader, "generator", None)
             save_checkpoint(checkpoint_path, model, optimizer, scheduler, epoch=epoch + 1, step=step,
                             history=history.to_dict(),
@@ -167,8 +174,16 @@ def evaluate(model, loader, loss_fn=None, num_classes=None):
         model.train(was_training)
     preds, tgts = np.concatenate(predictions), np.concatenate(targets)
     k = num_classes or int(max(preds.max(initial=0), tgts.max(initial=0)) + 1)
+    accuracy = float(np.mean(preds == tgts))
+    sharded = getattr(getattr(loader, "sampler", None), "num_replicas", 1) > 1 and dist.world_size() > 1
+    if sharded:  # a DistributedSampler's shard on each rank: the figures are summed over all ranks
+        k = dist.all_reduce(k, "max")
+        total, losses = dist.all_reduce(total), dist.all_reduce(float(losses))
     matrix = confusion_matrix(preds, tgts, k)
+    if sharded:
+        dist.all_reduce(matrix)
+        accuracy = float(np.trace(matrix)) / total
     precision, recall, f1 = precision_recall_f1(matrix)
-    return {"loss": losses / total if loss_fn is not None else None, "accuracy": float(np.mean(preds == tgts)),
+    return {"loss": losses / total if loss_fn is not None else None, "accuracy": accuracy,
             "confusion_matrix": matrix, "precision": precision, "recall": recall, "f1": f1, "samples": total}
 

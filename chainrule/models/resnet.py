@@ -1,0 +1,256 @@
+"""Residual networks (He, Zhang, Ren & Sun, 2015) [note 001, note 004: y = F(x) + shortcut(x), the
+shortcut the identity, or a projection (1×1 conv + BN) where the shape changes].
+
+``resnet18 … resnet152``: torchvision's ImageNet models (ResNet v1.5: the stride of a Bottleneck sits
+on its 3×3 conv), with its names (conv1/bn1/layer1..4/fc, ``downsample`` for projections) so its
+state dicts load. ``resnet20 … resnet110``: the CIFAR-10 networks of the paper's section 4.2 —
+3×3 conv 16 → three stages of n BasicBlocks at 16/32/64 channels (depth 6n + 2) → global average
+pooling → FC — with option A (zero-padding identity shortcuts, parameter-free, the paper's choice)
+or option B (projections where the shape changes).
+"""
+from .. import nn
+from ..nn import functional as F
+from ..nn import init
+from .registry import check_image_input, register_model
+
+
+def conv3x3(in_planes, out_planes, stride=1):
+    return nn.Conv2d(in_planes, out_planes, kernel_size=3, stride=stride, padding=1, bias=False)
+
+
+def conv1x1(in_planes, out_planes, stride=1):
+    return nn.Conv2d(in_planes, out_planes, kernel_size=1, stride=stride, bias=False)
+
+
+class BasicBlock(nn.Module):
+    """Two 3×3 conv-BN layers, ReLU between and after the sum with the shortcut."""
+
+    expansion = 1
+
+    def __init__(self, inplanes, planes, stride=1, downsample=None):
+        super().__init__()
+        self.conv1 = conv3x3(inplanes, planes, stride)
+        self.bn1 = nn.BatchNorm2d(planes)
+        self.relu = nn.ReLU()
+        self.conv2 = conv3x3(planes, planes)
+        self.bn2 = nn.BatchNorm2d(planes)
+        self.downsample = downsample
+        self.stride = stride
+
+    def forward(self, x):
+        identity = x if self.downsample is None else self.downsample(x)
+        out = self.relu(self.bn1(self.conv1(x)))
+        out = self.bn2(self.conv2(out))
+        return self.relu(out + identity)
+
+
+class Bottleneck(nn.Module):
+    """1×1 reduce → 3×3 (strided) → 1×1 expand ×4, each with BN; ReLU after the sum with the shortcut."""
+
+    expansion = 4
+
+    def __init__(self, inplanes, planes, stride=1, downsample=None):
+        super().__init__()
+        self.conv1 = conv1x1(inplanes, planes)
+        self.bn1 = nn.BatchNorm2d(planes)
+        self.conv2 = conv3x3(planes, planes, stride)
+        self.bn2 = nn.BatchNorm2d(planes)
+        self.conv3 = conv1x1(planes, planes * self.expansion)
+        self.bn3 = nn.BatchNorm2d(planes * self.expansion)
+        self.relu = nn.ReLU()
+        self.downsample = downsample
+        self.stride = stride
+
+    def forward(self, x):
+        identity = x if self.downsample is None else self.downsample(x)
+        out = self.relu(self.bn1(self.conv1(x)))
+        out = self.relu(self.bn2(self.conv2(out)))
+        out = self.bn3(self.conv3(out))
+        return self.relu(out + identity)
+
+
+def _init_resnet(model, zero_init_residual):
+    """torchvision's init: He normal (fan_out) convs, BN γ = 1, β = 0; with ``zero_init_residual`` the
+    last BN of each block starts at γ = 0, so every block starts as the identity (Goyal et al., 2017)."""
+    for m in model.modules():
+        if isinstance(m, nn.Conv2d):
+            init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
+        elif isinstance(m, nn.BatchNorm2d):
+            init.ones_(m.weight)
+            init.zeros_(m.bias)
+    if zero_init_residual:
+        for m in model.modules():
+            if isinstance(m, Bottleneck):
+                init.zeros_(m.bn3.weight)
+            elif isinstance(m, BasicBlock):
+                init.zeros_(m.bn2.weight)
+
+
+class ResNet(nn.Module):
+    """torchvision's ResNet: 7×7/2 conv → BN → ReLU → 3×3/2 max pool → layer1..layer4 (64, 128, 256,
+    512 planes; stride 2 from layer2 on) → global average pool → fc. Input (N, 3, H, W), H, W >= 32
+    (the network downsamples by 32; 224 as trained)."""
+
+    min_size = 32
+
+    def __init__(self, block, layers, num_classes=1000, zero_init_residual=False, arch="resnet"):
+        super().__init__()
+        self.arch = arch
+        self.inplanes = 64
+        self.conv1 = nn.Conv2d(3, self.inplanes, kernel_size=7, stride=2, padding=3, bias=False)
+        self.bn1 = nn.BatchNorm2d(self.inplanes)
+        self.relu = nn.ReLU()
+        self.maxpool = nn.MaxPool2d(kernel_size=3, stride=2, padding=1)
+        self.layer1 = self._make_layer(block, 64, layers[0])
+        self.layer2 = self._make_layer(block, 128, layers[1], stride=2)
+        self.layer3 = self._make_layer(block, 256, layers[2], stride=2)
+        self.layer4 = self._make_layer(block, 512, layers[3], stride=2)
+        self.avgpool = nn.AdaptiveAvgPool2d((1, 1))
+        self.fc = nn.Linear(512 * block.expansion, num_classes)
+        _init_resnet(self, zero_init_residual)
+
+    def _make_layer(self, block, planes, blocks, stride=1):
+        downsample = None
+        if stride != 1 or self.inplanes != planes * block.expansion:
+            downsample = nn.Sequential(conv1x1(self.inplanes, planes * block.expansion, stride),
+                                       nn.BatchNorm2d(planes * block.expansion))
+        layers = [block(self.inplanes, planes, stride, downsample)]
+        self.inplanes = planes * block.expansion
+        layers += [block(self.inplanes, planes) for _ in range(1, blocks)]
+        return nn.Sequential(*layers)
+
+    def forward(self, x):
+        check_image_input(x, self.arch, 3, self.min_size)
+        x = self.maxpool(self.relu(self.bn1(self.conv1(x))))
+        x = self.layer4(self.layer3(self.layer2(self.layer1(x))))
+        return self.fc(self.avgpool(x).flatten(1))
+
+
+def _resnet(arch, block, layers, num_classes, zero_init_residual):
+    return ResNet(block, layers, num_classes, zero_init_residual, arch)
+
+
+@register_model
+def resnet18(num_classes=1000, zero_init_residual=False):
+    """ResNet-18: BasicBlocks [2, 2, 2, 2], 11,689,512 parameters."""
+    return _resnet("resnet18", BasicBlock, [2, 2, 2, 2], num_classes, zero_init_residual)
+
+
+@register_model
+def resnet34(num_classes=1000, zero_init_residual=False):
+    """ResNet-34: BasicBlocks [3, 4, 6, 3], 21,797,672 parameters."""
+    return _resnet("resnet34", BasicBlock, [3, 4, 6, 3], num_classes, zero_init_residual)
+
+
+@register_model
+def resnet50(num_classes=1000, zero_init_residual=False):
+    """ResNet-50: Bottlenecks [3, 4, 6, 3], 25,557,032 parameters."""
+    return _resnet("resnet50", Bottleneck, [3, 4, 6, 3], num_classes, zero_init_residual)
+
+
+@register_model
+def resnet101(num_classes=1000, zero_init_residual=False):
+    """ResNet-101: Bottlenecks [3, 4, 23, 3], 44,549,160 parameters."""
+    return _resnet("resnet101", Bottleneck, [3, 4, 23, 3], num_classes, zero_init_residual)
+
+
+@register_model
+def resnet152(num_classes=1000, zero_init_residual=False):
+    """ResNet-152: Bottlenecks [3, 8, 36, 3], 60,192,808 parameters."""
+    return _resnet("resnet152", Bottleneck, [3, 8, 36, 3], num_classes, zero_init_residual)
+
+
+# ----- CIFAR ResNets (paper section 4.2) ---------------------------------------------------------------
+class ZeroPadShortcut(nn.Module):
+    """Option A shortcut: take every ``stride``-th pixel and zero-pad the channels from ``in_planes`` to
+    ``planes`` (half the new channels before, half after) — an identity on the old channels, no parameters."""
+
+    def __init__(self, in_planes, planes, stride):
+        super().__init__()
+        self.in_planes, self.planes, self.stride = in_planes, planes, stride
+
+    def forward(self, x):
+        s = self.stride
+        x = x[:, :, ::s, ::s] if s != 1 else x
+        extra = self.planes - self.in_planes
+        return F.pad(x, (0, 0, 0, 0, extra // 2, extra - extra // 2))
+
+    def extra_repr(self):
+        return f"{self.in_planes} → {self.planes}, stride={self.stride}"
+
+
+class CifarResNet(nn.Module):
+    """ResNet-(6n+2) for 32×32 images: 3×3 conv 16 → BN → ReLU → layer1..layer3 (n BasicBlocks each at
+    16, 32, 64 channels; stride 2 at the start of layer2 and layer3) → global average pool → fc.
+    ``shortcut`` 'A' (zero padding) or 'B' (1×1 conv + BN projections where the shape changes).
+    Input (N, 3, H, W), H, W >= 4."""
+
+    min_size = 4
+
+    def __init__(self, depth, num_classes=10, shortcut="A", arch=None):
+        super().__init__()
+        if (depth - 2) % 6 or depth < 8:
+            raise ValueError(f"cifar resnet: depth must be 6n + 2 with n >= 1, got {depth}")
+        if shortcut not in ("A", "B"):
+            raise ValueError(f"resnet{depth}: shortcut must be 'A' (zero padding) or 'B' (projection), got {shortcut!r}")
+        n = (depth - 2) // 6
+        self.arch = arch or f"resnet{depth}"
+        self.shortcut = shortcut
+        self.inplanes = 16
+        self.conv1 = conv3x3(3, 16)
+        self.bn1 = nn.BatchNorm2d(16)
+        self.relu = nn.ReLU()
+        self.layer1 = self._make_layer(16, n)
+        self.layer2 = self._make_layer(32, n, stride=2)
+        self.layer3 = self._make_layer(64, n, stride=2)
+        self.avgpool = nn.AdaptiveAvgPool2d((1, 1))
+        self.fc = nn.Linear(64, num_classes)
+        _init_resnet(self, False)
+
+    def _make_layer(self, planes, blocks, stride=1):
+        downsample = None
+        if stride != 1 or self.inplanes != planes:
+            if self.shortcut == "A":
+                downsample = ZeroPadShortcut(self.inplanes, planes, stride)
+            else:
+                downsample = nn.Sequential(conv1x1(self.inplanes, planes, stride), nn.BatchNorm2d(planes))
+        layers = [BasicBlock(self.inplanes, planes, stride, downsample)]
+        self.inplanes = planes
+        layers += [BasicBlock(planes, planes) for _ in range(1, blocks)]
+        return nn.Sequential(*layers)
+
+    def forward(self, x):
+        check_image_input(x, self.arch, 3, self.min_size)
+        x = self.relu(self.bn1(self.conv1(x)))
+        x = self.layer3(self.layer2(self.layer1(x)))
+        return self.fc(self.avgpool(x).flatten(1))
+
+
+@register_model
+def resnet20(num_classes=10, shortcut="A"):
+    """CIFAR ResNet-20 (n = 3): 269,722 parameters with option A shortcuts, 272,474 with option B."""
+    return CifarResNet(20, num_classes, shortcut)
+
+
+@register_model
+def resnet32(num_classes=10, shortcut="A"):
+    """CIFAR ResNet-32 (n = 5)."""
+    return CifarResNet(32, num_classes, shortcut)
+
+
+@register_model
+def resnet44(num_classes=10, shortcut="A"):
+    """CIFAR ResNet-44 (n = 7)."""
+    return CifarResNet(44, num_classes, shortcut)
+
+
+@register_model
+def resnet56(num_classes=10, shortcut="A"):
+    """CIFAR ResNet-56 (n = 9)."""
+    return CifarResNet(56, num_classes, shortcut)
+
+
+@register_model
+def resnet110(num_classes=10, shortcut="A"):
+    """CIFAR ResNet-110 (n = 18)."""
+    return CifarResNet(110, num_classes, shortcut)
