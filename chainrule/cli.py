@@ -43,7 +43,9 @@ def _parser():
     t.add_argument("--augment", action="store_true", help="random crops (and flips for cifar10)")
     t.add_argument("--clip-grad", type=float, default=None, help="clip the global gradient norm to this value")
     t.add_argument("--seed", type=int, default=0)
-    t.add_argument("--threads", type=int, default=None, help="BLAS threads (default: all cores)")
+    t.add_argument("--threads", type=int, default=1,
+                   help="BLAS threads (default 1: small models run faster on one, and a descheduled second thread "
+                        "stalls every product on a busy machine; try 2+ for large convolutional models)")
     t.add_argument("--out", default=None, help="run folder (default runs/<model>-<dataset>-<time>)")
     t.add_argument("--resume", action="store_true", help="continue the run in --out from its checkpoint")
     t.add_argument("--quiet", action="store_true", help="no progress bars or per-epoch lines")
