@@ -86,7 +86,7 @@ from .random import Generator, manual_seed
 from .diagnostics.gradcheck import GradcheckError, gradcheck  # noqa: E402 - needs the package above
 from .io import load_file, save_file  # noqa: E402 - safetensors files, PyTorch weights
 
-from . import linear_model  # noqa: E402 - normal equation and gradient descent [note 004]
+from . import linear_model, nn, optim  # noqa: E402 - chainrule.nn / chainrule.optim, as torch.nn / torch.optim
 
 clip = clamp
 concat = cat

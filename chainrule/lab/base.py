@@ -58,18 +58,30 @@ def _jsonable(v):
     raise TypeError(f"Result: {type(v).__name__} is not JSON-serializable")
 
 
+def _import(module_name):
+    """The lab module ``module_name``, or None when it does not exist (yet); other import errors are raised."""
+    try:
+        return importlib.import_module(f"chainrule.lab.{module_name}")
+    except ModuleNotFoundError as e:
+        if e.name != f"chainrule.lab.{module_name}":
+            raise
+        return None
+
+
 def experiments():
-    """name → experiment module, in the order of the issue's list."""
-    found = {}
-    for module_name in MODULES:
-        module = importlib.import_module(f"chainrule.lab.{module_name}")
-        found[module.NAME] = module
-    return found
+    """name → experiment module, in the order of the issue's list (modules not written yet are left out)."""
+    return {m.NAME: m for m in map(_import, MODULES) if m is not None}
 
 
 def get(name):
+    """The experiment called ``name``. Imports only its module when the name is the module's name with
+    '-' for '_' (true of every listed experiment), the whole registry otherwise."""
     import difflib
 
+    module_name = str(name).replace("-", "_")
+    module = _import(module_name) if module_name in MODULES else None
+    if module is not None and module.NAME == name:
+        return module
     registry = experiments()
     if name not in registry:
         close = difflib.get_close_matches(name, registry, n=3)

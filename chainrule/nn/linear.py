@@ -3,6 +3,7 @@ import math
 
 from .. import creation
 from ..ops.linalg import linear
+from ..tensor import Tensor
 from . import init
 from .module import Module, Parameter
 
@@ -29,6 +30,8 @@ class Linear(Module):
             init.uniform_(self.bias, -bound, bound)
 
     def forward(self, x):
+        if not isinstance(x, Tensor):
+            raise TypeError(f"{self!r}: expected a Tensor input, got {type(x).__name__} (wrap arrays with chainrule.tensor)")
         if x.ndim == 0 or x.shape[-1] != self.in_features:
             raise ValueError(
                 f"Linear({self.in_features}, {self.out_features}): expected input of shape (..., {self.in_features}), "

@@ -77,6 +77,8 @@ def matmul(a, b):
 
 def linear(x, weight, bias=None):
     """y = x Wᵀ + b, x of shape (..., in_features), W (out_features, in_features), b (out_features,)."""
+    if not isinstance(x, Tensor) or not isinstance(weight, Tensor):
+        raise TypeError(f"linear: input and weight must be Tensors, got {type(x).__name__} and {type(weight).__name__}")
     if x.ndim == 0 or x.shape[-1] != weight.shape[-1]:
         raise ValueError(
             f"linear: input of shape {x.shape} does not match weight of shape {weight.shape} "
