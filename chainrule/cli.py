@@ -5,6 +5,7 @@
     chainrule evaluate runs/<run>          # reload a run's checkpoint and score the test set
     chainrule summary resnet18 --input 3x224x224
     chainrule models | chainrule datasets
+    chainrule lab list | chainrule lab run pooling-backward --quick | chainrule lab all --quick
 
 A mistake a user can make (unknown name, missing data, an input the model can't take, a corrupt
 checkpoint) ends with one line on stderr and exit status 2, never a traceback (set CHAINRULE_DEBUG=1
@@ -65,6 +66,17 @@ def _parser():
     s.add_argument("--input", default="3x224x224", help="input size without the batch dim, e.g. 1x28x28")
     s.add_argument("--num-classes", type=int, default=None)
     s.add_argument("--json", action="store_true")
+
+    lab = sub.add_parser("lab", help="experiments that measure the notes' claims")
+    lab_sub = lab.add_subparsers(dest="lab_command", required=True)
+    lab_sub.add_parser("list", help="the experiments, with the note and claim each tests")
+    for name, what in (("run", "run one experiment"), ("all", "run every experiment and write the report index")):
+        r = lab_sub.add_parser(name, help=what)
+        if name == "run":
+            r.add_argument("name")
+        r.add_argument("--quick", action="store_true", help="the small versions (under a minute each)")
+        r.add_argument("--seed", type=int, default=0)
+        r.add_argument("--out", default="lab-report")
 
     sub.add_parser("models", help="list the zoo")
     d = sub.add_parser("datasets", help="list the datasets and where their files are looked for")
@@ -298,6 +310,23 @@ def cmd_summary(args):
     return 0
 
 
+def cmd_lab(args):
+    from . import lab
+
+    if args.lab_command == "list":
+        for name, module in lab.experiments().items():
+            print(f"{name:28s} note {module.NOTE:12s} {module.CLAIM}")
+        return 0
+    if args.lab_command == "run":
+        results = [lab.run(args.name, args.quick, args.seed, args.out)]
+    else:
+        results = lab.run_all(args.quick, args.seed, args.out)
+    for r in results:
+        print(f"{r.name:28s} {'held' if r.held else 'did not hold':13s} {r.seconds:6.1f} s  {r.verdict}")
+    print(f"report: {os.path.join(args.out, 'index.md' if args.lab_command == 'all' else results[0].name)}")
+    return 0
+
+
 def cmd_models(args):
     from . import models
     from .models.registry import model_builder
@@ -322,7 +351,7 @@ def cmd_datasets(args):
 def main(argv=None):
     args = _parser().parse_args(argv)
     commands = {"train": cmd_train, "evaluate": cmd_evaluate, "summary": cmd_summary, "models": cmd_models,
-                "datasets": cmd_datasets}
+                "datasets": cmd_datasets, "lab": cmd_lab}
     try:
         if getattr(args, "threads", None):
             from threadpoolctl import threadpool_limits
