@@ -20,7 +20,6 @@ import os
 import numpy as np
 
 from .. import manual_seed, nn, no_grad, tensor
-from ..data import ArrayDataset
 from ..data.catalog import get_dataset
 from ..nn import init
 from ..optim import SGD
@@ -121,8 +120,8 @@ def _train(activation, lr, steps, x, y, seed, bias=0.0, every=5):
                 if step == steps:
                     break
     reached = next((s for s, v in curve if v < TARGET), None)
-    return dict(curve=curve, reached=reached, final=curve[-1][1], off_before=off_before,
-                off_after=off_fractions(model, x) if math.isfinite(curve[-1][1]) else None)
+    return {"curve": curve, "reached": reached, "final": curve[-1][1], "off_before": off_before,
+            "off_after": off_fractions(model, x) if math.isfinite(curve[-1][1]) else None}
 
 
 def _loss_at(curve, k):

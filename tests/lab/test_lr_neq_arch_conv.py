@@ -84,11 +84,19 @@ def test_normal_equation_vs_gd(results):
     assert iterations == sorted(iterations) and iterations[-1] >= 4 * iterations[0]
     assert all(r["gd_converged"] and r["gd_excess_cost"] < 1e-7 for r in rows)  # (J − J_normal)/J_normal
     assert all(r["gd_loose_iterations"] < r["gd_iterations"] for r in rows)
-    # timings: only consistency between the figures and the verdict (a shared machine decides the margins)
-    normal_wins = all(r["normal_s"] < r["gd_s"] for r in rows)
-    assert result.numbers["normal_faster_everywhere"] == normal_wins
-    assert (result.numbers["crossover"]["gd"] is None) == (rows[-1]["gd_s"] >= rows[-1]["normal_s"])
-    if normal_wins:
+    # timings: only their consistency with the verdict (a shared machine decides the margins); a solver wins at p
+    # when it was faster in at least 4 of the 5 back-to-back rounds, else it is a tie
+    assert normal_equation_vs_gd.winner([1, 1, 1, 1, 9], [2, 2, 2, 2, 2]) == "normal"  # one disturbed round
+    assert normal_equation_vs_gd.winner([1, 1, 1, 3, 3], [2, 2, 2, 2, 2]) == "tie"
+    assert normal_equation_vs_gd.winner([3, 3, 3], [2, 2, 2]) == "gd"
+    for r in rows:
+        for key in ("gd", "gd_loose"):
+            assert r[f"{key}_winner"] == normal_equation_vs_gd.winner(r["times"]["normal"], r["times"][key])
+    winners = [r["gd_winner"] for r in rows]
+    assert result.numbers["normal_faster_everywhere"] == (set(winners) == {"normal"})
+    assert result.numbers["gd_clearly_faster_at"] == [r["p"] for r in rows if r["gd_winner"] == "gd"]
+    assert (result.numbers["crossover"]["gd"] is None) == (winners[-1] != "gd")
+    if "gd" not in winners:
         assert "no crossover below the notes' 10,000" in result.verdict
     singular = result.numbers["singular"]
     assert [c["rank"] for c in singular.values()] == [3, 1, 29]
@@ -96,7 +104,7 @@ def test_normal_equation_vs_gd(results):
         assert c["warned"] and "pseudo-inverse" in c["message"]
         assert c["coef_vs_pinv"] < 1e-10 and c["cost_normal"] == pytest.approx(c["cost_pinv"], rel=1e-9, abs=1e-12)
         assert not c["gd_warned"] and c["cost_gd"] == pytest.approx(c["cost_pinv"], rel=1e-6, abs=1e-9)
-    assert result.held == normal_wins  # the singular part held (asserted above), so the timings decide
+    assert result.held == ("gd" not in winners)  # the singular part held (asserted above), so the timings decide
     assert "LinAlgWarning" in result.verdict
 
 
