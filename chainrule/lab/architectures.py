@@ -125,7 +125,7 @@ def _plot(zoo, stacks, inception, path):
     colors = ["C3" if r["fc_head"] else "C0" for r in zoo]
     ax.bar(names, share, color=colors)
     for i, r in enumerate(zoo):
-        ax.text(i, share[i] + 1.5, f"{r['params'] / 1e6:.2g}M", ha="center", fontsize=8)
+        ax.text(i, share[i] + 1.5, f"{r['params'] / 1e6:.3g}M", ha="center", fontsize=8)
     ax.set_ylim(0, 110)
     ax.set_ylabel("% of parameters in fully connected layers")
     ax.set_title("FC heads (red) vs global average pooling (blue); total params on top", fontsize=10)
