@@ -201,7 +201,7 @@ def _topological_order(root):
                     "already freed its saved arrays); call backward(retain_graph=True) the first time "
                     "if you need to backward twice"
                 )
-            for x in fn.inputs:
+            for x in reversed(fn.inputs):  # so ties resolve as in torch: later inputs (e.g. a layer's bias) first
                 if isinstance(x, Tensor) and x.requires_grad and id(x) not in seen:
                     stack.append((x, False))
     return order

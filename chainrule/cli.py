@@ -156,10 +156,6 @@ def _distributed(args):
     from . import distributed as dist
 
     dist.init()
-    if args.threads is None:  # the processes on one machine share its cores
-        from threadpoolctl import threadpool_limits
-
-        threadpool_limits(max(1, (os.cpu_count() or 1) // dist.local_world_size()))
     return dist
 
 

@@ -30,12 +30,13 @@ from .comm import (
     rank,
     world_size,
 )
-from .ddp import DistributedDataParallel
+from .ddp import DistributedDataParallel, bucket_layout
 from .sampler import DistributedSampler
 from .sync_batchnorm import SyncBatchNorm, convert_sync_batchnorm
 
 __all__ = [
     "DistributedDataParallel", "DistributedSampler", "DistributedUnavailableError", "SyncBatchNorm", "abort",
-    "all_gather_object", "all_reduce", "barrier", "broadcast", "broadcast_object", "convert_sync_batchnorm", "init",
-    "is_available", "is_initialized", "is_main", "local_world_size", "rank", "world_size",
+    "all_gather_object", "all_reduce", "barrier", "broadcast", "broadcast_object", "bucket_layout",
+    "convert_sync_batchnorm", "init", "is_available", "is_initialized", "is_main", "local_world_size", "rank",
+    "world_size",
 ]

@@ -31,6 +31,29 @@ from ..tensor import Tensor
 from . import comm
 
 
+def bucket_layout(parameters, bucket_cap_mb=25.0, first_bucket_cap_mb=1.0):
+    """Group ``parameters`` (taken in the order given) into gradient buckets, PyTorch's rule: one open
+    bucket per dtype, closed when the next parameter would take it past its cap — the first bucket's
+    cap is ``first_bucket_cap_mb``, the others' ``bucket_cap_mb`` (MiB); a parameter larger than the cap
+    gets a bucket of its own. Returns lists of positions in ``parameters``, in reduction order."""
+    caps = (first_bucket_cap_mb * 2 ** 20, bucket_cap_mb * 2 ** 20)
+    buckets, open_by_dtype, sizes = [], {}, {}
+    for position, p in enumerate(parameters):
+        data = p.data if isinstance(p, Tensor) else p
+        bucket = open_by_dtype.get(data.dtype)
+        if bucket is not None:
+            cap = caps[0] if bucket is buckets[0] else caps[1]
+            if (sizes[id(bucket)] + data.size) * data.dtype.itemsize > cap:
+                bucket = None
+        if bucket is None:
+            bucket = open_by_dtype[data.dtype] = []
+            buckets.append(bucket)
+            sizes[id(bucket)] = 0
+        bucket.append(position)
+        sizes[id(bucket)] += data.size
+    return buckets
+
+
 class _Bucket:
     """Flat storage for the gradients of some parameters of one dtype."""
 
@@ -50,7 +73,7 @@ class _Round:
 
     def __init__(self, buckets, unused=()):
         self.pending = [len(b.members) for b in buckets]
-        self.done, self.unused = set(), set(unused)
+        self.done, self.unused, self.fired = set(), set(unused), []
         self.requests, self.launched = [], 0
 
 
@@ -135,8 +158,9 @@ class DistributedDataParallel(Module):
 
     ``state_dict()``/``load_state_dict()`` are the wrapped module's (no ``module.`` prefix), so a
     checkpoint is the same file whether 1 or N processes wrote it, and loads into the bare model.
-    ``stats`` counts the communication: ``steps``, ``allreduce_calls``, ``comm_seconds`` (inside MPI
-    calls, overlapped or not) and ``wait_seconds`` (backward blocked at its end waiting for buckets).
+    ``stats`` counts the communication: ``steps``, ``allreduce_calls``, ``early_launches`` (buckets
+    started while backward still had gradients to compute), ``comm_seconds`` (inside MPI calls,
+    overlapped or not) and ``wait_seconds`` (backward blocked at its end waiting for buckets).
     """
 
     def __init__(self, module, broadcast_buffers=True, bucket_cap_mb=25.0, find_unused_parameters=False, *,
@@ -156,7 +180,9 @@ class DistributedDataParallel(Module):
         self._sync_enabled, self._expect_sync, self._round = True, False, None
         self.stats = {}
         self.reset_stats()
-        self._buckets = self._build_buckets(bucket_cap_mb, first_bucket_cap_mb)
+        self._caps = (bucket_cap_mb, first_bucket_cap_mb)
+        self._buckets = self._build_buckets(reversed(range(len(self._params))))
+        self._rebuilt = False
         self._handles = []
         if self.world_size > 1:
             self._check_structure()
@@ -166,17 +192,15 @@ class DistributedDataParallel(Module):
                 self._handles.append(p.register_hook(lambda grad, i=i: self._grad_ready(i, grad)))
 
     # ----- layout --------------------------------------------------------------------------------
-    def _build_buckets(self, cap_mb, first_cap_mb):
-        buckets, open_by_dtype = [], {}
-        for i in reversed(range(len(self._params))):
-            p = self._params[i]
-            dtype = p.data.dtype
-            bucket = open_by_dtype.get(dtype)
-            cap = (first_cap_mb if not buckets or bucket is buckets[0] else cap_mb) * 2 ** 20
-            if bucket is None or (bucket.size and (bucket.size + p.data.size) * dtype.itemsize > cap):
-                bucket = open_by_dtype[dtype] = _Bucket(dtype)
-                buckets.append(bucket)
-            bucket.add(i, p.data.size)
+    def _build_buckets(self, order):
+        """Buckets filled with the parameters in ``order`` (indices), per dtype, up to the caps."""
+        order = list(order)
+        buckets = []
+        for positions in bucket_layout([self._params[i] for i in order], *self._caps):
+            bucket = _Bucket(self._params[order[positions[0]]].data.dtype)
+            for pos in positions:
+                bucket.add(order[pos], self._params[order[pos]].data.size)
+            buckets.append(bucket)
         self._where = {}
         for bucket in buckets:
             bucket.allocate()
@@ -257,6 +281,8 @@ class DistributedDataParallel(Module):
                 "find_unused_parameters=True, or make every parameter contribute to the loss."
             )
         r.done.add(i)
+        r.fired.append(i)
+        launched_before = r.launched
         p = self._params[i]
         bucket, offset = self._where[i]
         slot = bucket.flat[offset:offset + p.data.size].reshape(p.data.shape)
@@ -273,6 +299,7 @@ class DistributedDataParallel(Module):
             self._MPI.Request.Testall(r.requests)  # lets MPI progress the buckets in flight
         self.stats["comm_seconds"] += time.perf_counter() - started
         if r.launched == len(self._buckets):
+            self.stats["early_launches"] += launched_before  # started while backward was still running
             return self._finish(r, i)
         return None
 
@@ -320,11 +347,23 @@ class DistributedDataParallel(Module):
                 else:
                     p.grad.data[...] = average
         self._round = None
+        if not self._rebuilt:
+            self._rebuild_buckets(r.fired)
         self._params[current].grad = None  # so .grad becomes exactly the average, not the local grad + it
         return Tensor(replacement)
 
+    def _rebuild_buckets(self, fired):
+        """After the first synchronized backward, lay the buckets out in the order the gradients became
+        ready (PyTorch's bucket rebuilding): the reverse registration order is only a guess, and
+        the engine's actual order (e.g. a Linear's weight is completed after everything below it)
+        decides whether a bucket fills early. Rank 0's order is used everywhere, so layouts match."""
+        rest = [i for i in reversed(range(len(self._params))) if i not in set(fired)]
+        order = self._comm.bcast(list(fired) + rest, root=0)
+        self._buckets = self._build_buckets(order)
+        self._rebuilt = True
+
     def reset_stats(self):
-        self.stats.update(steps=0, allreduce_calls=0, comm_seconds=0.0, wait_seconds=0.0)
+        self.stats.update(steps=0, allreduce_calls=0, early_launches=0, comm_seconds=0.0, wait_seconds=0.0)
 
     # ----- state ---------------------------------------------------------------------------------
     def state_dict(self, prefix=""):
