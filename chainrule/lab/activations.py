@@ -24,6 +24,7 @@ from ..data.catalog import get_dataset
 from ..nn import init
 from ..optim import SGD
 from .base import Result
+from .common import train_curve
 
 NAME = "activations"
 NOTE = "000, 002, 004"
@@ -71,15 +72,6 @@ def _digits(seed):
     return x.reshape(len(x), -1), y
 
 
-def _full_loss(model, x, y):
-    """Cross-entropy over the whole training set, in eval mode (RReLU's mean slope), without a graph."""
-    model.eval()
-    with no_grad(), np.errstate(all="ignore"):
-        loss = float(nn.functional.cross_entropy(model(tensor(x)), tensor(y)).data)
-    model.train()
-    return loss if math.isfinite(loss) else float("nan")
-
-
 def off_fractions(model, x):
     """Per hidden layer, the fraction of units whose pre-activation is ≤ 0 for every row of ``x``. For ReLU
     such a unit outputs 0 and passes no gradient for any sample: it is dead."""
@@ -101,24 +93,7 @@ def _train(activation, lr, steps, x, y, seed, bias=0.0, every=5):
     model = build(activation, bias=bias)
     off_before = off_fractions(model, x)
     optimizer = SGD(model.parameters(), lr=lr)
-    order = np.random.default_rng(seed)
-    curve, step = [(0, _full_loss(model, x, y))], 0
-    with np.errstate(all="ignore"):  # a learning rate too large for an activation overflows: that is measured
-        while step < steps and math.isfinite(curve[-1][1]):
-            perm = order.permutation(len(x))
-            for start in range(0, len(x) - BATCH + 1, BATCH):
-                idx = perm[start:start + BATCH]
-                loss = nn.functional.cross_entropy(model(tensor(x[idx])), tensor(y[idx]))
-                optimizer.zero_grad()
-                loss.backward()
-                optimizer.step()
-                step += 1
-                if step % every == 0:
-                    curve.append((step, _full_loss(model, x, y)))
-                    if not math.isfinite(curve[-1][1]):
-                        break
-                if step == steps:
-                    break
+    curve = train_curve(model, optimizer, x, y, steps, BATCH, seed, every, diverged=float("nan"))
     reached = next((s for s, v in curve if v < TARGET), None)
     return {"curve": curve, "reached": reached, "final": curve[-1][1], "off_before": off_before,
             "off_after": off_fractions(model, x) if math.isfinite(curve[-1][1]) else None}

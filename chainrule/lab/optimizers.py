@@ -21,6 +21,7 @@ from .. import manual_seed, nn, no_grad, tensor
 from ..data.catalog import get_dataset
 from ..optim import SGD, Adagrad, Adam, RMSprop
 from .base import Result
+from .common import train_curve
 
 NAME = "optimizers"
 NOTE = "003, 004"
@@ -103,35 +104,12 @@ def _digits(seed):
     return x.reshape(len(x), -1), y
 
 
-def _full_loss(model, x, y):
-    with no_grad(), np.errstate(all="ignore"):
-        loss = float(nn.functional.cross_entropy(model(tensor(x)), tensor(y)).data)
-    return loss if math.isfinite(loss) else math.inf
-
-
 def _train_digits(optimizer, lr, steps, x, y, seed, every=5):
     """The MLP 64 → 64 → 64 → 10 (ReLU, default init) trained with batches of ``BATCH``; (step, training-set loss)."""
     manual_seed(seed)
     model = nn.Sequential(nn.Linear(64, WIDTH), nn.ReLU(), nn.Linear(WIDTH, WIDTH), nn.ReLU(), nn.Linear(WIDTH, 10))
     opt = OPTIMIZERS[optimizer](model.parameters(), lr)
-    order = np.random.default_rng(seed)
-    curve, step = [(0, _full_loss(model, x, y))], 0
-    with np.errstate(all="ignore"):
-        while step < steps and math.isfinite(curve[-1][1]):
-            perm = order.permutation(len(x))
-            for start in range(0, len(x) - BATCH + 1, BATCH):
-                idx = perm[start:start + BATCH]
-                loss = nn.functional.cross_entropy(model(tensor(x[idx])), tensor(y[idx]))
-                opt.zero_grad()
-                loss.backward()
-                opt.step()
-                step += 1
-                if step % every == 0:
-                    curve.append((step, _full_loss(model, x, y)))
-                    if not math.isfinite(curve[-1][1]):
-                        break
-                if step == steps:
-                    break
+    curve = train_curve(model, opt, x, y, steps, BATCH, seed, every)
     return curve
 
 

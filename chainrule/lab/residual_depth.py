@@ -14,11 +14,12 @@ import os
 
 import numpy as np
 
-from .. import manual_seed, nn, no_grad, tensor
+from .. import manual_seed, nn
 from ..data.catalog import get_dataset
 from ..nn import init
 from ..optim import SGD
 from .base import Result
+from .common import train_curve
 
 NAME = "residual-depth"
 NOTE = "001, 004"
@@ -72,35 +73,12 @@ def _digits(seed):
     return x.reshape(len(x), -1), y
 
 
-def _full_loss(model, x, y):
-    with no_grad(), np.errstate(all="ignore"):
-        loss = float(nn.functional.cross_entropy(model(tensor(x)), tensor(y)).data)
-    return loss if math.isfinite(loss) else math.inf
-
-
 def _train(kind, depth, steps, x, y, seed, every=10):
     manual_seed(seed)
     model = build(kind, depth)
     parameters = sum(p.data.size for p in model.parameters())
     optimizer = SGD(model.parameters(), lr=LR, momentum=MOMENTUM)
-    order = np.random.default_rng(seed)
-    curve, step = [(0, _full_loss(model, x, y))], 0
-    with np.errstate(all="ignore"):
-        while step < steps and math.isfinite(curve[-1][1]):
-            perm = order.permutation(len(x))
-            for start in range(0, len(x) - BATCH + 1, BATCH):
-                idx = perm[start:start + BATCH]
-                loss = nn.functional.cross_entropy(model(tensor(x[idx])), tensor(y[idx]))
-                optimizer.zero_grad()
-                loss.backward()
-                optimizer.step()
-                step += 1
-                if step % every == 0:
-                    curve.append((step, _full_loss(model, x, y)))
-                    if not math.isfinite(curve[-1][1]):
-                        break
-                if step == steps:
-                    break
+    curve = train_curve(model, optimizer, x, y, steps, BATCH, seed, every)
     values = [v for _, v in curve]
     final = float(np.mean(values[-max(1, len(values) // 4):])) if math.isfinite(values[-1]) else math.inf
     return {"curve": curve, "final": final, "parameters": int(parameters)}

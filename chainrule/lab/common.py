@@ -1,0 +1,40 @@
+"""Training helpers shared by the lab experiments."""
+import math
+
+import numpy as np
+
+from .. import nn, no_grad, tensor
+
+
+def full_loss(model, x, y, diverged=math.inf):
+    """Cross-entropy over the whole set (arrays x, y) in eval mode, without a graph; ``diverged`` if not finite."""
+    was_training = model.training
+    model.eval()
+    with no_grad(), np.errstate(all="ignore"):
+        loss = float(nn.functional.cross_entropy(model(tensor(x)), tensor(y)).data)
+    model.train(was_training)
+    return loss if math.isfinite(loss) else diverged
+
+
+def train_curve(model, optimizer, x, y, steps, batch, seed, every, diverged=math.inf):
+    """Mini-batch training with cross-entropy for ``steps`` steps (full batches of ``batch``, reshuffled each
+    epoch by ``seed``); returns [(step, whole-set loss)] every ``every`` steps, stopping at a divergence."""
+    order = np.random.default_rng(seed)
+    curve, step = [(0, full_loss(model, x, y, diverged))], 0
+    with np.errstate(all="ignore"):  # a learning rate too large overflows: that is measured, not an error
+        while step < steps and math.isfinite(curve[-1][1]):
+            perm = order.permutation(len(x))
+            for start in range(0, len(x) - batch + 1, batch):
+                idx = perm[start:start + batch]
+                loss = nn.functional.cross_entropy(model(tensor(x[idx])), tensor(y[idx]))
+                optimizer.zero_grad()
+                loss.backward()
+                optimizer.step()
+                step += 1
+                if step % every == 0:
+                    curve.append((step, full_loss(model, x, y, diverged)))
+                    if not math.isfinite(curve[-1][1]):
+                        break
+                if step == steps:
+                    break
+    return curve
