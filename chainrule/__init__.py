@@ -1,6 +1,7 @@
 """chainrule: a deep-learning framework on NumPy — reverse-mode autograd with a PyTorch-shaped API."""
 from .tensor import Tensor  # first: tensor.py imports autograd and the ops once Tensor exists
 from . import dtypes  # noqa: I001
+from .allocator import MALLOC_TUNED
 from .autograd import detect_anomaly, enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .creation import (
     arange,

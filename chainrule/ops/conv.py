@@ -5,6 +5,8 @@ copied once in (N, C, k_h, k_w, H_out, W_out) order — the order whose copy is 
 the convolution becomes one matrix product per sample: out_n = W (O, C·k_h·k_w) @ cols_n.
 conv1d is conv2d on a height-1 image.
 """
+from contextlib import contextmanager
+
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
@@ -75,102 +77,219 @@ def pad_spatial(x, pads, value=0.0):
     return out
 
 
-def windows(xp, kernel, stride, dilation, out_size):
-    """Strided view (N, C, k_h, k_w, H_out, W_out) of every window of the padded input ``xp`` — no copy."""
-    (kh, kw), (sh, sw), (dh, dw), (ho, wo) = kernel, stride, dilation, out_size
-    n, c = xp.shape[:2]
-    s_n, s_c, s_h, s_w = xp.strides
-    return as_strided(xp, (n, c, kh, kw, ho, wo), (s_n, s_c, s_h * dh, s_w * dw, s_h * sh, s_w * sw), writeable=False)
+CORRELATE_RATIO = 2  # dx by correlation while out_channels ≤ this × in_channels (else col2im)
+BLOCK = 1 << 20  # column-matrix entries built at once (4 MiB in float32): small enough to stay in the L3 cache
 
 
-def col2im(cols, padded_shape, stride, dilation):
-    """Adjoint of ``windows``: add each column entry (N, C, k_h, k_w, H_out, W_out) back onto the padded
-    input position it was read from. One strided slice add per kernel offset, none per pixel."""
-    n, c, kh, kw, ho, wo = cols.shape
-    (sh, sw), (dh, dw) = stride, dilation
-    out = np.zeros(padded_shape, dtype=cols.dtype)
-    for i in range(kh):
-        for j in range(kw):
-            out[:, :, i * dh : i * dh + sh * (ho - 1) + 1 : sh, j * dw : j * dw + sw * (wo - 1) + 1 : sw] += cols[:, :, i, j]
+class Im2col:
+    """The column matrix of a convolution, a block of samples at a time.
+
+    Column (n, y, x) holds window (y, x) of sample n: its C·k_h·k_w entries, in (c, i, j) order, so
+    that out = W (O, C·k_h·k_w) @ columns is the convolution. Columns are built for ``block`` samples
+    at once into a buffer that stays in cache, and consumed by the matrix products right away; the
+    whole matrix (k_h·k_w times the input) never exists.
+
+    Stride 1 — the flat trick: in a sample's padded image flattened row by row, the window at (y, x)
+    starts at q = y·W_p + x and its entry (i, j) sits at q + i·d_h·W_p + j·d_w; so row (c, i, j) of
+    the columns is one contiguous run of the flat image, shifted by i·d_h·W_p + j·d_w, and the copy
+    runs at memory speed. A sample has ``span`` = H_p·W_p − max shift such positions; those with
+    x ≥ W_out wrap around the row's end and are discarded (outputs) or meet a zero (gradients).
+    Stride > 1 copies the window view (C, k_h, k_w, n, H_out, W_out) instead: span = H_out·W_out.
+    """
+
+    def __init__(self, x_shape, kernel, stride, dilation, pads, dtype):
+        n, c, h, w = x_shape
+        (kh, kw), (sh, sw), (dh, dw) = kernel, stride, dilation
+        top, bottom, left, right = pads
+        self.hp, self.wp = h + top + bottom, w + left + right
+        self.ho, self.wo = (self.hp - dh * (kh - 1) - 1) // sh + 1, (self.wp - dw * (kw - 1) - 1) // sw + 1
+        self.flat = stride == (1, 1)
+        self.span = self.hp * self.wp - dh * (kh - 1) * self.wp - dw * (kw - 1) if self.flat else self.ho * self.wo
+        self.kernel, self.stride, self.dilation, self.pads, self.c = kernel, stride, dilation, pads, c
+        self.rows = c * kh * kw
+        self.block = max(1, min(n, BLOCK // (self.rows * self.span)))
+        self.buf = self.padded = None
+
+    @contextmanager
+    def workspace(self, dtype):
+        """The block buffers, alive only inside the ``with``: the columns, and the padded block whose
+        border is zeroed once (each block writes only the interior)."""
+        self.buf = np.empty(self.rows * self.block * self.span, dtype)
+        if any(self.pads):
+            self.padded = np.zeros((self.block, self.c, self.hp, self.wp), dtype)
+        try:
+            yield self
+        finally:
+            self.buf = self.padded = None
+
+    def blocks(self, n):
+        return [(n0, min(n0 + self.block, n)) for n0 in range(0, n, self.block)]
+
+    def columns(self, x):
+        """(C·k_h·k_w, m·span) columns of the m samples of x (m ≤ block), in the workspace."""
+        m = len(x)
+        if self.padded is None:
+            xp = np.ascontiguousarray(x)
+        else:
+            top, _, left, _ = self.pads
+            xp = self.padded[:m]
+            xp[:, :, top : top + x.shape[2], left : left + x.shape[3]] = x
+        (kh, kw), (dh, dw) = self.kernel, self.dilation
+        s_n, s_c, s_h, s_w = xp.strides
+        cols = self.buf[: self.rows * m * self.span]
+        if self.flat:
+            view = as_strided(xp, (self.c, kh, kw, m, self.span), (s_c, s_h * dh, s_w * dw, s_n, s_w))
+        else:
+            sh, sw = self.stride
+            view = as_strided(xp, (self.c, kh, kw, m, self.ho, self.wo), (s_c, s_h * dh, s_w * dw, s_n, s_h * sh, s_w * sw))
+        cols.reshape(view.shape)[...] = view
+        return cols.reshape(self.rows, m * self.span)
+
+    def outputs(self, res):
+        """The (R, m, H_out, W_out) view of the real outputs in a contiguous (R, m·span) result."""
+        r, ms = res.shape
+        if not self.flat:
+            return res.reshape(r, ms // self.span, self.ho, self.wo)
+        it = res.itemsize
+        return as_strided(res, (r, ms // self.span, self.ho, self.wo), (ms * it, self.span * it, self.wp * it, it))
+
+    def add_columns(self, gcols, gxp):
+        """col2im, the adjoint of ``columns``: add every entry of gcols (C·k_h·k_w, m·span) onto the
+        position of gxp (C, m, H_p, W_p) — the padded block, channels first — it was read from: one
+        strided add per kernel offset (i, j)."""
+        (kh, kw), (dh, dw), (sh, sw) = self.kernel, self.dilation, self.stride
+        m = gxp.shape[1]
+        g6 = gcols.reshape(self.c, kh, kw, m, self.span)
+        flat = gxp.reshape(self.c, m, self.hp * self.wp)
+        for i in range(kh):
+            for j in range(kw):
+                if self.flat:
+                    off = i * dh * self.wp + j * dw
+                    flat[:, :, off : off + self.span] += g6[:, i, j]
+                else:
+                    gxp[:, :, i * dh : i * dh + sh * (self.ho - 1) + 1 : sh, j * dw : j * dw + sw * (self.wo - 1) + 1 : sw] += \
+                        g6[:, i, j].reshape(self.c, m, self.ho, self.wo)
+
+
+def correlate(x, wg, cols, bias=None):
+    """The convolution of x (N, C, H, W) by wg (G, O/G, C/G·k_h·k_w) (+ bias) with the geometry of
+    ``cols`` (an Im2col): out = wg @ columns, block by block → (N, O, H_out, W_out)."""
+    groups, og, _ = wg.shape
+    o = groups * og
+    out = np.empty((x.shape[0], o, cols.ho, cols.wo), dtype=x.dtype)
+    res = np.empty(o * cols.block * cols.span, dtype=x.dtype)
+    with cols.workspace(x.dtype):
+        for n0, n1 in cols.blocks(x.shape[0]):
+            cx = cols.columns(x[n0:n1])
+            r = res[: o * cx.shape[1]].reshape(groups, og, cx.shape[1])
+            np.matmul(wg, cx.reshape(groups, -1, cx.shape[1]), out=r)
+            view = cols.outputs(r.reshape(o, -1)).transpose(1, 0, 2, 3)
+            if bias is None:
+                out[n0:n1] = view
+            else:
+                np.add(view, bias.reshape(1, o, 1, 1), out=out[n0:n1])
     return out
 
 
 class Conv2d(Function):
     """out[n, o, y, x] = b[o] + Σ_{c, i, j} w[o, c, i, j] · xp[n, g(o)·C/G + c, y·s_h + i·d_h, x·s_w + j·d_w]
 
-    x (N, C, H, W), w (O, C/G, k_h, k_w), b (O,) → out (N, O, H_out, W_out).
-    Backward: dw = Σ_n g_n @ cols_nᵀ; db = Σ g; dx: for stride 1 the correlation of the padded g with
-    the flipped, transposed kernel (im2col + GEMM again); otherwise col2im(wᵀ @ g).
+    x (N, C, H, W), w (O, C/G, k_h, k_w), b (O,) → out (N, O, H_out, W_out). With the columns of
+    ``Im2col``, block by block: out = W @ cols; dW = Σ g @ colsᵀ; db = Σ g. dx: for stride 1 the
+    correlation of g, padded by d·(k − 1) − pad, with the flipped kernel, in/out channels swapped
+    (``correlate`` again); otherwise dcols = Wᵀ @ g added back onto the input positions (col2im).
+    A 1×1 stride-1 unpadded conv needs no columns: x is its own.
     """
 
     def forward(self, x, w, b, stride, pads, dilation, groups):
         n, c, h, wd = x.shape
         o, cg, kh, kw = w.shape
-        top, bottom, left, right = pads
-        ho = (h + top + bottom - dilation[0] * (kh - 1) - 1) // stride[0] + 1
-        wo = (wd + left + right - dilation[1] * (kw - 1) - 1) // stride[1] + 1
-        self.x_shape, self.w, self.stride, self.pads, self.dilation, self.groups = x.shape, w, stride, pads, dilation, groups
-        self.has_bias = b is not None
+        self.x, self.w, self.groups = x, w, groups
+        wg = w.reshape(groups, o // groups, cg * kh * kw)
         if kh == kw == 1 and stride == (1, 1) and not any(pads):
-            cols = x.reshape(n, groups, cg, h * wd)
-        else:
-            xp = pad_spatial(x, pads)
-            self.padded_shape = xp.shape
-            cols = windows(xp, (kh, kw), stride, dilation, (ho, wo)).reshape(n, groups, cg * kh * kw, ho * wo)
-        self.cols = cols
-        out = np.matmul(w.reshape(groups, o // groups, cg * kh * kw), cols).reshape(n, o, ho, wo)
-        if b is not None:
-            out += b.reshape(1, o, 1, 1)
-        return out
+            self.im2col = None
+            out = np.matmul(wg, x.reshape(n, groups, cg, h * wd)).reshape(n, o, h, wd)
+            if b is not None:
+                out += b.reshape(1, o, 1, 1)
+            return out
+        self.im2col = Im2col(x.shape, (kh, kw), stride, dilation, pads, x.dtype)
+        return correlate(x, wg, self.im2col, b)
 
     def backward(self, g):
-        n, c, h, wd = self.x_shape
-        w, groups = self.w, self.groups
+        x, w, groups, cols = self.x, self.w, self.groups, self.im2col
+        n, c, h, wd = x.shape
         o, cg, kh, kw = w.shape
-        ho, wo = g.shape[2:]
-        gg = g.reshape(n, groups, o // groups, ho * wo)
-        gx = gw = gb = None
-        if self.needs[2]:
-            gb = g.sum(axis=(0, 2, 3))
-        if self.needs[1]:
-            gw = np.matmul(gg, self.cols.transpose(0, 1, 3, 2)).sum(axis=0).reshape(w.shape)
-        if self.needs[0]:
-            gx = self._input_grad(g, gg)
-        self.cols = None
+        og, k = o // groups, cg * kh * kw
+        wg = w.reshape(groups, og, k)
+        gb = g.sum(axis=(0, 2, 3)) if self.needs[2] else None
+        if cols is None:
+            gg = g.reshape(n, groups, og, h * wd)
+            gw = gx = None
+            if self.needs[1]:
+                gw = np.matmul(gg, x.reshape(n, groups, cg, h * wd).transpose(0, 1, 3, 2)).sum(axis=0).reshape(w.shape)
+            if self.needs[0]:
+                gx = np.matmul(wg.transpose(0, 2, 1), gg).reshape(x.shape)
+            return gx, gw, gb, None, None, None, None
+        method = self._input_grad_method() if self.needs[0] else None
+        gw, gx = self._block_grads(g, self.needs[1], method == "col2im")
+        if method == "correlation":
+            (dh, dw), (top, bottom, left, right) = cols.dilation, cols.pads
+            ph, pw = dh * (kh - 1), dw * (kw - 1)
+            gcols = Im2col(g.shape, (kh, kw), (1, 1), cols.dilation, (ph - top, ph - bottom, pw - left, pw - right), g.dtype)
+            gx = correlate(g, _flipped(w, groups), gcols)
         return gx, gw, gb, None, None, None, None
 
-    def _input_grad(self, g, gg):
-        n, c, h, wd = self.x_shape
-        w, groups, stride, dilation = self.w, self.groups, self.stride, self.dilation
+    def _input_grad_method(self):
+        """How to compute dx. Stride 1 with padding ≤ d·(k − 1): 'correlation' — dx is the convolution
+        of g padded by d·(k − 1) − pad with the flipped kernel, in/out channels swapped; its columns
+        (O·k_h·k_w per input position) are cheaper than col2im's adds of C·k_h·k_w per output position
+        unless the conv widens the channels a lot. Otherwise 'col2im' (measured faster for stride 2 than
+        a polyphase split of dx into stride-1 correlations)."""
+        cols, (o, cg, kh, kw) = self.im2col, self.w.shape
+        (dh, dw), (top, bottom, left, right) = cols.dilation, cols.pads
+        if cols.flat:
+            fits = max(top, bottom) <= dh * (kh - 1) and max(left, right) <= dw * (kw - 1)
+            if fits and o <= CORRELATE_RATIO * cols.c:
+                return "correlation"
+        return "col2im"
+
+    def _block_grads(self, g, want_w, want_x):
+        """dW = Σ_blocks g @ colsᵀ and, if ``want_x``, dx by col2im (dcols = Wᵀ @ g added back onto the
+        input positions) — both from the same blocks of g."""
+        if not (want_w or want_x):
+            return None, None
+        x, w, groups, cols = self.x, self.w, self.groups, self.im2col
+        n, c, h, wd = x.shape
         o, cg, kh, kw = w.shape
-        og = o // groups
-        top, bottom, left, right = self.pads
-        if kh == kw == 1 and stride == (1, 1) and not any(self.pads):
-            wt = w.reshape(groups, og, cg).transpose(0, 2, 1)
-            return np.matmul(wt, gg).reshape(self.x_shape)
-        if stride == (1, 1):
-            # dx = correlate(g padded by d·(k−1) − pad, flip(w) with in/out channels swapped)
-            ph, pw = dilation[0] * (kh - 1), dilation[1] * (kw - 1)
-            gp = _shifted_pad(g, (ph - top, ph - bottom), (pw - left, pw - right))
-            cols = windows(gp, (kh, kw), (1, 1), dilation, (h, wd)).reshape(n, groups, og * kh * kw, h * wd)
-            wf = w[:, :, ::-1, ::-1].reshape(groups, og, cg, kh, kw).transpose(0, 2, 1, 3, 4).reshape(groups, cg, og * kh * kw)
-            return np.matmul(wf, cols).reshape(self.x_shape)
-        wm = w.reshape(groups, og, cg * kh * kw).transpose(0, 2, 1)
-        gcols = np.matmul(wm, gg).reshape(n, c, kh, kw, g.shape[2], g.shape[3])
-        gxp = col2im(gcols, self.padded_shape, stride, dilation)
-        return gxp[:, :, top : top + h, left : left + wd]
+        og, k = o // groups, cg * kh * kw
+        top, _, left, _ = cols.pads
+        gw = np.zeros((groups, og, k), dtype=x.dtype) if want_w else None
+        gx = np.empty(x.shape, dtype=x.dtype) if want_x else None
+        with cols.workspace(x.dtype):
+            for n0, n1 in cols.blocks(n):
+                m = n1 - n0
+                gt = g[n0:n1].transpose(1, 0, 2, 3)
+                if cols.flat:
+                    gblk = np.zeros((o, m * cols.span), dtype=g.dtype)
+                    cols.outputs(gblk)[...] = gt
+                else:
+                    gblk = np.ascontiguousarray(gt).reshape(o, m * cols.span)
+                g3 = gblk.reshape(groups, og, -1)
+                if want_w:
+                    cx = cols.columns(x[n0:n1])
+                    gw += np.matmul(g3, cx.reshape(groups, k, -1).transpose(0, 2, 1))
+                if want_x:
+                    gxp = np.zeros((c, m, cols.hp, cols.wp), dtype=x.dtype)
+                    cols.add_columns(np.matmul(w.reshape(groups, og, k).transpose(0, 2, 1), g3).reshape(c * kh * kw, -1), gxp)
+                    gx[n0:n1] = gxp[:, :, top : top + h, left : left + wd].transpose(1, 0, 2, 3)
+        return (None if gw is None else gw.reshape(w.shape)), gx
 
 
-def _shifted_pad(g, rows, cols):
-    """g padded by (before, after) rows and cols; a negative amount crops g instead of padding it."""
-    n, o, gh, gw = g.shape
-    (r0, r1), (c0, c1) = rows, cols
-    out = np.zeros((n, o, gh + r0 + r1, gw + c0 + c1), dtype=g.dtype)
-    src_r, src_c = slice(max(-r0, 0), gh - max(-r1, 0)), slice(max(-c0, 0), gw - max(-c1, 0))
-    dst_r = slice(max(r0, 0), max(r0, 0) + (src_r.stop - src_r.start))
-    dst_c = slice(max(c0, 0), max(c0, 0) + (src_c.stop - src_c.start))
-    out[:, :, dst_r, dst_c] = g[:, :, src_r, src_c]
-    return out
+def _flipped(w, groups):
+    """The kernel of the input gradient: w (O, C/G, k_h, k_w) flipped in space, in/out channels
+    swapped, as (G, C/G, O/G·k_h·k_w)."""
+    o, cg, kh, kw = w.shape
+    return w[:, :, ::-1, ::-1].reshape(groups, o // groups, cg, kh, kw).transpose(0, 2, 1, 3, 4).reshape(groups, cg, -1)
 
 
 def _conv_pads(padding, size, kernel, stride, dilation, op):
