@@ -45,30 +45,47 @@ def _geometry(x, kernel, stride, padding, dilation, ceil_mode, op, shape):
 
 class MaxPool2d(Function):
     """out[n, c, y, x] = max_{i,j} xp[n, c, y·s_h + i·d_h, x·s_w + j·d_w] (xp padded with −∞);
-    dx: each g goes to the one position that held the max."""
+    dx: each g goes to the one position that held the max — the first, or the last NaN (PyTorch).
+
+    The forward is a running np.maximum over the k_h·k_w offset slices (NaN propagates); the offset
+    of each max is then found by equality, as the count of leading offsets that differ from it.
+    """
 
     def forward(self, x, kernel, stride, dilation, out_size, pads):
         kh, kw = kernel
         xp = pad_spatial(x, pads, -np.inf)
         self.x_shape, self.padded_shape, self.pads = x.shape, xp.shape, pads
         self.kernel, self.stride, self.dilation, self.out_size = kernel, stride, dilation, out_size
-        out = xp[_offset_slice(0, 0, stride, dilation, out_size)].copy()
-        arg = np.zeros(out.shape, dtype=np.int32)
-        for k in range(1, kh * kw):
-            cand = xp[_offset_slice(k // kw, k % kw, stride, dilation, out_size)]
-            better = (cand > out) | np.isnan(cand)
-            np.copyto(out, cand, where=better)
-            arg[better] = k
+        offsets = [xp[_offset_slice(k // kw, k % kw, stride, dilation, out_size)] for k in range(kh * kw)]
+        out = offsets[0].copy()
+        for cand in offsets[1:]:
+            np.maximum(out, cand, out=out)
+        arg = np.zeros(out.shape, dtype=np.int8 if kh * kw <= 127 else np.int32)
+        differ = np.ones(out.shape, dtype=bool)
+        for cand in offsets[:-1]:
+            np.logical_and(differ, cand != out, out=differ)
+            np.add(arg, differ, out=arg, casting="unsafe")
+        nan = np.isnan(out)
+        if nan.any():  # a NaN max goes to the window's last NaN, as PyTorch's `val > max || isnan(val)`
+            for k, cand in enumerate(offsets):
+                arg[nan & np.isnan(cand)] = k
         self.arg = arg
         return out
 
     def backward(self, g):
         kh, kw = self.kernel
+        (sh, sw), (dh, dw) = self.stride, self.dilation
         top, _, left, _ = self.pads
         h, w = self.x_shape[2:]
-        gxp = np.zeros(self.padded_shape, dtype=g.dtype)
+        ho, wo = self.out_size
+        tiles = (sh, sw) == (kh, kw) and (dh, dw) == (1, 1) and (ho * sh, wo * sw) == self.padded_shape[2:]
+        gxp = (np.empty if tiles else np.zeros)(self.padded_shape, dtype=g.dtype)  # tiled: every cell written once
         for k in range(kh * kw):
-            gxp[_offset_slice(k // kw, k % kw, self.stride, self.dilation, self.out_size)] += np.where(self.arg == k, g, 0)
+            view = gxp[_offset_slice(k // kw, k % kw, self.stride, self.dilation, self.out_size)]
+            if tiles:
+                np.multiply(self.arg == k, g, out=view)
+            else:
+                view += (self.arg == k) * g
         return gxp[:, :, top : top + h, left : left + w], None, None, None, None, None
 
     def indices(self):
@@ -267,11 +284,16 @@ def _adaptive_size(x, output_size, op):
 
 
 def adaptive_avg_pool2d(input, output_size):  # noqa: A002
-    """Average pooling to a fixed output size (None keeps that dim); windows as PyTorch's."""
+    """Average pooling to a fixed output size (None keeps that dim); windows as PyTorch's (equal
+    windows when the size divides: a reshape and a mean; otherwise the separable matrices)."""
     op = "adaptive_avg_pool2d"
     unbatched = _image_input(input, op)
     x = input.unsqueeze(0) if unbatched else input
-    out = AdaptiveAvgPool2d.apply(x, _adaptive_size(x, output_size, op))
+    (n, c, h, w), (oh, ow) = x.shape, _adaptive_size(x, output_size, op)
+    if h % oh == 0 and w % ow == 0:  # equal windows that tile the input: a plain mean over each
+        out = x.reshape(n, c, oh, h // oh, ow, w // ow).mean(dim=(3, 5))
+    else:
+        out = AdaptiveAvgPool2d.apply(x, (oh, ow))
     return out.squeeze(0) if unbatched else out
 
 
