@@ -5,6 +5,7 @@ graph of Functions is put in topological order once, then swept in reverse; ever
 is complete (summed over all its consumers) before its own ``backward`` runs, and runs once.
 """
 import functools
+import string
 
 import numpy as np
 
@@ -116,17 +117,20 @@ def _check_finite(fn, arrays, inputs, where):
             )
 
 
+def sum_to(shape, *arrays):
+    """Σ of the elementwise product of ``arrays`` (all of one shape), down to ``shape``: leading extra
+    dims and dims where ``shape`` has 1 are summed — the adjoint of broadcasting ``shape`` up. One
+    einsum, so a product is never stored (and einsum's sums beat ``ndarray.sum`` over several axes)."""
+    full = arrays[0].shape
+    extra = len(full) - len(shape)
+    letters = string.ascii_letters[: len(full)]
+    keep = "".join(c for i, c in enumerate(letters) if i >= extra and shape[i - extra] == full[i])
+    return np.einsum(",".join([letters] * len(arrays)) + "->" + keep, *arrays).reshape(shape)
+
+
 def unbroadcast(grad, shape):
     """Sum ``grad`` down to ``shape``: the adjoint of NumPy broadcasting (shared by every op)."""
-    if grad.shape == shape:
-        return grad
-    extra = grad.ndim - len(shape)
-    if extra:
-        grad = grad.sum(axis=tuple(range(extra)))
-    axes = tuple(i for i, n in enumerate(shape) if n == 1 and grad.shape[i] != 1)
-    if axes:
-        grad = grad.sum(axis=axes, keepdims=True)
-    return grad
+    return grad if grad.shape == shape else sum_to(shape, grad)
 
 
 class Function:

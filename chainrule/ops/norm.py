@@ -11,36 +11,44 @@ closed-form backward rather than a chain of primitive nodes:
 """
 import numpy as np
 
-from ..autograd import Function, no_grad, unbroadcast
+from ..autograd import Function, no_grad, sum_to
 
 
 class Normalize(Function):
     """y = γ·(x − mean)/√(var + ε) + β with statistics over ``axes`` (biased variance);
-    γ and β (each optional) broadcast against x."""
+    γ and β (each optional) broadcast against x. Saves x and the statistics only (as PyTorch):
+    the backward recomputes x̂, which costs less than keeping a copy of the input alive per layer."""
 
     def forward(self, x, weight, bias, axes, eps):
-        mean = np.mean(x, axis=axes, keepdims=True)
-        centered = x - mean
-        var = np.mean(centered * centered, axis=axes, keepdims=True)
+        stats = tuple(1 if i in axes else s for i, s in enumerate(x.shape))
+        n = x.size // int(np.prod(stats))
+        mean = sum_to(stats, x) / n
+        out = x - mean
+        var = sum_to(stats, out, out) / n
         self.inv_std = 1.0 / np.sqrt(var + eps)
-        self.xhat = centered * self.inv_std
-        self.axes, self.weight = axes, weight
-        self.bias_shape = None if bias is None else bias.shape
-        self.mean, self.var = mean, var  # the batch statistics, for running averages
-        out = self.xhat * weight if weight is not None else self.xhat.copy()
+        out *= self.inv_std if weight is None else self.inv_std * weight
         if bias is not None:
             out += bias
+        self.x, self.axes, self.weight, self.n = x, axes, weight, n
+        self.bias_shape = None if bias is None else bias.shape
+        self.mean, self.var = mean, var  # the batch statistics, for running averages
         return out
 
     def backward(self, g):
-        xhat, w, axes = self.xhat, self.weight, self.axes
-        gw = unbroadcast(g * xhat, w.shape) if self.needs[1] else None
-        gb = unbroadcast(g, self.bias_shape) if self.needs[2] else None
+        w, inv_std, n = self.weight, self.inv_std, self.n
+        xhat = self.x - self.mean
+        xhat *= inv_std
+        gw = sum_to(w.shape, g, xhat) if self.needs[1] else None
+        gb = sum_to(self.bias_shape, g) if self.needs[2] else None
         gx = None
         if self.needs[0]:
-            gxhat = g * w if w is not None else g
-            gx = self.inv_std * (gxhat - np.mean(gxhat, axis=axes, keepdims=True)
-                                 - xhat * np.mean(gxhat * xhat, axis=axes, keepdims=True))
+            gh = g * w if w is not None else g
+            stats = self.mean.shape
+            gx = xhat
+            gx *= -sum_to(stats, gh, xhat) / n
+            gx += gh
+            gx -= sum_to(stats, gh) / n
+            gx *= inv_std
         return gx, gw, gb, None, None
 
 
