@@ -1,16 +1,17 @@
 """Convolution [note 000, note 003]: local connectivity and weight sharing, by im2col + GEMM.
 
-im2col takes every k_h×k_w window of the padded input as a column, via a strided view that is
-copied once in (N, C, k_h, k_w, H_out, W_out) order — the order whose copy is cheapest — so that
-the convolution becomes one matrix product per sample: out_n = W (O, C·k_h·k_w) @ cols_n.
-conv1d is conv2d on a height-1 image.
+im2col lays every k_h×k_w window of the padded input out as a column, so that the convolution is
+one matrix product: out = W (O, C·k_h·k_w) @ columns. ``Im2col`` builds the columns a block of
+samples at a time, in a buffer small enough to stay in the CPU cache, and each block goes straight
+into the GEMMs (forward, weight gradient, input gradient); stride-1 columns are contiguous shifted
+runs of the flat padded image, copied at memory speed. conv1d is conv2d on a height-1 image.
 """
 from contextlib import contextmanager
 
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
-from ..autograd import Function
+from ..autograd import Function, sum_to
 from ..tensor import Tensor
 
 
@@ -97,7 +98,7 @@ class Im2col:
     Stride > 1 copies the window view (C, k_h, k_w, n, H_out, W_out) instead: span = H_out·W_out.
     """
 
-    def __init__(self, x_shape, kernel, stride, dilation, pads, dtype):
+    def __init__(self, x_shape, kernel, stride, dilation, pads):
         n, c, h, w = x_shape
         (kh, kw), (sh, sw), (dh, dw) = kernel, stride, dilation
         top, bottom, left, right = pads
@@ -212,7 +213,7 @@ class Conv2d(Function):
             if b is not None:
                 out += b.reshape(1, o, 1, 1)
             return out
-        self.im2col = Im2col(x.shape, (kh, kw), stride, dilation, pads, x.dtype)
+        self.im2col = Im2col(x.shape, (kh, kw), stride, dilation, pads)
         return correlate(x, wg, self.im2col, b)
 
     def backward(self, g):
@@ -221,7 +222,7 @@ class Conv2d(Function):
         o, cg, kh, kw = w.shape
         og, k = o // groups, cg * kh * kw
         wg = w.reshape(groups, og, k)
-        gb = g.sum(axis=(0, 2, 3)) if self.needs[2] else None
+        gb = sum_to((o, 1, 1), g).reshape(o) if self.needs[2] else None
         if cols is None:
             gg = g.reshape(n, groups, og, h * wd)
             gw = gx = None
@@ -235,7 +236,7 @@ class Conv2d(Function):
         if method == "correlation":
             (dh, dw), (top, bottom, left, right) = cols.dilation, cols.pads
             ph, pw = dh * (kh - 1), dw * (kw - 1)
-            gcols = Im2col(g.shape, (kh, kw), (1, 1), cols.dilation, (ph - top, ph - bottom, pw - left, pw - right), g.dtype)
+            gcols = Im2col(g.shape, (kh, kw), (1, 1), cols.dilation, (ph - top, ph - bottom, pw - left, pw - right))
             gx = correlate(g, _flipped(w, groups), gcols)
         return gx, gw, gb, None, None, None, None
 
