@@ -2,6 +2,7 @@
 from .tensor import Tensor  # first: tensor.py imports autograd and the ops once Tensor exists
 from . import dtypes  # noqa: I001
 from .allocator import MALLOC_TUNED
+from .parallel import get_num_threads, set_num_threads
 from .autograd import detect_anomaly, enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .creation import (
     arange,

@@ -6,12 +6,11 @@ samples at a time, in a buffer small enough to stay in the CPU cache, and each b
 into the GEMMs (forward, weight gradient, input gradient); stride-1 columns are contiguous shifted
 runs of the flat padded image, copied at memory speed. conv1d is conv2d on a height-1 image.
 """
-from contextlib import contextmanager
-
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 from ..autograd import Function, sum_to
+from ..parallel import get_num_threads, run_blocks
 from ..tensor import Tensor
 
 
@@ -108,36 +107,32 @@ class Im2col:
         self.span = self.hp * self.wp - dh * (kh - 1) * self.wp - dw * (kw - 1) if self.flat else self.ho * self.wo
         self.kernel, self.stride, self.dilation, self.pads, self.c = kernel, stride, dilation, pads, c
         self.rows = c * kh * kw
-        self.block = max(1, min(n, BLOCK // (self.rows * self.span)))
-        self.buf = self.padded = None
+        blocks = -(-n // max(1, BLOCK // (self.rows * self.span)))
+        threads = get_num_threads()
+        self.block = -(-n // (-(-blocks // threads) * threads))  # as many blocks per thread on every thread
 
-    @contextmanager
     def workspace(self, dtype):
-        """The block buffers, alive only inside the ``with``: the columns, and the padded block whose
-        border is zeroed once (each block writes only the interior)."""
-        self.buf = np.empty(self.rows * self.block * self.span, dtype)
-        if any(self.pads):
-            self.padded = np.zeros((self.block, self.c, self.hp, self.wp), dtype)
-        try:
-            yield self
-        finally:
-            self.buf = self.padded = None
+        """One thread's block buffers: the columns, and the padded block whose border is zeroed once
+        (each block writes only the interior)."""
+        padded = np.zeros((self.block, self.c, self.hp, self.wp), dtype) if any(self.pads) else None
+        return np.empty(self.rows * self.block * self.span, dtype), padded
 
     def blocks(self, n):
         return [(n0, min(n0 + self.block, n)) for n0 in range(0, n, self.block)]
 
-    def columns(self, x):
-        """(C·k_h·k_w, m·span) columns of the m samples of x (m ≤ block), in the workspace."""
+    def columns(self, x, workspace):
+        """(C·k_h·k_w, m·span) columns of the m samples of x (m ≤ block), in the ``workspace``."""
         m = len(x)
-        if self.padded is None:
+        buf, padded = workspace
+        if padded is None:
             xp = np.ascontiguousarray(x)
         else:
             top, _, left, _ = self.pads
-            xp = self.padded[:m]
+            xp = padded[:m]
             xp[:, :, top : top + x.shape[2], left : left + x.shape[3]] = x
         (kh, kw), (dh, dw) = self.kernel, self.dilation
         s_n, s_c, s_h, s_w = xp.strides
-        cols = self.buf[: self.rows * m * self.span]
+        cols = buf[: self.rows * m * self.span]
         if self.flat:
             view = as_strided(xp, (self.c, kh, kw, m, self.span), (s_c, s_h * dh, s_w * dw, s_n, s_w))
         else:
@@ -178,10 +173,12 @@ def correlate(x, wg, cols, bias=None):
     groups, og, _ = wg.shape
     o = groups * og
     out = np.empty((x.shape[0], o, cols.ho, cols.wo), dtype=x.dtype)
-    res = np.empty(o * cols.block * cols.span, dtype=x.dtype)
-    with cols.workspace(x.dtype):
-        for n0, n1 in cols.blocks(x.shape[0]):
-            cx = cols.columns(x[n0:n1])
+
+    def work(blocks):
+        workspace = cols.workspace(x.dtype)
+        res = np.empty(o * cols.block * cols.span, dtype=x.dtype)
+        for n0, n1 in blocks:
+            cx = cols.columns(x[n0:n1], workspace)
             r = res[: o * cx.shape[1]].reshape(groups, og, cx.shape[1])
             np.matmul(wg, cx.reshape(groups, -1, cx.shape[1]), out=r)
             view = cols.outputs(r.reshape(o, -1)).transpose(1, 0, 2, 3)
@@ -189,6 +186,8 @@ def correlate(x, wg, cols, bias=None):
                 out[n0:n1] = view
             else:
                 np.add(view, bias.reshape(1, o, 1, 1), out=out[n0:n1])
+
+    run_blocks(work, cols.blocks(x.shape[0]))
     return out
 
 
@@ -264,10 +263,12 @@ class Conv2d(Function):
         o, cg, kh, kw = w.shape
         og, k = o // groups, cg * kh * kw
         top, _, left, _ = cols.pads
-        gw = np.zeros((groups, og, k), dtype=x.dtype) if want_w else None
         gx = np.empty(x.shape, dtype=x.dtype) if want_x else None
-        with cols.workspace(x.dtype):
-            for n0, n1 in cols.blocks(n):
+
+        def work(blocks):
+            workspace = cols.workspace(x.dtype)
+            gw = np.zeros((groups, og, k), dtype=x.dtype) if want_w else None
+            for n0, n1 in blocks:
                 m = n1 - n0
                 gt = g[n0:n1].transpose(1, 0, 2, 3)
                 if cols.flat:
@@ -277,13 +278,16 @@ class Conv2d(Function):
                     gblk = np.ascontiguousarray(gt).reshape(o, m * cols.span)
                 g3 = gblk.reshape(groups, og, -1)
                 if want_w:
-                    cx = cols.columns(x[n0:n1])
+                    cx = cols.columns(x[n0:n1], workspace)
                     gw += np.matmul(g3, cx.reshape(groups, k, -1).transpose(0, 2, 1))
                 if want_x:
                     gxp = np.zeros((c, m, cols.hp, cols.wp), dtype=x.dtype)
                     cols.add_columns(np.matmul(w.reshape(groups, og, k).transpose(0, 2, 1), g3).reshape(c * kh * kw, -1), gxp)
                     gx[n0:n1] = gxp[:, :, top : top + h, left : left + wd].transpose(1, 0, 2, 3)
-        return (None if gw is None else gw.reshape(w.shape)), gx
+            return gw
+
+        gws = run_blocks(work, cols.blocks(n))
+        return (sum(gws).reshape(w.shape) if want_w else None), gx
 
 
 def _flipped(w, groups):

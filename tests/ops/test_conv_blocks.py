@@ -4,7 +4,7 @@ Parity tests elsewhere use batches that fit in one block (``conv.BLOCK`` entries
 BLOCK is shrunk so that blocks hold 1, 2 or 3 samples of a batch of 5 — the last block partial —
 for each way the op computes dx: correlation (stride 1, out ≤ 2·in channels), col2im with the flat
 stride-1 layout (out > 2·in, or padding beyond d·(k − 1)) and col2im with the window view (stride > 1),
-with padding, dilation and groups. Also the per-block workspace: buffers exist only inside a pass.
+with padding, dilation and groups; and the same with blocks shared between two threads.
 """
 import numpy as np
 import pytest
@@ -51,10 +51,42 @@ def test_each_dx_method_is_exercised():
     assert methods == {(True, "correlation"), (True, "col2im"), (False, "col2im")}
 
 
-def test_workspace_is_freed_after_each_pass():
+def test_node_keeps_no_block_buffers():
     x = cr.randn(3, 2, 5, 5, requires_grad=True)
     out = F.conv2d(x, cr.randn(4, 2, 3, 3, requires_grad=True), padding=1)
-    cols = out._ctx.im2col
-    assert cols.buf is None and cols.padded is None  # nothing but x and w is kept for the backward
+    kept = [v for v in vars(out._ctx.im2col).values() if isinstance(v, np.ndarray)]
+    assert kept == []  # the workspaces live only while a pass runs: the node keeps x and w
     out.sum().backward()
     assert x.grad.shape == x.shape
+
+
+@pytest.fixture
+def two_threads():
+    before = cr.get_num_threads()
+    cr.set_num_threads(2)
+    yield
+    cr.set_num_threads(before)
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_blocks_on_two_threads_match_torch(two_threads, case):
+    """Blocks shared between two threads (each with its own workspace and partial dW) give torch's results."""
+    c, o, h, w, k, stride, padding, dilation, groups = case
+    rng = np.random.default_rng(7)
+    x = rng.standard_normal((9, c, h, w))
+    weight, bias = rng.standard_normal((o, c // groups) + k), rng.standard_normal(o)
+    out = assert_parity(lambda a, b_, c_: F.conv2d(a, b_, c_, stride, padding, dilation, groups),
+                        lambda a, b_, c_: TF.conv2d(a, b_, c_, stride, padding, dilation, groups), x, weight, bias)
+    assert cr.get_num_threads() == 2  # BLAS's count is back after the block loops pinned it to 1
+
+
+def test_blocks_split_evenly_over_threads(two_threads):
+    cols = conv.Im2col((128, 1, 28, 28), (5, 5), (1, 1), (1, 1), (2, 2, 2, 2))
+    blocks = cols.blocks(128)
+    assert len(blocks) % 2 == 0 and len({n1 - n0 for n0, n1 in blocks}) == 1
+
+
+def test_set_num_threads_rejects_bad_values():
+    for bad in (0, -1, 1.5, True, "2"):
+        with pytest.raises(ValueError, match="set_num_threads"):
+            cr.set_num_threads(bad)

@@ -1,0 +1,49 @@
+"""Threads: how many chainrule computes on, and a loop over blocks spread over them.
+
+chainrule uses as many threads as NumPy's BLAS is set to (``OMP_NUM_THREADS`` /
+``OPENBLAS_NUM_THREADS`` at start, ``threadpoolctl``, or ``set_num_threads``). BLAS alone splits one
+matrix product over its threads, but a convolution's products are block-sized and too small to split
+well, and the copies around them (padding, im2col, output transposes) run on one thread. So the conv
+hands each thread its own share of the blocks instead — NumPy releases the GIL inside copies and BLAS
+calls — with BLAS pinned to one thread meanwhile.
+"""
+from concurrent.futures import ThreadPoolExecutor
+
+from threadpoolctl import ThreadpoolController
+
+_controller = None
+_executor = None
+
+
+def _blas():
+    global _controller
+    if _controller is None:
+        _controller = ThreadpoolController()
+    return _controller
+
+
+def get_num_threads():
+    """Threads chainrule computes on: BLAS's current thread count (1 if NumPy has no BLAS pool)."""
+    return max((lib.num_threads for lib in _blas().select(user_api="blas").lib_controllers), default=1)
+
+
+def set_num_threads(n):
+    """Compute on ``n`` threads (sets NumPy's BLAS and OpenMP pools, as torch.set_num_threads)."""
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise ValueError(f"set_num_threads: expected a positive int, got {n!r}")
+    _blas().limit(limits=n)
+
+
+def run_blocks(work, items):
+    """``work(share)`` for near-equal contiguous shares of ``items``, one per thread, BLAS on one thread
+    while they run; the list of results (a single call on the calling thread when one thread is set)."""
+    global _executor
+    n = min(get_num_threads(), len(items))
+    if n <= 1:
+        return [work(items)]
+    shares = [items[len(items) * i // n : len(items) * (i + 1) // n] for i in range(n)]
+    if _executor is None or _executor._max_workers < n - 1:
+        _executor = ThreadPoolExecutor(max_workers=n - 1, thread_name_prefix="chainrule")
+    with _blas().limit(limits=1, user_api="blas"):
+        others = [_executor.submit(work, share) for share in shares[1:]]
+        return [work(shares[0])] + [f.result() for f in others]  # the calling thread takes the first share
