@@ -85,10 +85,17 @@ def _update_running(running, batch_value, momentum):
 
 
 def _affine_with_stats(x, mean, var, weight, bias, eps):
-    """y = (x − mean)/√(var + ε)·γ + β with given (running) statistics of shape broadcastable to x."""
-    inv_std = (1.0 / np.sqrt(var + eps)).astype(x.data.dtype, copy=False)
-    out = (x - mean.astype(x.data.dtype, copy=False)) * (inv_std if weight is None else weight * inv_std)
-    return out if bias is None else out + bias
+    """y = (x − mean)/√(var + ε)·γ + β with given (running) statistics of shape broadcastable to x,
+    folded into one scale and one shift per channel: y = x·s + t, s = γ/√(var + ε), t = β − mean·s
+    (two passes over x; γ and β still get their gradients through s and t)."""
+    dtype = x.data.dtype
+    scale = (1.0 / np.sqrt(var + eps)).astype(dtype, copy=False)
+    if weight is not None:
+        scale = weight * scale
+    shift = -mean.astype(dtype, copy=False) * scale
+    if bias is not None:
+        shift = shift + bias
+    return x * scale + shift
 
 
 def batch_norm(input, running_mean, running_var, weight=None, bias=None, training=False, momentum=0.1,  # noqa: A002
