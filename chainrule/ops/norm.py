@@ -9,6 +9,8 @@ closed-form backward rather than a chain of primitive nodes:
     dx = (1/√(σ² + ε)) · (ĝ − mean(ĝ) − x̂·mean(ĝ·x̂)),  ĝ = γ·g   (means over the same axes)
     dγ = Σ g·x̂,  dβ = Σ g   (over the axes γ is broadcast along)
 """
+import math
+
 import numpy as np
 
 from ..autograd import Function, no_grad, sum_to
@@ -21,7 +23,7 @@ class Normalize(Function):
 
     def forward(self, x, weight, bias, axes, eps):
         stats = tuple(1 if i in axes else s for i, s in enumerate(x.shape))
-        n = x.size // int(np.prod(stats))
+        n = x.size // math.prod(stats)
         mean = sum_to(stats, x) / n
         out = x - mean
         var = sum_to(stats, out, out) / n
@@ -138,7 +140,7 @@ def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=
     w, b = _reshaped(weight, shape), _reshaped(bias, shape)
     if not use_input_stats:
         return _affine_with_stats(input, running_mean.data.reshape(shape), running_var.data.reshape(shape), w, b, eps)
-    n = int(np.prod(input.shape[2:]))
+    n = math.prod(input.shape[2:])
     if n <= 1:
         raise ValueError(f"{op}: expected more than 1 spatial element per channel, got input of shape {input.shape}")
     out, mean, var = _normalize(input, w, b, tuple(range(2, input.ndim)), eps)

@@ -6,6 +6,8 @@ The backward broadcasts the output gradient back over the reduced dims.
 import builtins
 from collections import namedtuple
 
+import math
+
 import numpy as np
 
 from ..autograd import Function
@@ -59,7 +61,7 @@ class Mean(Function):
 
     def forward(self, a, axes, keepdim):
         self.shape, self.axes, self.keepdim = a.shape, axes, keepdim
-        self.n = int(np.prod([a.shape[i] for i in axes])) if a.ndim else 1
+        self.n = math.prod(a.shape[i] for i in axes) if a.ndim else 1
         return np.mean(a, axis=axes, keepdims=keepdim)
 
     def backward(self, g):
@@ -104,7 +106,7 @@ class Var(Function):
 
     def forward(self, a, axes, keepdim, correction):
         self.axes, self.keepdim = axes, keepdim
-        n = int(np.prod([a.shape[i] for i in axes])) if a.ndim else 1
+        n = math.prod(a.shape[i] for i in axes) if a.ndim else 1
         self.denom = builtins.max(n - correction, 0)
         self.centered = a - np.mean(a, axis=axes, keepdims=True)
         with np.errstate(divide="ignore", invalid="ignore"):

@@ -3,6 +3,8 @@ expand, indexing, cat, stack, split/chunk, constant pad, and the dtype cast.
 
 Their backward only moves gradient entries back to where the inputs were; nothing is computed.
 """
+import math
+
 import numpy as np
 
 from ..autograd import Function, unbroadcast
@@ -123,7 +125,7 @@ def reshape(x, *shape):
     """Same data, new shape; one dim may be -1 (inferred)."""
     shape = _shape_arg(shape)
     size = x.data.size
-    known = int(np.prod([s for s in shape if s != -1])) if shape else 1
+    known = math.prod(s for s in shape if s != -1)
     if shape.count(-1) > 1 or (-1 in shape and (known == 0 or size % known)) or (-1 not in shape and known != size):
         raise ValueError(f"reshape: shape {shape} is invalid for input of shape {x.shape} ({size} elements)")
     if shape == x.shape:
@@ -145,7 +147,7 @@ def flatten(x, start_dim=0, end_dim=-1):
     s, e = _dim(start_dim, x.shape, "flatten"), _dim(end_dim, x.shape, "flatten")
     if s > e:
         raise ValueError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim}")
-    shape = x.shape[:s] + (int(np.prod(x.shape[s : e + 1])),) + x.shape[e + 1 :]
+    shape = x.shape[:s] + (math.prod(x.shape[s : e + 1]),) + x.shape[e + 1 :]
     return reshape(x, shape)
 
 
