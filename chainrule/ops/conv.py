@@ -245,7 +245,7 @@ class Conv2d(Function):
         (O·k_h·k_w per input position) are cheaper than col2im's adds of C·k_h·k_w per output position
         unless the conv widens the channels a lot. Otherwise 'col2im' (measured faster for stride 2 than
         a polyphase split of dx into stride-1 correlations)."""
-        cols, (o, cg, kh, kw) = self.im2col, self.w.shape
+        cols, (o, _, kh, kw) = self.im2col, self.w.shape
         (dh, dw), (top, bottom, left, right) = cols.dilation, cols.pads
         if cols.flat:
             fits = max(top, bottom) <= dh * (kh - 1) and max(left, right) <= dw * (kw - 1)

@@ -75,8 +75,8 @@ def test_blocks_on_two_threads_match_torch(two_threads, case):
     rng = np.random.default_rng(7)
     x = rng.standard_normal((9, c, h, w))
     weight, bias = rng.standard_normal((o, c // groups) + k), rng.standard_normal(o)
-    out = assert_parity(lambda a, b_, c_: F.conv2d(a, b_, c_, stride, padding, dilation, groups),
-                        lambda a, b_, c_: TF.conv2d(a, b_, c_, stride, padding, dilation, groups), x, weight, bias)
+    assert_parity(lambda a, b_, c_: F.conv2d(a, b_, c_, stride, padding, dilation, groups),
+                  lambda a, b_, c_: TF.conv2d(a, b_, c_, stride, padding, dilation, groups), x, weight, bias)
     assert cr.get_num_threads() == 2  # BLAS's count is back after the block loops pinned it to 1
 
 
