@@ -19,12 +19,14 @@ counted as 2× the forward (input gradient + weight gradient), so fwd+bwd = 3× 
 is NumPy's float32 1024×1024 @ 1024×1024 matmul measured in the same run (torch's beside it).
 
 Usage:
-  python benchmarks/conv.py [--threads 2] [--repeat 20] [--calls 3] [--warmup 2] [--settle 0.15] [--only lenet|resnet] [--json out.json]
+  python benchmarks/conv.py [--threads 2] [--repeat 20] [--calls 3] [--warmup 2] [--lead-in 0.1] [--only lenet|resnet] [--json out.json]
 """
 import argparse
 import os
 import platform
 import sys
+
+from _common import LEAD_IN, interleaved, quartiles, thread_env, timed_calls
 
 SETS = ("lenet", "resnet")
 
@@ -36,28 +38,23 @@ def parse_args(argv=None):
                    help="timed rounds per layer (default 20); a round times --calls calls per framework")
     p.add_argument("--calls", type=int, default=3, help="timed calls per framework per round (default 3)")
     p.add_argument("--warmup", type=int, default=2, help="untimed rounds per layer before timing (default 2)")
-    p.add_argument("--settle", type=float, default=0.15,
-                   help="seconds to sleep before each framework's round (default 0.15), so that the other "
-                        "framework's BLAS/OpenMP worker threads, which spin for a while after a call, are idle")
+    p.add_argument("--lead-in", type=float, default=LEAD_IN,
+                   help="seconds of untimed calls before each framework's timed round (default 0.1): the other "
+                        "framework's spinning workers go idle, this one's threads are awake")
     p.add_argument("--only", choices=SETS, help="time only the LeNet-5 or only the ResNet-20 layers")
     p.add_argument("--batch", type=int, default=128, help="batch size (default 128)")
     p.add_argument("--json", metavar="PATH", help="also write the numbers as JSON to PATH")
     args = p.parse_args(argv)
-    if min(args.threads, args.repeat, args.calls, args.batch) < 1 or args.warmup < 0 or args.settle < 0:
-        p.error("--threads, --repeat, --calls and --batch must be positive, --warmup and --settle non-negative")
+    if min(args.threads, args.repeat, args.calls, args.batch) < 1 or args.warmup < 0 or args.lead_in < 0:
+        p.error("--threads, --repeat, --calls and --batch must be positive, --warmup and --lead-in non-negative")
     return args
 
 
 ARGS = parse_args() if __name__ == "__main__" else None
 
-# The BLAS thread pools read these once, when NumPy (and torch) are first imported.
 if ARGS is not None:
-    if "numpy" in sys.modules:
-        print("warning: numpy was imported before the thread count could be set", file=sys.stderr)
-    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-        os.environ[var] = str(ARGS.threads)
+    thread_env(ARGS.threads)
 
-import gc  # noqa: E402
 import json  # noqa: E402
 import time  # noqa: E402
 
@@ -138,31 +135,6 @@ def forward_flops(spec, out_shape):
 
 
 # ----- timing ---------------------------------------------------------------------------------------
-def quartiles(samples):
-    q1, med, q3 = np.percentile(np.asarray(samples, dtype=np.float64), [25, 50, 75])
-    return {"median": float(med), "q1": float(q1), "q3": float(q3), "iqr": float(q3 - q1), "min": float(min(samples)),
-            "n": len(samples)}
-
-
-def interleaved(runners, rounds, warmup, settle):
-    """``runners``: name → callable returning a list of samples (one round). Runs ``warmup`` untimed
-    rounds, then ``rounds`` timed ones, alternating which framework goes first; returns name → samples.
-    Before each round: collect the other framework's garbage, then sleep ``settle`` seconds. OpenBLAS's
-    workers busy-wait ~0.1 s after a call and OpenMP's spin too; measured on a loaded 2-core machine, a torch conv right after
-    a NumPy matmul took ~1.6× its time after a pause, and a NumPy matmul right after torch ~2×."""
-    names = list(runners)
-    for _ in range(warmup):
-        for name in names:
-            runners[name]()
-    samples = {name: [] for name in names}
-    for r in range(rounds):
-        for name in (names if r % 2 == 0 else names[::-1]):
-            gc.collect()  # garbage of the other framework's round is not charged to this one
-            time.sleep(settle)
-            samples[name].extend(runners[name]())
-    return samples
-
-
 def make_runner(layer, x, g, params, calls):
     """One round: ``calls`` × (clear grads, forward, backward); samples are (fwd+bwd, fwd) seconds."""
     clock = time.perf_counter
@@ -217,7 +189,7 @@ def bench_layer(spec, args, rng):
     check_parity(spec, cr, th, cx, tx, g0, tg)
     samples = interleaved({"chainrule": make_runner(cr, cx, g0, list(cr.parameters()), args.calls),
                            "torch": make_runner(th, tx, tg, list(th.parameters()), args.calls)},
-                          args.repeat, args.warmup, args.settle)
+                          args.repeat, args.warmup, args.lead_in)
     result = {"layer": spec["name"], "set": None, "kind": spec["kind"], "input": [args.batch, *spec["in"]],
               "output": list(out_shape), "count": spec["count"], "in_total": spec.get("in_total", True),
               "forward_flops": forward_flops(spec, out_shape)}
@@ -238,20 +210,8 @@ def matmul_roof(args, rounds=None):
     rng = np.random.default_rng(2)
     a, b = (rng.standard_normal((n, n)).astype(np.float32) for _ in range(2))
     ta, tb = torch.from_numpy(a.copy()), torch.from_numpy(b.copy())
-    clock = time.perf_counter
-
-    def runner(fn):
-        def one_round():
-            out = []
-            for _ in range(5):
-                t0 = clock()
-                fn()
-                out.append(clock() - t0)
-            return out
-        return one_round
-
-    samples = interleaved({"numpy": runner(lambda: a @ b), "torch": runner(lambda: ta @ tb)},
-                          rounds or max(args.repeat // 2, 4), 1, args.settle)
+    samples = interleaved({"numpy": timed_calls(lambda: a @ b, 5), "torch": timed_calls(lambda: ta @ tb, 5)},
+                          rounds or max(args.repeat // 2, 4), 1, args.lead_in)
     return {fw: {"samples_s": s, "gflops": 2 * n ** 3 / float(np.median(s)) / 1e9} for fw, s in samples.items()}
 
 
@@ -302,7 +262,7 @@ def meta(args):
         "repeat": args.repeat,
         "calls": args.calls,
         "warmup": args.warmup,
-        "settle_s": args.settle,
+        "lead_in_s": args.lead_in,
         "batch": args.batch,
         "torch_threads": torch.get_num_threads(),
         "threadpoolctl": threadpool_limits is not None,
@@ -328,7 +288,7 @@ def main(args):
           f"{'yes' if limits is not None else 'no'}, numpy {info['numpy']}, torch {info['torch']}, "
           f"python {info['python']}, {info['cpu_count']} CPUs, load average {info['load_average']}; batch {args.batch}, float32; "
           f"rounds={args.repeat} × {args.calls} calls per framework, warm-up rounds={args.warmup}, "
-          f"settle {args.settle} s")
+          f"lead-in {args.lead_in} s")
     roof_before = matmul_roof(args)
     rng = np.random.default_rng(1)
     results = []

@@ -18,6 +18,8 @@ import os
 import sys
 from pathlib import Path
 
+from _common import thread_env
+
 
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -33,8 +35,7 @@ def parse_args(argv=None):
 
 ARGS = parse_args() if __name__ == "__main__" else None
 if ARGS is not None:
-    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-        os.environ[var] = str(ARGS.threads)
+    thread_env(ARGS.threads)
 
 import json  # noqa: E402
 import platform  # noqa: E402

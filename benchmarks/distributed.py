@@ -44,6 +44,8 @@ import sys
 import sysconfig
 import time
 
+from _common import quartiles, thread_env
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CONFIGS = {  # name: (processes, threads per process, SyncBatchNorm)
     "1x1": (1, 1, False),
@@ -70,13 +72,6 @@ def parse_args(argv=None):
     p.add_argument("--json", metavar="PATH", help="also write the numbers as JSON to PATH")
     p.add_argument("--worker", help=argparse.SUPPRESS)
     return p.parse_args(argv)
-
-
-def quartiles(samples):
-    import numpy as np
-
-    q1, med, q3 = np.percentile(samples, [25, 50, 75])
-    return float(med), float(q3 - q1)
 
 
 # ----- one configuration, in its own processes ----------------------------------------------------
@@ -166,9 +161,7 @@ def find_mpiexec():
 
 def run_config(name, args):
     processes, threads, _ = CONFIGS[name]
-    env = dict(os.environ)
-    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-        env[var] = str(threads)  # read once, when NumPy is first imported
+    env = thread_env(threads, dict(os.environ))
     command = [sys.executable, os.path.abspath(__file__), "--worker", name, "--batch", str(args.batch),
                "--steps", str(args.steps), "--warmup", str(args.warmup)]
     if processes > 1:
@@ -217,7 +210,8 @@ def merge(name, runs, batch):
     import numpy as np
 
     times = [t for run in runs for t in run["times"]]
-    med, iqr = quartiles(times)
+    q = quartiles(times)
+    med, iqr = q["median"], q["iqr"]
     res = {k: v for k, v in runs[0].items() if k not in ("times", "raw_allreduce", "steps", "comm_seconds",
                                                          "wait_seconds", "allreduce_calls", "early_launches")}
     res.update(times=times, median_step_s=med, iqr_s=iqr, images_per_s=batch / med)

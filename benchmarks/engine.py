@@ -31,6 +31,8 @@ import os
 import platform
 import sys
 
+from _common import interleaved, quartiles, thread_env, timed_calls
+
 CASES = ("chain", "mlp_train", "mlp_infer")
 
 
@@ -56,14 +58,9 @@ def parse_args(argv=None):
 
 ARGS = parse_args() if __name__ == "__main__" else None
 
-# The BLAS thread pools read these once, when NumPy (and torch) are first imported.
 if ARGS is not None:
-    if "numpy" in sys.modules:
-        print("warning: numpy was imported before the thread count could be set", file=sys.stderr)
-    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-        os.environ[var] = str(ARGS.threads)
+    thread_env(ARGS.threads)
 
-import gc  # noqa: E402
 import itertools  # noqa: E402
 import json  # noqa: E402
 import time  # noqa: E402
@@ -88,27 +85,6 @@ CHAIN_WIDTH = 16
 BATCH, SIZES, CLASSES = 64, (64, 128, 64, 10), 10
 TRAIN_STEPS_PER_ROUND, INFER_CALLS_PER_ROUND = 20, 50
 MOMENTUM, LR = 0.9, 0.01
-
-
-# ----- timing ---------------------------------------------------------------------------------------
-def quartiles(samples):
-    q1, med, q3 = np.percentile(np.asarray(samples, dtype=np.float64), [25, 50, 75])
-    return {"median": float(med), "q1": float(q1), "q3": float(q3), "iqr": float(q3 - q1), "n": len(samples)}
-
-
-def interleaved(runners, rounds, warmup):
-    """``runners``: name → callable returning a list of samples (one round). Runs ``warmup`` untimed
-    rounds, then ``rounds`` timed ones, alternating which framework goes first; returns name → samples."""
-    names = list(runners)
-    for _ in range(warmup):
-        for name in names:
-            runners[name]()
-    samples = {name: [] for name in names}
-    for r in range(rounds):
-        for name in (names if r % 2 == 0 else names[::-1]):
-            gc.collect()  # garbage of the other framework's round is not charged to this one
-            samples[name].extend(runners[name]())
-    return samples
 
 
 # ----- (a) a long chain of small elementwise ops ----------------------------------------------------
@@ -162,7 +138,7 @@ def bench_chain(args):
         if not np.allclose(a, b, rtol=1e-3, atol=1e-5):
             raise AssertionError(f"chain: chainrule and torch gradients differ: {a} vs {b}")
 
-    samples = interleaved({"chainrule": cr_run, "torch": th_run}, args.repeat, args.warmup)
+    samples = interleaved({"chainrule": cr_run, "torch": th_run}, args.repeat, args.warmup, 0)
     rows = []
     for j, what in enumerate(("fwd+bwd", "fwd only", "bwd only")):
         rows.append(row(f"chain {args.chain_length} ops, {what}", "us/op",
@@ -222,20 +198,6 @@ def check_training_parity():
         a, b, c = cr_step().item(), th_step().item(), float(floor.step())
         if not np.allclose([a, c], b, rtol=1e-4, atol=1e-5):
             raise AssertionError(f"mlp: losses differ at step {i}: chainrule {a}, numpy {c} vs torch {b}")
-
-
-def timed_calls(fn, calls):
-    clock = time.perf_counter
-
-    def one_round():
-        out = []
-        for _ in range(calls):
-            t0 = clock()
-            fn()
-            out.append(clock() - t0)
-        return out
-
-    return one_round
 
 
 class NumpyMLP:
@@ -302,7 +264,7 @@ def bench_mlp_train(args):
                             torch.from_numpy(x.copy()), torch.from_numpy(y.copy()))
     samples = interleaved({"chainrule": timed_calls(cr_step, TRAIN_STEPS_PER_ROUND),
                            "torch": timed_calls(th_step, TRAIN_STEPS_PER_ROUND),
-                           "numpy": timed_calls(floor.step, TRAIN_STEPS_PER_ROUND)}, args.repeat, args.warmup)
+                           "numpy": timed_calls(floor.step, TRAIN_STEPS_PER_ROUND)}, args.repeat, args.warmup, 0)
     return [row(f"MLP {'-'.join(map(str, SIZES))} train step, batch {BATCH}", "us/step",
                 *(np.multiply(samples[k], 1e6) for k in ("chainrule", "torch", "numpy")))]
 
@@ -330,7 +292,7 @@ def bench_mlp_infer(args):
 
     samples = interleaved({"chainrule": timed_calls(cr_infer, INFER_CALLS_PER_ROUND),
                            "torch": timed_calls(th_infer, INFER_CALLS_PER_ROUND),
-                           "numpy": timed_calls(floor.infer, INFER_CALLS_PER_ROUND)}, args.repeat, args.warmup)
+                           "numpy": timed_calls(floor.infer, INFER_CALLS_PER_ROUND)}, args.repeat, args.warmup, 0)
     return [row(f"MLP {'-'.join(map(str, SIZES))} inference (eval, no_grad), batch {BATCH}", "us/call",
                 *(np.multiply(samples[k], 1e6) for k in ("chainrule", "torch", "numpy")))]
 

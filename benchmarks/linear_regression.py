@@ -26,6 +26,8 @@ import os
 import sys
 from pathlib import Path
 
+from _common import thread_env
+
 
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -50,9 +52,8 @@ def parse_args(argv=None):
 
 
 ARGS = parse_args() if __name__ == "__main__" else None
-if ARGS is not None:  # before NumPy loads its BLAS
-    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-        os.environ[var] = str(ARGS.threads)
+if ARGS is not None:
+    thread_env(ARGS.threads)
 
 import json  # noqa: E402
 import math  # noqa: E402

@@ -22,10 +22,11 @@ whose weights reach chainrule through a file, as a user's would: torch ``state_d
 
 Before timing, each model's eval outputs and its first training losses must agree between the two
 frameworks (with dropout set to p = 0 for that check only), else the script stops. The step and inference
-samples come from interleaved rounds (the order flips every round), medians and interquartile ranges.
+samples come from interleaved rounds (the order flips every round, each timed round after 0.1 s of untimed
+calls: benchmarks/_common.py says why), medians and interquartile ranges.
 
 Usage:
-  python benchmarks/models.py [--threads 2] [--repeat 10] [--warmup 1] [--settle 0.1]
+  python benchmarks/models.py [--threads 2] [--repeat 10] [--warmup 1] [--lead-in 0.1]
                               [--models mlp,lenet5,resnet20,vgg11_bn,lstm] [--no-memory] [--no-epoch]
                               [--data-dir PATH] [--json out.json]
 """
@@ -33,6 +34,8 @@ import argparse
 import os
 import sys
 from types import SimpleNamespace
+
+from _common import LEAD_IN, interleaved, quartiles, thread_env, timed_calls
 
 # name: label, batch, per-sample input shape, chainrule/torch step ratio the issue asks for, and the
 # calls per framework in one round (training steps, inference calls), so that a round lasts long
@@ -57,9 +60,9 @@ def parse_args(argv=None):
                    help="timed rounds per model and measure (default 10); a round times each framework's calls: "
                         "mlp 20 steps / 50 inferences, lenet5 5/10, resnet20 1/2, vgg11_bn 1/2, lstm 2/4")
     p.add_argument("--warmup", type=int, default=1, help="untimed rounds before timing (default 1)")
-    p.add_argument("--settle", type=float, default=0.1,
-                   help="seconds to sleep before each framework's round (default 0.1), so that the other "
-                        "framework's spinning BLAS/OpenMP workers are idle")
+    p.add_argument("--lead-in", type=float, default=LEAD_IN,
+                   help="seconds of untimed calls before each framework's timed round (default 0.1): the other "
+                        "framework's spinning workers go idle, this one's threads are awake")
     p.add_argument("--models", default=",".join(MODELS), help=f"comma-separated subset of {','.join(MODELS)}")
     p.add_argument("--no-memory", dest="memory", action="store_false",
                    help="skip the peak-memory child processes")
@@ -75,19 +78,15 @@ def parse_args(argv=None):
     unknown = sorted(set(args.models) - set(MODELS))
     if unknown:
         p.error(f"unknown model(s) {', '.join(unknown)}; choose from {', '.join(MODELS)}")
-    if args.threads < 1 or args.repeat < 1 or args.warmup < 0 or args.settle < 0:
-        p.error("--threads and --repeat must be positive, --warmup and --settle non-negative")
+    if args.threads < 1 or args.repeat < 1 or args.warmup < 0 or args.lead_in < 0:
+        p.error("--threads and --repeat must be positive, --warmup and --lead-in non-negative")
     return args
 
 
 ARGS = parse_args() if __name__ == "__main__" else None
 
-# The BLAS thread pools read these once, when NumPy (and torch) are first imported.
 if ARGS is not None:
-    if "numpy" in sys.modules:
-        print("warning: numpy was imported before the thread count could be set", file=sys.stderr)
-    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-        os.environ[var] = str(ARGS.threads)
+    thread_env(ARGS.threads)
 
 # ru_maxrss outlives exec: a process started from this (large) parent begins with the parent's peak, since
 # Linux carries the replaced address space's high-water mark over. So the memory child forks at once,
@@ -223,42 +222,6 @@ def measure_memory(name, weights, args):
     return out
 
 
-# ----- timing ---------------------------------------------------------------------------------------
-def quartiles(samples):
-    q1, med, q3 = np.percentile(np.asarray(samples, dtype=np.float64), [25, 50, 75])
-    return {"median": float(med), "q1": float(q1), "q3": float(q3), "iqr": float(q3 - q1), "min": float(min(samples)),
-            "n": len(samples)}
-
-
-def timed_calls(fn, calls):
-    def one_round():
-        out = []
-        for _ in range(calls):
-            t0 = time.perf_counter()
-            fn()
-            out.append(time.perf_counter() - t0)
-        return out
-
-    return one_round
-
-
-def interleaved(runners, rounds, warmup, settle):
-    """``runners``: name → callable returning a list of samples (one round). Runs ``warmup`` untimed
-    rounds, then ``rounds`` timed ones, alternating which framework goes first; before each round the
-    other framework's garbage is collected and the script sleeps ``settle`` s (spinning BLAS workers)."""
-    names = list(runners)
-    for _ in range(warmup):
-        for name in names:
-            runners[name]()
-    samples = {name: [] for name in names}
-    for r in range(rounds):
-        for name in (names if r % 2 == 0 else names[::-1]):
-            gc.collect()
-            time.sleep(settle)
-            samples[name].extend(runners[name]())
-    return samples
-
-
 # ----- one model ------------------------------------------------------------------------------------
 def forward_flops(name, model, spec):
     """2·MACs of one forward of the batch: conv and linear layers from chainrule's summary, plus the
@@ -338,7 +301,7 @@ def bench_model(name, args, cr, th, workdir):
             model.train(what == "step")
             fn = train_step(fw, model, cx, cy) if what == "step" else inference(fw, model, cx)
             runners[fw.name] = timed_calls(fn, calls)
-        samples = interleaved(runners, args.repeat, args.warmup, args.settle)
+        samples = interleaved(runners, args.repeat, args.warmup, args.lead_in)
         q = {fw: quartiles([s * 1e3 for s in v]) for fw, v in samples.items()}
         result[what] = {"unit": "ms", "calls_per_round": calls, **q, "ratio": q["chainrule"]["median"] / q["torch"]["median"],
                         "gflops": {fw: factor * flops / (q[fw]["median"] * 1e-3) / 1e9 for fw in q}}
@@ -431,7 +394,6 @@ def bench_epoch(args, cr, th, workdir):
     for fw, run in (("chainrule", cr_epoch), ("torch", th_epoch)):
         run(limit=2)
         gc.collect()
-        time.sleep(args.settle)
         t0 = time.perf_counter()
         run()
         seconds = time.perf_counter() - t0
@@ -482,7 +444,7 @@ def meta(args, limits):
         "threadpoolctl": limits is not None,
         "repeat": args.repeat,
         "warmup": args.warmup,
-        "settle_s": args.settle,
+        "lead_in_s": args.lead_in,
         "python": platform.python_version(),
         "numpy": np.__version__,
         "torch": torch.__version__,
@@ -505,7 +467,7 @@ def main(args):
     print(f"threads={args.threads} (torch reports {info['torch_threads']}), threadpoolctl="
           f"{'yes' if limits is not None else 'no'}, numpy {info['numpy']}, torch {info['torch']}, "
           f"python {info['python']}, {info['cpu_count']} CPUs, load average {info['load_average']}; float32; "
-          f"rounds={args.repeat}, warm-up rounds={args.warmup}, settle {args.settle} s")
+          f"rounds={args.repeat}, warm-up rounds={args.warmup}, lead-in {args.lead_in} s")
     results, epoch = [], None
     with tempfile.TemporaryDirectory(prefix="chainrule-models-") as tmp:
         for name in args.models:

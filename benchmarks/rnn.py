@@ -16,6 +16,8 @@ import os
 import platform
 import sys
 
+from _common import LEAD_IN, interleaved, quartiles, thread_env, timed_calls
+
 
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -38,16 +40,10 @@ def parse_args(argv=None):
 
 ARGS = parse_args() if __name__ == "__main__" else None
 
-# The BLAS thread pools read these once, when NumPy (and torch) are first imported.
 if ARGS is not None:
-    if "numpy" in sys.modules:
-        print("warning: numpy was imported before the thread count could be set", file=sys.stderr)
-    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-        os.environ[var] = str(ARGS.threads)
+    thread_env(ARGS.threads)
 
-import gc
 import json
-import time
 
 import numpy as np
 import torch
@@ -84,35 +80,6 @@ def build(args):
     cr = lstm_classifier(args.inputs, args.hidden, args.layers, 10)
     cr.load_state_dict({k: v.detach().numpy().copy() for k, v in th.state_dict().items()})
     return cr, th
-
-
-def quartiles(samples):
-    q1, med, q3 = np.percentile(np.asarray(samples, dtype=np.float64), [25, 50, 75])
-    return {"median": float(med), "q1": float(q1), "q3": float(q3), "min": float(min(samples)), "n": len(samples)}
-
-
-def interleaved(runners, rounds, warmup):
-    names = list(runners)
-    for _ in range(warmup):
-        for name in names:
-            runners[name]()
-    samples = {name: [] for name in names}
-    for r in range(rounds):
-        for name in (names if r % 2 == 0 else names[::-1]):
-            gc.collect()  # the other framework's garbage is not charged to this one
-            samples[name].extend(runners[name]())
-    return samples
-
-
-def train_runner(step, calls):
-    def one_round():
-        out = []
-        for _ in range(calls):
-            t0 = time.perf_counter()
-            step()
-            out.append(time.perf_counter() - t0)
-        return out
-    return one_round
 
 
 def check_parity(cr, th, x, y):
@@ -176,10 +143,10 @@ def main(args):
           f"framework, warm-up rounds={args.warmup}\n")
     results = {}
     for what, runners in (("train step (fwd + cross_entropy + bwd + SGD momentum)",
-                           {"chainrule": train_runner(cr_step, args.calls), "torch": train_runner(th_step, args.calls)}),
+                           {"chainrule": timed_calls(cr_step, args.calls), "torch": timed_calls(th_step, args.calls)}),
                           ("inference (fwd, no_grad)",
-                           {"chainrule": train_runner(cr_infer, args.calls), "torch": train_runner(th_infer, args.calls)})):
-        samples = interleaved(runners, args.repeat, args.warmup)
+                           {"chainrule": timed_calls(cr_infer, args.calls), "torch": timed_calls(th_infer, args.calls)})):
+        samples = interleaved(runners, args.repeat, args.warmup, LEAD_IN)
         q = {fw: quartiles([s * 1e3 for s in v]) for fw, v in samples.items()}
         ratio = q["chainrule"]["median"] / q["torch"]["median"]
         results[what] = {"unit": "ms", **q, "ratio": ratio}

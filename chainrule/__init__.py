@@ -1,5 +1,6 @@
 """chainrule: a deep-learning framework on NumPy — reverse-mode autograd with a PyTorch-shaped API."""
-from .tensor import Tensor  # first: tensor.py imports autograd and the ops once Tensor exists
+from . import parallel  # noqa: F401 - first: sets OpenBLAS's spin time before NumPy is imported
+from .tensor import Tensor  # then: tensor.py imports autograd and the ops once Tensor exists
 from . import dtypes  # noqa: I001
 from .allocator import MALLOC_TUNED
 from .parallel import get_num_threads, set_num_threads

@@ -6,10 +6,24 @@ matrix product over its threads, but a convolution's products are block-sized an
 well, and the copies around them (padding, im2col, output transposes) run on one thread. So the conv
 hands each thread its own share of the blocks instead — NumPy releases the GIL inside copies and BLAS
 calls — with BLAS pinned to one thread meanwhile.
+
+OpenBLAS's workers busy-wait after each threaded product, by default for 2^28 cycles (~0.1 s), to
+pick up the next one fast. A training step alternates threaded products (linear layers) with the
+conv's own threads, so a worker still spinning from the last product took a core from them: a
+LeNet-5 step at 2 threads measured 17.4 ms, and 11.8 ms with the spin cut to 2^18 cycles (~0.1 ms,
+still enough for back-to-back products: an LSTM step is unchanged). OpenBLAS reads
+``OPENBLAS_THREAD_TIMEOUT`` (log2 of the cycles) once, when NumPy is imported; so ``import chainrule``
+sets it, unless it is set already — and only if it comes before ``import numpy``.
 """
+import os
+import sys
 from concurrent.futures import ThreadPoolExecutor
 
 from threadpoolctl import ThreadpoolController
+
+BLAS_SPIN_LOG2_CYCLES = 18
+if "numpy" not in sys.modules:
+    os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", str(BLAS_SPIN_LOG2_CYCLES))
 
 _controller = None
 _executor = None
