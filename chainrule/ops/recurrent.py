@@ -25,12 +25,17 @@ tanh(x) = 2σ(2x) − 1. The −1 and −2 are folded into the weight rows of ea
 powers of two), so the projections already give −x or −2x and a single exp activates all the gates of
 a step at once. Large pre-activations overflow e^(−x) to inf, which gives exactly 0 (or −1): correct.
 
+Each sample's recurrence is independent of the others', so the time loops run on near-equal slices of
+the batch, one per thread (``_over_batch``): one hand-off per layer instead of one per step, and the
+gate math, which a threaded BLAS leaves on one thread, is shared out too.
+
 A Function has one output array, so the LSTM returns (T + 1, N, H): h_t for every t, then c_T in the
 last slot; RNN and GRU return (T, N, H). The final h is output[T − 1] (output[0] when ``reverse``).
 """
 import numpy as np
 
 from ..autograd import Function
+from ..parallel import get_num_threads, run_blocks
 
 
 def _sigmoid_of_negated_(a):
@@ -78,6 +83,24 @@ def _previous(seq, t, h0, reverse):
     """The state step t started from: seq[t ∓ 1], or h0 (None: zeros) for the first step."""
     first = t == len(seq) - 1 if reverse else t == 0
     return h0 if first else seq[t + 1 if reverse else t - 1]
+
+
+def _over_batch(loop, N):
+    """``loop(rows)`` for near-equal slices ``rows`` of the N samples, one per thread, overflow in exp
+    ignored (see the module docstring)."""
+    n = max(1, min(get_num_threads(), N))
+
+    def work(shares):
+        with np.errstate(over="ignore"):
+            for rows in shares:
+                loop(rows)
+
+    run_blocks(work, [slice(N * i // n, N * (i + 1) // n) for i in range(n)])
+
+
+def _rows(a, rows):
+    """a[rows], or None for None (an absent initial state)."""
+    return None if a is None else a[rows]
 
 
 def _recurrent_weight_grad(dpre, y, h0, reverse):
@@ -129,10 +152,12 @@ class RNNSequence(_Recurrence):
         # for tanh the rows are scaled by −2, so the projections give −2x and tanh is one exp
         scale = None if relu else _gate_scale([-2], w_hh.shape[1], x.dtype)
         out = _project(x, _scaled(w_ih, scale), _scaled(bias, scale))  # becomes the output, in place
-        whT, h = _scaled(w_hh, scale).T, h0
-        with np.errstate(over="ignore"):
+        whT = _scaled(w_hh, scale).T
+
+        def loop(rows):
+            h = _rows(h0, rows)
             for t in _steps(x.shape[0], reverse):
-                a = out[t]
+                a = out[t, rows]
                 if h is not None:
                     a += h @ whT
                 if relu:
@@ -140,6 +165,8 @@ class RNNSequence(_Recurrence):
                 else:
                     _tanh_of_scaled_(a)
                 h = a
+
+        _over_batch(loop, x.shape[1])
         self.x, self.h0, self.w_ih, self.w_hh, self.out = x, h0, w_ih, w_hh, out
         self.reverse, self.relu = reverse, relu
         return out
@@ -147,20 +174,27 @@ class RNNSequence(_Recurrence):
     def backward(self, g):
         x, y, w_hh, reverse = self.x, self.out, self.w_hh, self.reverse
         dpre = np.empty_like(y)
-        dh = None
-        for t in _steps(x.shape[0], not reverse):
-            d = dpre[t]
-            if dh is None:
-                dh = g[t].copy()
-            else:
-                dh += g[t]
-            if self.relu:
-                np.multiply(dh, y[t] > 0, out=d)
-            else:  # tanh' = 1 − y²
-                np.multiply(y[t], y[t], out=d)
-                np.subtract(1, d, out=d)
-                d *= dh
-            dh = d @ w_hh
+        dh0 = np.empty_like(y[0])
+
+        def loop(rows):
+            dh = None
+            for t in _steps(x.shape[0], not reverse):
+                d, yt = dpre[t, rows], y[t, rows]
+                if dh is None:
+                    dh = g[t, rows].copy()
+                else:
+                    dh += g[t, rows]
+                if self.relu:
+                    np.multiply(dh, yt > 0, out=d)
+                else:  # tanh' = 1 − y²
+                    np.multiply(yt, yt, out=d)
+                    np.subtract(1, d, out=d)
+                    d *= dh
+                dh = d @ w_hh
+            dh0[rows] = dh
+
+        _over_batch(loop, x.shape[1])
+        dh = dh0
         needs = self.needs
         dx, dw_ih, db = self._input_grads(dpre, x, self.w_ih, needs[0], needs[2], needs[4] or needs[5])
         dw_hh = _recurrent_weight_grad(dpre, y, self.h0, reverse) if needs[3] else None
@@ -183,26 +217,29 @@ class LSTMSequence(_Recurrence):
         out = np.empty((T + 1, N, H), dtype=gates.dtype)
         cell = np.empty((T, N, H), dtype=gates.dtype)
         tanh_cell = np.empty((T, N, H), dtype=gates.dtype)
-        h, c = h0, c0
-        with np.errstate(over="ignore"):
+
+        def loop(rows):
+            h, c = _rows(h0, rows), _rows(c0, rows)
             for t in _steps(T, reverse):
-                a = gates[t]  # (N, 4, H): i, f, g, o
+                a = gates[t, rows]  # (m, 4, H): i, f, g, o
                 if h is not None:
-                    a += (h @ whT).reshape(N, 4, H)
+                    a += (h @ whT).reshape(a.shape)
                 _sigmoid_of_negated_(a)
                 g = a[:, 2]  # σ(2x) → tanh(x) = 2σ(2x) − 1
                 g *= 2
                 g -= 1
-                c_new = cell[t]
+                c_new = cell[t, rows]
                 np.multiply(a[:, 0], g, out=c_new)
                 if c is not None:
                     c_new += a[:, 1] * c
-                tc = tanh_cell[t]
+                tc = tanh_cell[t, rows]
                 np.multiply(c_new, -2, out=tc)
                 _tanh_of_scaled_(tc)
-                h = np.multiply(a[:, 3], tc, out=out[t])
+                h = np.multiply(a[:, 3], tc, out=out[t, rows])
                 c = c_new
-        out[T] = c
+            out[T, rows] = c
+
+        _over_batch(loop, N)
         self.forward_args = (x, h0, c0, w_ih, w_hh, b_ih, b_hh, reverse)
         self.x, self.h0, self.c0, self.w_ih, self.w_hh = x, h0, c0, w_ih, w_hh
         self.gates, self.cell, self.tanh_cell, self.out, self.reverse = gates, cell, tanh_cell, out, reverse
@@ -212,38 +249,46 @@ class LSTMSequence(_Recurrence):
         dpre = self._take_gates()  # (T, N, 4, H): step t's activations become its gradients (i, f, g, o)
         x, cell, tanh_cell, reverse = self.x, self.cell, self.tanh_cell, self.reverse
         T, N, _, H = dpre.shape
-        deriv = np.empty((N, 4, H), dtype=dpre.dtype)
-        partial = np.empty((N, 4, H), dtype=dpre.dtype)
-        tmp = np.empty((N, H), dtype=dpre.dtype)
         w_hh = self.w_hh
-        dh, dc = None, g[T].copy()
-        for t in _steps(T, not reverse):
-            a, tc = dpre[t], tanh_cell[t]
-            i, f, gg, o = a[:, 0], a[:, 1], a[:, 2], a[:, 3]
-            if dh is None:
-                dh = g[t].copy()
-            else:
-                dh += g[t]
-            np.multiply(tc, tc, out=tmp)  # dc += dh ⊙ o ⊙ (1 − tanh²c)
-            np.subtract(1, tmp, out=tmp)
-            tmp *= o
-            tmp *= dh
-            dc += tmp
-            np.subtract(1, a, out=deriv)  # σ' = s(1 − s); for g, tanh' = 1 − g²
-            deriv *= a
-            np.multiply(gg, gg, out=deriv[:, 2])
-            np.subtract(1, deriv[:, 2], out=deriv[:, 2])
-            np.multiply(dc, gg, out=partial[:, 0])  # ∂c/∂i = g
-            c_prev = _previous(cell, t, self.c0, reverse)
-            if c_prev is None:
-                partial[:, 1] = 0
-            else:
-                np.multiply(dc, c_prev, out=partial[:, 1])  # ∂c/∂f = c_{t−1}
-            np.multiply(dc, i, out=partial[:, 2])  # ∂c/∂g = i
-            np.multiply(dh, tc, out=partial[:, 3])  # ∂h/∂o = tanh c
-            dc *= f
-            np.multiply(partial, deriv, out=a)  # the activations of step t are no longer needed
-            dh = a.reshape(N, 4 * H) @ w_hh
+        dh0, dc0 = np.empty((N, H), dtype=dpre.dtype), np.empty((N, H), dtype=dpre.dtype)
+
+        def loop(rows):
+            m = len(dh0[rows])
+            deriv = np.empty((m, 4, H), dtype=dpre.dtype)
+            partial = np.empty((m, 4, H), dtype=dpre.dtype)
+            tmp = np.empty((m, H), dtype=dpre.dtype)
+            dh, dc = None, g[T, rows].copy()
+            for t in _steps(T, not reverse):
+                a, tc = dpre[t, rows], tanh_cell[t, rows]
+                i, f, gg, o = a[:, 0], a[:, 1], a[:, 2], a[:, 3]
+                if dh is None:
+                    dh = g[t, rows].copy()
+                else:
+                    dh += g[t, rows]
+                np.multiply(tc, tc, out=tmp)  # dc += dh ⊙ o ⊙ (1 − tanh²c)
+                np.subtract(1, tmp, out=tmp)
+                tmp *= o
+                tmp *= dh
+                dc += tmp
+                np.subtract(1, a, out=deriv)  # σ' = s(1 − s); for g, tanh' = 1 − g²
+                deriv *= a
+                np.multiply(gg, gg, out=deriv[:, 2])
+                np.subtract(1, deriv[:, 2], out=deriv[:, 2])
+                np.multiply(dc, gg, out=partial[:, 0])  # ∂c/∂i = g
+                c_prev = _rows(_previous(cell, t, self.c0, reverse), rows)
+                if c_prev is None:
+                    partial[:, 1] = 0
+                else:
+                    np.multiply(dc, c_prev, out=partial[:, 1])  # ∂c/∂f = c_{t−1}
+                np.multiply(dc, i, out=partial[:, 2])  # ∂c/∂g = i
+                np.multiply(dh, tc, out=partial[:, 3])  # ∂h/∂o = tanh c
+                dc *= f
+                np.multiply(partial, deriv, out=a)  # the activations of step t are no longer needed
+                dh = a.reshape(m, 4 * H) @ w_hh
+            dh0[rows], dc0[rows] = dh, dc
+
+        _over_batch(loop, N)
+        dh, dc = dh0, dc0
         needs = self.needs
         dx, dw_ih, db = self._input_grads(dpre, x, self.w_ih, needs[0], needs[3], needs[5] or needs[6])
         dw_hh = _recurrent_weight_grad(dpre, self.out[:T], self.h0, reverse) if needs[4] else None
@@ -269,13 +314,15 @@ class GRUSequence(_Recurrence):
         gates = _project(x, _scaled(w_ih, scale), bias).reshape(T, N, 3, H)
         hidden_n = np.empty((T, N, H), dtype=gates.dtype)  # −2·(W_hn h_{t−1} + b_hn)
         out = np.empty((T, N, H), dtype=gates.dtype)
-        whT, h = _scaled(w_hh, scale).T, h0
-        with np.errstate(over="ignore"):
+        whT = _scaled(w_hh, scale).T
+
+        def loop(rows):
+            h = _rows(h0, rows)
             for t in _steps(T, reverse):
-                a = gates[t]  # (N, 3, H): r, z, n
-                hn = hidden_n[t]
+                a = gates[t, rows]  # (m, 3, H): r, z, n
+                hn = hidden_n[t, rows]
                 if h is not None:
-                    hw = (h @ whT).reshape(N, 3, H)
+                    hw = (h @ whT).reshape(a.shape)
                     a[:, :2] += hw[:, :2]
                     if b_hn is None:
                         hn[...] = hw[:, 2]
@@ -287,7 +334,7 @@ class GRUSequence(_Recurrence):
                 n = a[:, 2]
                 n += a[:, 0] * hn
                 _tanh_of_scaled_(n)
-                h_new = out[t]
+                h_new = out[t, rows]
                 if h is None:
                     np.multiply(a[:, 1], n, out=h_new)
                     np.subtract(n, h_new, out=h_new)
@@ -296,6 +343,8 @@ class GRUSequence(_Recurrence):
                     h_new *= a[:, 1]
                     h_new += n
                 h = h_new
+
+        _over_batch(loop, N)
         self.forward_args = (x, h0, w_ih, w_hh, b_ih, b_hh, reverse)
         self.x, self.h0, self.w_ih, self.w_hh = x, h0, w_ih, w_hh
         self.gates, self.hidden_n, self.out, self.reverse = gates, hidden_n, out, reverse
@@ -308,38 +357,46 @@ class GRUSequence(_Recurrence):
         x, out, hidden_n, reverse = self.x, self.out, self.hidden_n, self.reverse
         T, N, _, H = dpre.shape
         dpre_in = np.empty((T, N, H), dtype=dpre.dtype)  # gradient of W_in x + b_in
-        deriv = np.empty((N, 2, H), dtype=dpre.dtype)
-        tmp = np.empty((N, H), dtype=dpre.dtype)
         w_hh = self.w_hh
-        dh = None
-        for t in _steps(T, not reverse):
-            a, dn = dpre[t], dpre_in[t]
-            r, z, n = a[:, 0], a[:, 1], a[:, 2]
-            if dh is None:
-                dh = g[t].copy()
-            else:
-                dh += g[t]
-            np.multiply(n, n, out=dn)  # dn_pre = dh ⊙ (1 − z) ⊙ (1 − n²)
-            np.subtract(1, dn, out=dn)
-            np.subtract(1, z, out=tmp)
-            dn *= tmp
-            dn *= dh
-            h_prev = _previous(out, t, self.h0, reverse)  # ∂h/∂z = h_{t−1} − n
-            if h_prev is None:
-                np.negative(n, out=tmp)
-            else:
-                np.subtract(h_prev, n, out=tmp)
-            tmp *= dh
-            np.subtract(1, a[:, :2], out=deriv)  # σ' = s(1 − s) for r and z
-            deriv *= a[:, :2]
-            dh *= z
-            # overwrite step t's activations, each after its last use
-            np.multiply(dn, r, out=a[:, 2])  # ∂/∂(W_hn h + b_hn) = r
-            np.multiply(tmp, deriv[:, 1], out=a[:, 1])
-            np.multiply(dn, hidden_n[t], out=a[:, 0])  # ∂/∂r = W_hn h + b_hn (stored × −2)
-            a[:, 0] *= deriv[:, 0]
-            a[:, 0] *= -0.5
-            dh += a.reshape(N, 3 * H) @ w_hh
+        dh0 = np.empty((N, H), dtype=dpre.dtype)
+
+        def loop(rows):
+            m = len(dh0[rows])
+            deriv = np.empty((m, 2, H), dtype=dpre.dtype)
+            tmp = np.empty((m, H), dtype=dpre.dtype)
+            dh = None
+            for t in _steps(T, not reverse):
+                a, dn = dpre[t, rows], dpre_in[t, rows]
+                r, z, n = a[:, 0], a[:, 1], a[:, 2]
+                if dh is None:
+                    dh = g[t, rows].copy()
+                else:
+                    dh += g[t, rows]
+                np.multiply(n, n, out=dn)  # dn_pre = dh ⊙ (1 − z) ⊙ (1 − n²)
+                np.subtract(1, dn, out=dn)
+                np.subtract(1, z, out=tmp)
+                dn *= tmp
+                dn *= dh
+                h_prev = _rows(_previous(out, t, self.h0, reverse), rows)  # ∂h/∂z = h_{t−1} − n
+                if h_prev is None:
+                    np.negative(n, out=tmp)
+                else:
+                    np.subtract(h_prev, n, out=tmp)
+                tmp *= dh
+                np.subtract(1, a[:, :2], out=deriv)  # σ' = s(1 − s) for r and z
+                deriv *= a[:, :2]
+                dh *= z
+                # overwrite step t's activations, each after its last use
+                np.multiply(dn, r, out=a[:, 2])  # ∂/∂(W_hn h + b_hn) = r
+                np.multiply(tmp, deriv[:, 1], out=a[:, 1])
+                np.multiply(dn, hidden_n[t, rows], out=a[:, 0])  # ∂/∂r = W_hn h + b_hn (stored × −2)
+                a[:, 0] *= deriv[:, 0]
+                a[:, 0] *= -0.5
+                dh += a.reshape(m, 3 * H) @ w_hh
+            dh0[rows] = dh
+
+        _over_batch(loop, N)
+        dh = dh0
         needs = self.needs
         dw_hh = _recurrent_weight_grad(dpre, out, self.h0, reverse) if needs[3] else None
         db_hh = dpre.reshape(T * N, 3 * H).sum(axis=0) if needs[5] else None

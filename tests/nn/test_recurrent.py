@@ -138,9 +138,31 @@ def test_layer_parity_drawn_shapes(kind, T, N, I, H, num_layers, bidirectional, 
     check_layer(kind, num_layers, bidirectional, with_state=with_state, T=T, N=N, I=I, H=H, seed=seed)
 
 
+@pytest.fixture
+def threads(request):
+    before = cr.get_num_threads()
+    cr.set_num_threads(request.param)
+    if cr.get_num_threads() != request.param:
+        pytest.skip("NumPy's BLAS has no thread pool to set")
+    yield request.param
+    cr.set_num_threads(before)
+
+
+@pytest.mark.parametrize("threads", [2, 3], indirect=True)
 @pytest.mark.parametrize("kind", list(KINDS))
-def test_saturated_gates(kind):
-    """Saturated gates (|pre-activation| ≫ 1, where e^(−x) overflows to inf) stay exact and warning-free."""
+@pytest.mark.parametrize("N", [1, 2, 7])
+@pytest.mark.parametrize("bidirectional, with_state", [(False, False), (True, True)])
+def test_layer_parity_on_threads(threads, kind, N, bidirectional, with_state):
+    """The time loops run on slices of the batch, one per thread (fewer slices than threads when N is
+    small; uneven ones when N is not a multiple)."""
+    check_layer(kind, 2, bidirectional, with_state=with_state, T=5, N=N)
+
+
+@pytest.mark.parametrize("threads", [1, 2], indirect=True)
+@pytest.mark.parametrize("kind", list(KINDS))
+def test_saturated_gates(kind, threads):
+    """Saturated gates (|pre-activation| ≫ 1, where e^(−x) overflows to inf) stay exact and warning-free,
+    also in the worker threads (NumPy's error state is per thread)."""
     ours, twin = twins(KINDS, kind, 3, 4, num_layers=2)
     with torch.no_grad():
         for p in twin.parameters():
