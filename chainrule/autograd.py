@@ -136,16 +136,25 @@ def unbroadcast(grad, shape):
 class Function:
     """One differentiable op: ``forward`` maps input arrays to an output array and keeps on ``self``
     what the backward needs; ``backward`` maps the output gradient to one gradient per input
-    (``None`` for inputs that need none). ``apply`` records the node when grad mode is on.
+    (``None`` for inputs that need none). ``apply`` records the node when grad mode is on and an
+    input requires a gradient; ``forward`` can ask (``self.recording``) and skip what only the
+    backward would use.
     """
 
     inputs = None  # the input Tensors (and constants), set when the node is recorded
     needs = ()  # needs[i]: does input i require a gradient (backward may skip the others)
     versions = ()  # each input's version when recorded: an in-place change since then is an error
 
+    @property
+    def recording(self):
+        """Will this node be recorded (so its backward may run)? Known inside ``forward``."""
+        return True in self.needs
+
     @classmethod
     def apply(cls, *inputs, **kwargs):
         fn = cls()
+        if _grad_enabled:
+            fn.needs = tuple([isinstance(x, Tensor) and x.requires_grad for x in inputs])
         try:
             out = fn.forward(*[x.data if isinstance(x, Tensor) else x for x in inputs], **kwargs)
         except ValueError as e:
@@ -161,14 +170,12 @@ class Function:
         result._retains_grad = False
         result._version = 0
         result._hooks = None
-        if _grad_enabled:
-            needs = tuple([isinstance(x, Tensor) and x.requires_grad for x in inputs])
-            if True in needs:
-                fn.inputs, fn.needs = inputs, needs
-                fn.versions = [x._version if isinstance(x, Tensor) else 0 for x in inputs]
-                result.requires_grad = True
-                result._ctx = fn
-                return result
+        if True in fn.needs:
+            fn.inputs = inputs
+            fn.versions = [x._version if isinstance(x, Tensor) else 0 for x in inputs]
+            result.requires_grad = True
+            result._ctx = fn
+            return result
         result.requires_grad = False
         result._ctx = None
         return result

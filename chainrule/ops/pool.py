@@ -48,7 +48,8 @@ class MaxPool2d(Function):
     dx: each g goes to the one position that held the max — the first, or the last NaN (PyTorch).
 
     The forward is a running np.maximum over the k_h·k_w offset slices (NaN propagates); the offset
-    of each max is then found by equality, as the count of leading offsets that differ from it.
+    of each max is then found by equality, as the count of leading offsets that differ from it — only
+    when the node is recorded (or the indices are asked for).
     """
 
     def forward(self, x, kernel, stride, dilation, out_size, pads):
@@ -60,7 +61,14 @@ class MaxPool2d(Function):
         out = offsets[0].copy()
         for cand in offsets[1:]:
             np.maximum(out, cand, out=out)
-        arg = np.zeros(out.shape, dtype=np.int8 if kh * kw <= 127 else np.int32)
+        if self.recording:
+            self.arg = self._argmax(offsets, out)
+        return out
+
+    @staticmethod
+    def _argmax(offsets, out):
+        """Which offset k of the window held each max (int8 for windows of ≤ 127)."""
+        arg = np.zeros(out.shape, dtype=np.int8 if len(offsets) <= 127 else np.int32)
         differ = np.ones(out.shape, dtype=bool)
         for cand in offsets[:-1]:
             np.logical_and(differ, cand != out, out=differ)
@@ -69,8 +77,7 @@ class MaxPool2d(Function):
         if nan.any():  # a NaN max goes to the window's last NaN, as PyTorch's `val > max || isnan(val)`
             for k, cand in enumerate(offsets):
                 arg[nan & np.isnan(cand)] = k
-        self.arg = arg
-        return out
+        return arg
 
     def backward(self, g):
         kh, kw = self.kernel
@@ -90,7 +97,7 @@ class MaxPool2d(Function):
 
     def indices(self):
         """Flat index into each input plane (H·W) of every max, as ``return_indices`` gives."""
-        (kh, kw), (sh, sw), (dh, dw) = self.kernel, self.stride, self.dilation
+        (_, kw), (sh, sw), (dh, dw) = self.kernel, self.stride, self.dilation
         top, _, left, _ = self.pads
         ho, wo = self.out_size
         rows = np.arange(ho)[:, None] * sh - top + (self.arg // kw) * dh
@@ -215,8 +222,9 @@ def _max_pool(input, kernel_size, stride, padding, dilation, ceil_mode, return_i
     out = MaxPool2d.apply(x, kernel, stride, dilation, out_size, pads)
     if return_indices:
         node = out._ctx
-        if node is None:  # no graph was recorded: rerun the forward to find the positions
+        if node is None:  # no graph was recorded: rerun the forward, recording the positions
             node = MaxPool2d()
+            node.needs = (True,)
             node.forward(x.data, kernel, stride, dilation, out_size, pads)
         idx = Tensor(node.indices())
         return (out.squeeze(0), idx.squeeze(0)) if unbatched else (out, idx)

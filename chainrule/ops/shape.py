@@ -147,6 +147,8 @@ def flatten(x, start_dim=0, end_dim=-1):
     s, e = _dim(start_dim, x.shape, "flatten"), _dim(end_dim, x.shape, "flatten")
     if s > e:
         raise ValueError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim}")
+    if s == e:  # one dim: nothing to merge
+        return x
     shape = x.shape[:s] + (math.prod(x.shape[s : e + 1]),) + x.shape[e + 1 :]
     return reshape(x, shape)
 

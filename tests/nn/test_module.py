@@ -532,3 +532,36 @@ def test_linear_wrong_feature_size_raises(shape):
 def test_linear_constructor_errors():
     with pytest.raises(ValueError):
         nn.Linear(0, 3)
+
+
+def test_registered_members_read_as_plain_attributes_and_stay_in_sync():
+    """Parameters, buffers and submodules are mirrored into __dict__ (fast reads); every way of changing
+    a registry changes the mirror with it."""
+    m = nn.Module()
+    p, q = nn.Parameter(cr.zeros(2)), nn.Parameter(cr.ones(2))
+
+    def same():
+        for registry in (m._parameters, m._buffers, m._modules):
+            for name, value in registry.items():
+                assert vars(m)[name] is value and getattr(m, name) is value
+
+    m.w = p
+    same()
+    m.w = q  # replaced: same slot, new object
+    assert list(m._parameters) == ["w"] and m.w is q
+    m.w = None
+    same()
+    m.register_parameter("w", p)
+    m.register_buffer("running", cr.zeros(3))
+    m.running = cr.ones(3)
+    m.add_module("child", nn.Linear(2, 2))
+    m.child = nn.ReLU()
+    same()
+    assert isinstance(m.child, nn.ReLU) and m.running.data.sum() == 3
+    m.child = nn.Parameter(cr.zeros(1))  # a name moves from one registry to another
+    assert "child" not in m._modules and m._parameters["child"] is m.child
+    same()
+    for name in ("w", "running", "child"):
+        delattr(m, name)
+        assert name not in vars(m) and not hasattr(m, name)
+    assert dir(m).count("training") == 1

@@ -11,6 +11,8 @@ from hypothesis.extra import numpy as hnp
 
 import chainrule as cr
 import chainrule.nn.functional as F
+from chainrule.ops.activation import ZEROS_BLOCK, ReLU, positive_part
+from chainrule.ops.pool import MaxPool2d
 from tests.parity import assert_parity
 
 SETTINGS = settings(max_examples=25, deadline=None)
@@ -68,6 +70,35 @@ def test_integer_input_dtype_like_torch(name):
 def test_relu_derivative_at_zero_is_zero_like_torch():
     """note 000 defines relu'(0) = 0; so does torch."""
     assert_parity(cr.relu, torch.relu, np.array([-1.0, 0.0, 0.0, 2.0]))
+
+
+@pytest.mark.parametrize("n", [1, ZEROS_BLOCK - 1, ZEROS_BLOCK, 2 * ZEROS_BLOCK + 3])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32, np.int32])
+def test_relu_over_several_zero_blocks(n, dtype):
+    """positive_part compares x with a block of zeros at a time: every block and the partial last one,
+    non-contiguous input, NaN (of either sign) and ±inf kept as torch keeps them."""
+    x = np.random.default_rng(n).standard_normal((2, n)) * 5
+    if dtype != np.int32:
+        x[0, :4] = [np.nan, -np.inf, np.inf, -np.nan][: min(4, n)]
+    x = x.astype(dtype).T  # (n, 2), not contiguous
+    assert_parity(cr.relu, torch.relu, x, grad=dtype == np.float64)
+    assert positive_part(x.copy()).dtype == dtype
+
+
+def test_relu_and_max_pool_save_nothing_without_a_graph():
+    """A node that will not be recorded (no_grad, or no input needing a gradient) skips the backward's
+    mask and argmax; max_pool2d's return_indices still gets its positions."""
+    x = np.random.default_rng(0).standard_normal((2, 3, 4, 4))
+    pool_args = ((2, 2), (2, 2), (1, 1), (2, 2), (0, 0, 0, 0))
+    for node, args, saved in ((ReLU(), (), "mask"), (MaxPool2d(), pool_args, "arg")):
+        node.forward(x, *args)
+        assert saved not in vars(node)
+        node.needs = (True,)
+        node.forward(x, *args)
+        assert saved in vars(node)
+    with cr.no_grad():
+        _, idx = F.max_pool2d(cr.tensor(x), 2, return_indices=True)
+    np.testing.assert_array_equal(idx.data, TF.max_pool2d(torch.tensor(x), 2, return_indices=True)[1].numpy())
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
