@@ -14,6 +14,20 @@ import math
 import numpy as np
 
 from ..autograd import Function, no_grad, sum_to
+from ..tensor import Tensor
+
+
+def _row(a, shape):
+    """``a``, which broadcasts against an array of ``shape``, with its trailing broadcast dims written
+    out — BatchNorm's (1, C, 1, 1) statistics become a (1, C, H, W) block that repeats only over N.
+    NumPy's binary ops run ~1.8× faster when no operand has stride 0 in the inner loop (0.17 vs 0.31
+    ns per float32 element here); ``a`` itself when the written-out block would not be small."""
+    a = a.reshape((1,) * (len(shape) - a.ndim) + a.shape)
+    k = max((i for i, n in enumerate(a.shape) if n != 1), default=-1)
+    target = a.shape[: k + 1] + tuple(shape[k + 1 :])
+    if k == len(shape) - 1 or 8 * math.prod(target) > math.prod(shape):
+        return a
+    return np.ascontiguousarray(np.broadcast_to(a, target))
 
 
 class Normalize(Function):
@@ -25,33 +39,50 @@ class Normalize(Function):
         stats = tuple(1 if i in axes else s for i, s in enumerate(x.shape))
         n = x.size // math.prod(stats)
         mean = sum_to(stats, x) / n
-        out = x - mean
+        out = x - _row(mean, x.shape)
         var = sum_to(stats, out, out) / n
         self.inv_std = 1.0 / np.sqrt(var + eps)
-        out *= self.inv_std if weight is None else self.inv_std * weight
+        out *= _row(self.inv_std if weight is None else self.inv_std * weight, x.shape)
         if bias is not None:
-            out += bias
+            out += _row(bias, x.shape)
         self.x, self.axes, self.weight, self.n = x, axes, weight, n
         self.bias_shape = None if bias is None else bias.shape
         self.mean, self.var = mean, var  # the batch statistics, for running averages
         return out
 
     def backward(self, g):
-        w, inv_std, n = self.weight, self.inv_std, self.n
-        xhat = self.x - self.mean
-        xhat *= inv_std
+        w, inv_std, n, shape = self.weight, self.inv_std, self.n, g.shape
+        xhat = self.x - _row(self.mean, shape)
+        xhat *= _row(inv_std, shape)
         gw = sum_to(w.shape, g, xhat) if self.needs[1] else None
         gb = sum_to(self.bias_shape, g) if self.needs[2] else None
         gx = None
         if self.needs[0]:
-            gh = g * w if w is not None else g
+            gh = g * _row(w, shape) if w is not None else g
             stats = self.mean.shape
             gx = xhat
-            gx *= -sum_to(stats, gh, xhat) / n
+            gx *= _row(-sum_to(stats, gh, xhat) / n, shape)
             gx += gh
-            gx -= sum_to(stats, gh) / n
-            gx *= inv_std
+            gx -= _row(sum_to(stats, gh) / n, shape)
+            gx *= _row(inv_std, shape)
         return gx, gw, gb, None, None
+
+
+class ChannelAffine(Function):
+    """y = x·s + t with s and t broadcast against x (per channel: (1, C, 1, ...));
+    dx = g·s, ds = Σ g·x, dt = Σ g (over the dims they are broadcast along)."""
+
+    def forward(self, x, scale, shift):
+        self.x, self.scale, self.shift_shape = x, scale, shift.shape
+        out = x * _row(scale, x.shape)
+        out += _row(shift, x.shape)
+        return out
+
+    def backward(self, g):
+        gx = g * _row(self.scale, g.shape) if self.needs[0] else None
+        gs = sum_to(self.scale.shape, g, self.x) if self.needs[1] else None
+        gt = sum_to(self.shift_shape, g) if self.needs[2] else None
+        return gx, gs, gt
 
 
 def _normalize(x, weight, bias, axes, eps):
@@ -89,15 +120,15 @@ def _update_running(running, batch_value, momentum):
 def _affine_with_stats(x, mean, var, weight, bias, eps):
     """y = (x − mean)/√(var + ε)·γ + β with given (running) statistics of shape broadcastable to x,
     folded into one scale and one shift per channel: y = x·s + t, s = γ/√(var + ε), t = β − mean·s
-    (two passes over x; γ and β still get their gradients through s and t)."""
+    (one ``ChannelAffine``, two passes over x; γ and β still get their gradients through s and t)."""
     dtype = x.data.dtype
-    scale = (1.0 / np.sqrt(var + eps)).astype(dtype, copy=False)
+    scale = Tensor((1.0 / np.sqrt(var + eps)).astype(dtype, copy=False))
     if weight is not None:
         scale = weight * scale
-    shift = -mean.astype(dtype, copy=False) * scale
+    shift = -Tensor(mean.astype(dtype, copy=False)) * scale
     if bias is not None:
         shift = shift + bias
-    return x * scale + shift
+    return ChannelAffine.apply(x, scale, shift)
 
 
 def batch_norm(input, running_mean, running_var, weight=None, bias=None, training=False, momentum=0.1,  # noqa: A002

@@ -4,6 +4,8 @@ statistics), layer_norm (one or several trailing dims, with or without γ and β
 and the gradients of input, weight and bias in float64, float32 dtypes, finite differences, constant
 inputs, and error messages that name the shapes."""
 
+import math
+
 import numpy as np
 import pytest
 import torch
@@ -239,3 +241,30 @@ def test_layer_and_group_norm_errors_name_shapes():
         F.group_norm(x, 0)
     with pytest.raises(ValueError, match=r"group_norm: weight must have shape \(3,\) for an input with 3 channels, got \(4,\)"):
         F.group_norm(x, 3, cr.tensor(np.ones(4)))
+
+
+@pytest.mark.parametrize("shape", [(8, 3, 4, 5), (16, 2, 7), (9, 4, 2, 2), (8, 5)])
+@pytest.mark.parametrize("training", [True, False])
+@pytest.mark.parametrize("affine", [True, False])
+def test_batch_norm_with_statistics_written_out_as_rows(shape, training, affine):
+    """From N ≥ 8 on, per-channel statistics are written out over the spatial dims (``_row``) so that the
+    elementwise passes broadcast over N only: forward and every gradient, both modes, against torch."""
+    c = shape[1]
+    assert 8 * c * math.prod(shape[2:]) <= math.prod(shape)  # the written-out path is the one taken
+    ours, theirs = _running(c, 3)
+    w, b = _affine(c, 4, affine)
+    x = normal(shape, 5, scale=2.0, shift=0.5)
+    assert_parity(lambda t, g, h: F.batch_norm(t, *ours, g, h, training, 0.1, 1e-5),
+                  lambda t, g, h: TF.batch_norm(t, *theirs, g, h, training, 0.1, 1e-5), x, w, b)
+    _assert_running_equal(ours, theirs)
+
+
+def test_rows_are_written_out_only_when_small():
+    from chainrule.ops.norm import _row
+
+    stat = np.arange(3.0).reshape(1, 3, 1, 1)
+    row = _row(stat, (8, 3, 4, 5))
+    assert row.shape == (1, 3, 4, 5) and row.flags.c_contiguous and np.all(row == stat)
+    assert _row(stat, (4, 3, 4, 5)).shape == (1, 3, 1, 1)  # N < 8: the block would not be small
+    assert _row(np.ones((8, 1, 1)), (8, 3, 4)).shape == (8, 1, 1)  # per sample (LayerNorm): full size, left
+    assert _row(np.ones((1, 3)), (8, 3)).shape == (1, 3)  # no trailing broadcast dim
