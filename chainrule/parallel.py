@@ -48,6 +48,18 @@ def set_num_threads(n):
     _blas().limit(limits=n)
 
 
+def row_slices(n):
+    """Near-equal slices of ``range(n)``, one per thread (fewer when n is smaller than the thread count)."""
+    k = max(1, min(get_num_threads(), n))
+    return [slice(n * i // k, n * (i + 1) // k) for i in range(k)]
+
+
+def map_rows(fn, n):
+    """``[fn(rows) for rows in row_slices(n)]``, the slices computed on the threads: for work that splits
+    along a leading axis of n rows (the samples of a batch), each call writing or returning its part."""
+    return [r for part in run_blocks(lambda share: [fn(rows) for rows in share], row_slices(n)) for r in part]
+
+
 def run_blocks(work, items):
     """``work(share)`` for near-equal contiguous shares of ``items``, one per thread, BLAS on one thread
     while they run; the list of results (a single call on the calling thread when one thread is set)."""

@@ -35,7 +35,7 @@ last slot; RNN and GRU return (T, N, H). The final h is output[T − 1] (output[
 import numpy as np
 
 from ..autograd import Function
-from ..parallel import get_num_threads, run_blocks
+from ..parallel import map_rows
 
 
 def _sigmoid_of_negated_(a):
@@ -87,15 +87,12 @@ def _previous(seq, t, h0, reverse):
 
 def _over_batch(loop, N):
     """``loop(rows)`` for near-equal slices ``rows`` of the N samples, one per thread, overflow in exp
-    ignored (see the module docstring)."""
-    n = max(1, min(get_num_threads(), N))
-
-    def work(shares):
+    ignored (see the module docstring; NumPy's error state is per thread)."""
+    def work(rows):
         with np.errstate(over="ignore"):
-            for rows in shares:
-                loop(rows)
+            loop(rows)
 
-    run_blocks(work, [slice(N * i // n, N * (i + 1) // n) for i in range(n)])
+    map_rows(work, N)
 
 
 def _rows(a, rows):

@@ -72,11 +72,21 @@ def test_relu_derivative_at_zero_is_zero_like_torch():
     assert_parity(cr.relu, torch.relu, np.array([-1.0, 0.0, 0.0, 2.0]))
 
 
+@pytest.fixture
+def threads(request):
+    before = cr.get_num_threads()
+    cr.set_num_threads(request.param)
+    yield
+    cr.set_num_threads(before)
+
+
+@pytest.mark.parametrize("threads", [1, 3], indirect=True)
 @pytest.mark.parametrize("n", [1, ZEROS_BLOCK - 1, ZEROS_BLOCK, 2 * ZEROS_BLOCK + 3])
 @pytest.mark.parametrize("dtype", [np.float64, np.float32, np.int32])
-def test_relu_over_several_zero_blocks(n, dtype):
-    """positive_part compares x with a block of zeros at a time: every block and the partial last one,
-    non-contiguous input, NaN (of either sign) and ±inf kept as torch keeps them."""
+def test_relu_over_several_zero_blocks(threads, n, dtype):
+    """positive_part compares x with a block of zeros at a time, the blocks shared out between threads:
+    every block and the partial last one, non-contiguous input, NaN (of either sign) and ±inf kept as
+    torch keeps them; the backward's mask and product likewise by blocks."""
     x = np.random.default_rng(n).standard_normal((2, n)) * 5
     if dtype != np.int32:
         x[0, :4] = [np.nan, -np.inf, np.inf, -np.nan][: min(4, n)]
