@@ -54,9 +54,12 @@ def row_slices(n):
     return [slice(n * i // k, n * (i + 1) // k) for i in range(k)]
 
 
-def map_rows(fn, n):
+def map_rows(fn, n, split=True):
     """``[fn(rows) for rows in row_slices(n)]``, the slices computed on the threads: for work that splits
-    along a leading axis of n rows (the samples of a batch), each call writing or returning its part."""
+    along a leading axis of n rows (the samples of a batch), each call writing or returning its part.
+    ``split=False``: one call on all rows, on this thread (work too small to hand out)."""
+    if not split:
+        return [fn(slice(0, n))]
     return [r for part in run_blocks(lambda share: [fn(rows) for rows in share], row_slices(n)) for r in part]
 
 

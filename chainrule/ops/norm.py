@@ -14,6 +14,7 @@ import math
 import numpy as np
 
 from ..autograd import Function, no_grad, sum_to
+from ..parallel import map_rows
 from ..tensor import Tensor
 
 
@@ -30,42 +31,86 @@ def _row(a, shape):
     return np.ascontiguousarray(np.broadcast_to(a, target))
 
 
+ROWS_SPLIT_MIN = 1 << 16  # BatchNorm inputs of at least this many elements are split by rows over the threads
+
+
 class Normalize(Function):
     """y = γ·(x − mean)/√(var + ε) + β with statistics over ``axes`` (biased variance);
     γ and β (each optional) broadcast against x. Saves x and the statistics only (as PyTorch):
-    the backward recomputes x̂, which costs less than keeping a copy of the input alive per layer."""
+    the backward recomputes x̂, which costs less than keeping a copy of the input alive per layer.
+
+    When the statistics are shared by all samples (BatchNorm: axis 0 among ``axes``) a large input is
+    processed in slices of its rows, one per thread: each pass over x is split, and each reduction
+    becomes per-slice partial sums that are added (``_passes``)."""
 
     def forward(self, x, weight, bias, axes, eps):
         stats = tuple(1 if i in axes else s for i, s in enumerate(x.shape))
         n = x.size // math.prod(stats)
-        mean = sum_to(stats, x) / n
-        out = x - _row(mean, x.shape)
-        var = sum_to(stats, out, out) / n
+        run = self._passes(x, axes)
+        mean = sum(run(lambda r: sum_to(stats, x[r]))) / n
+        mean_row, out = _row(mean, x.shape), np.empty_like(x)
+
+        def centre(r):
+            np.subtract(x[r], mean_row, out=out[r])
+            return sum_to(stats, out[r], out[r])
+
+        var = sum(run(centre)) / n
         self.inv_std = 1.0 / np.sqrt(var + eps)
-        out *= _row(self.inv_std if weight is None else self.inv_std * weight, x.shape)
-        if bias is not None:
-            out += _row(bias, x.shape)
+        scale = _row(self.inv_std if weight is None else self.inv_std * weight, x.shape)
+        shift = None if bias is None else _row(bias, x.shape)
+
+        def affine(r):
+            out[r] *= scale
+            if shift is not None:
+                out[r] += shift
+
+        run(affine)
         self.x, self.axes, self.weight, self.n = x, axes, weight, n
         self.bias_shape = None if bias is None else bias.shape
         self.mean, self.var = mean, var  # the batch statistics, for running averages
         return out
 
     def backward(self, g):
-        w, inv_std, n, shape = self.weight, self.inv_std, self.n, g.shape
-        xhat = self.x - _row(self.mean, shape)
-        xhat *= _row(inv_std, shape)
-        gw = sum_to(w.shape, g, xhat) if self.needs[1] else None
-        gb = sum_to(self.bias_shape, g) if self.needs[2] else None
+        x, w, n, shape, needs = self.x, self.weight, self.n, g.shape, self.needs
+        stats, run = self.mean.shape, self._passes(x, self.axes)
+        mean_row, inv_row = _row(self.mean, shape), _row(self.inv_std, shape)
+        w_row = None if w is None or not needs[0] else _row(w, shape)
+        xhat = np.empty(shape, dtype=x.dtype)
+        gh = np.empty(shape, dtype=g.dtype) if w_row is not None else g  # ĝ = γ·g
+
+        def first(r):
+            xh = xhat[r]
+            np.subtract(x[r], mean_row, out=xh)
+            xh *= inv_row
+            sums = [sum_to(w.shape, g[r], xh) if needs[1] else None,
+                    sum_to(self.bias_shape, g[r]) if needs[2] else None]
+            if needs[0]:
+                if w_row is not None:
+                    np.multiply(g[r], w_row, out=gh[r])
+                sums += [sum_to(stats, gh[r], xh), sum_to(stats, gh[r])]
+            return sums
+
+        gw, gb, *gx_sums = [None if parts[0] is None else sum(parts) for parts in zip(*run(first))]
         gx = None
-        if self.needs[0]:
-            gh = g * _row(w, shape) if w is not None else g
-            stats = self.mean.shape
-            gx = xhat
-            gx *= _row(-sum_to(stats, gh, xhat) / n, shape)
-            gx += gh
-            gx -= _row(sum_to(stats, gh) / n, shape)
-            gx *= _row(inv_std, shape)
+        if needs[0]:
+            k_xhat, k_const, gx = _row(-gx_sums[0] / n, shape), _row(gx_sums[1] / n, shape), xhat
+
+            def second(r):
+                gr = gx[r]
+                gr *= k_xhat
+                gr += gh[r]
+                gr -= k_const
+                gr *= inv_row
+
+            run(second)
         return gx, gw, gb, None, None
+
+    @staticmethod
+    def _passes(x, axes):
+        """How to run a pass ``fn(rows)``: on row slices over the threads for a large x whose statistics
+        are shared by all rows, else once over all of x; returns the list of results."""
+        split = 0 in axes and x.size >= ROWS_SPLIT_MIN
+        return lambda fn: map_rows(fn, x.shape[0], split)
 
 
 class ChannelAffine(Function):
@@ -74,8 +119,13 @@ class ChannelAffine(Function):
 
     def forward(self, x, scale, shift):
         self.x, self.scale, self.shift_shape = x, scale, shift.shape
-        out = x * _row(scale, x.shape)
-        out += _row(shift, x.shape)
+        s, t, out = _row(scale, x.shape), _row(shift, x.shape), np.empty_like(x)
+
+        def rows(r):
+            np.multiply(x[r], s, out=out[r])
+            out[r] += t
+
+        map_rows(rows, x.shape[0], x.size >= ROWS_SPLIT_MIN)
         return out
 
     def backward(self, g):

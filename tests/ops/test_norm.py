@@ -268,3 +268,31 @@ def test_rows_are_written_out_only_when_small():
     assert _row(stat, (4, 3, 4, 5)).shape == (1, 3, 1, 1)  # N < 8: the block would not be small
     assert _row(np.ones((8, 1, 1)), (8, 3, 4)).shape == (8, 1, 1)  # per sample (LayerNorm): full size, left
     assert _row(np.ones((1, 3)), (8, 3)).shape == (1, 3)  # no trailing broadcast dim
+
+
+@pytest.fixture
+def threads(request):
+    before = cr.get_num_threads()
+    cr.set_num_threads(request.param)
+    yield
+    cr.set_num_threads(before)
+
+
+@pytest.mark.parametrize("threads", [1, 2, 3], indirect=True)
+@pytest.mark.parametrize("shape", [(16, 8, 24, 24), (11, 4096, 2)])
+@pytest.mark.parametrize("affine", [True, False])
+@pytest.mark.parametrize("training", [True, False])
+def test_batch_norm_split_by_rows_over_threads(threads, shape, affine, training):
+    """Inputs of ≥ ROWS_SPLIT_MIN elements run each pass on row slices, one per thread (training and
+    the evaluation's ChannelAffine), the reductions as partial sums (uneven slices when N is not a multiple of the threads): output, every gradient and
+    the running statistics as torch's."""
+    from chainrule.ops.norm import ROWS_SPLIT_MIN
+
+    assert math.prod(shape) >= ROWS_SPLIT_MIN
+    c = shape[1]
+    ours, theirs = _running(c, 6)
+    w, b = _affine(c, 7, affine)
+    x = normal(shape, 8, scale=2.0, shift=-1.0)
+    assert_parity(lambda t, g, h: F.batch_norm(t, *ours, g, h, training, 0.1, 1e-5),
+                  lambda t, g, h: TF.batch_norm(t, *theirs, g, h, training, 0.1, 1e-5), x, w, b)
+    _assert_running_equal(ours, theirs)
