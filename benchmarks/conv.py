@@ -66,10 +66,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__)))) 
 import chainrule  # noqa: E402
 from chainrule import nn as cr_nn  # noqa: E402
 
-try:  # optional: pins the BLAS pools even if something imported NumPy first; never a dependency
-    from threadpoolctl import threadpool_limits
-except ImportError:
-    threadpool_limits = None
+from threadpoolctl import threadpool_limits  # noqa: E402 - pins the BLAS pools even if NumPy came first
 
 ROOF_SIZE = 1024
 
@@ -265,7 +262,6 @@ def meta(args):
         "lead_in_s": args.lead_in,
         "batch": args.batch,
         "torch_threads": torch.get_num_threads(),
-        "threadpoolctl": threadpool_limits is not None,
         "python": platform.python_version(),
         "numpy": np.__version__,
         "torch": torch.__version__,
@@ -280,12 +276,12 @@ def meta(args):
 
 def main(args):
     torch.set_num_threads(args.threads)
-    limits = threadpool_limits(limits=args.threads) if threadpool_limits is not None else None
+    threadpool_limits(limits=args.threads)
     chainrule.set_default_dtype(chainrule.float32)
     torch.set_default_dtype(torch.float32)
     info = meta(args)
-    print(f"threads={args.threads} (torch reports {info['torch_threads']}), threadpoolctl="
-          f"{'yes' if limits is not None else 'no'}, numpy {info['numpy']}, torch {info['torch']}, "
+    print(f"threads={args.threads} (torch reports {info['torch_threads']}), "
+          f"numpy {info['numpy']}, torch {info['torch']}, "
           f"python {info['python']}, {info['cpu_count']} CPUs, load average {info['load_average']}; batch {args.batch}, float32; "
           f"rounds={args.repeat} × {args.calls} calls per framework, warm-up rounds={args.warmup}, "
           f"lead-in {args.lead_in} s")

@@ -76,10 +76,7 @@ import chainrule.nn.functional as cr_F  # noqa: E402
 from chainrule import nn as cr_nn  # noqa: E402
 from chainrule import optim as cr_optim  # noqa: E402
 
-try:  # optional: pins the BLAS pools even if something imported NumPy first; never a dependency
-    from threadpoolctl import threadpool_limits
-except ImportError:
-    threadpool_limits = None
+from threadpoolctl import threadpool_limits  # noqa: E402 - pins the BLAS pools even if NumPy came first
 
 CHAIN_WIDTH = 16
 BATCH, SIZES, CLASSES = 64, (64, 128, 64, 10), 10
@@ -329,7 +326,6 @@ def meta(args):
         "repeat": args.repeat,
         "warmup": args.warmup,
         "torch_threads": torch.get_num_threads(),
-        "threadpoolctl": threadpool_limits is not None,
         "python": platform.python_version(),
         "numpy": np.__version__,
         "torch": torch.__version__,
@@ -343,12 +339,12 @@ def meta(args):
 
 def main(args):
     torch.set_num_threads(args.threads)
-    limits = threadpool_limits(limits=args.threads) if threadpool_limits is not None else None
+    threadpool_limits(limits=args.threads)
     chainrule.set_default_dtype(chainrule.float32)
     torch.set_default_dtype(torch.float32)
     info = meta(args)
-    print(f"threads={args.threads} (torch reports {info['torch_threads']}), threadpoolctl="
-          f"{'yes' if limits is not None else 'no'}, numpy {info['numpy']}, torch {info['torch']}, "
+    print(f"threads={args.threads} (torch reports {info['torch_threads']}), "
+          f"numpy {info['numpy']}, torch {info['torch']}, "
           f"python {info['python']}, {info['cpu_count']} CPUs, load average {info['load_average']}; "
           f"rounds={args.repeat}, warm-up rounds={args.warmup}")
     benches = {"chain": bench_chain, "mlp_train": bench_mlp_train, "mlp_infer": bench_mlp_infer}

@@ -111,10 +111,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # the repository root (benchmarks/, holding _twins.py, is already on the path)
 
-try:  # optional: pins the BLAS pools even if something imported NumPy first; never a dependency
-    from threadpoolctl import threadpool_limits
-except ImportError:
-    threadpool_limits = None
+from threadpoolctl import threadpool_limits  # noqa: E402 - pins the BLAS pools even if NumPy came first
 
 # Each framework is imported only by ``framework(name)``: a memory child must not carry the other's import.
 
@@ -195,8 +192,7 @@ def max_rss_mib():
 def memory_child(args):
     """Import one framework, build the model, load the weights, run a few training steps; print the peak."""
     fw_name, name, weights = args.memory_child
-    if threadpool_limits is not None:
-        threadpool_limits(limits=args.threads)
+    threadpool_limits(limits=args.threads)
     fw = framework(fw_name, args.threads)
     after_import = max_rss_mib()
     model = fw.build(name)
@@ -432,7 +428,7 @@ def load_average():
     return " ".join(f"{v:.2f}" for v in os.getloadavg()) if hasattr(os, "getloadavg") else "n/a"
 
 
-def meta(args, limits):
+def meta(args):
     import torch
 
     import chainrule
@@ -441,7 +437,6 @@ def meta(args, limits):
         "command": " ".join([os.path.basename(sys.executable), *sys.argv]),
         "threads": args.threads,
         "torch_threads": torch.get_num_threads(),
-        "threadpoolctl": limits is not None,
         "repeat": args.repeat,
         "warmup": args.warmup,
         "lead_in_s": args.lead_in,
@@ -461,11 +456,11 @@ def meta(args, limits):
 
 
 def main(args):
-    limits = threadpool_limits(limits=args.threads) if threadpool_limits is not None else None
+    threadpool_limits(limits=args.threads)
     cr, th = framework("chainrule", args.threads), framework("torch", args.threads)
-    info = meta(args, limits)
-    print(f"threads={args.threads} (torch reports {info['torch_threads']}), threadpoolctl="
-          f"{'yes' if limits is not None else 'no'}, numpy {info['numpy']}, torch {info['torch']}, "
+    info = meta(args)
+    print(f"threads={args.threads} (torch reports {info['torch_threads']}), "
+          f"numpy {info['numpy']}, torch {info['torch']}, "
           f"python {info['python']}, {info['cpu_count']} CPUs, load average {info['load_average']}; float32; "
           f"rounds={args.repeat}, warm-up rounds={args.warmup}, lead-in {args.lead_in} s")
     results, epoch = [], None

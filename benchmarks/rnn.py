@@ -55,10 +55,7 @@ from chainrule import optim as cr_optim
 from chainrule.models.rnn import lstm_classifier
 from chainrule.nn import functional as cr_F
 
-try:  # optional: pins the BLAS pools even if something imported NumPy first; never a dependency
-    from threadpoolctl import threadpool_limits
-except ImportError:
-    threadpool_limits = None
+from threadpoolctl import threadpool_limits  # noqa: E402 - pins the BLAS pools even if NumPy came first
 
 LR, MOMENTUM = 0.01, 0.9
 
@@ -99,7 +96,7 @@ def check_parity(cr, th, x, y):
 
 def main(args):
     torch.set_num_threads(args.threads)
-    limits = threadpool_limits(limits=args.threads) if threadpool_limits is not None else None
+    threadpool_limits(limits=args.threads)
     chainrule.set_default_dtype(chainrule.float32)
     rng = np.random.default_rng(0)
     x = rng.standard_normal((args.batch, args.steps, args.inputs)).astype(np.float32)
@@ -129,13 +126,13 @@ def main(args):
             th(tx)
 
     info = {"command": " ".join([os.path.basename(sys.executable), *sys.argv]), "threads": args.threads,
-            "torch_threads": torch.get_num_threads(), "threadpoolctl": limits is not None, "batch": args.batch,
+            "torch_threads": torch.get_num_threads(), "batch": args.batch,
             "steps": args.steps, "inputs": args.inputs, "hidden": args.hidden, "layers": args.layers,
             "repeat": args.repeat, "calls": args.calls, "warmup": args.warmup, "numpy": np.__version__,
             "torch": torch.__version__, "python": platform.python_version(), "cpu_count": os.cpu_count(),
             "dtype": "float32", "loadavg_start": os.getloadavg()}
-    print(f"threads={args.threads} (torch reports {info['torch_threads']}), threadpoolctl="
-          f"{'yes' if limits is not None else 'no'}, numpy {info['numpy']}, torch {info['torch']}, "
+    print(f"threads={args.threads} (torch reports {info['torch_threads']}), "
+          f"numpy {info['numpy']}, torch {info['torch']}, "
           f"python {info['python']}, {info['cpu_count']} CPUs; float32; load average "
           f"{' '.join(f'{v:.2f}' for v in info['loadavg_start'])}")
     print(f"lstm_classifier: {args.layers}-layer LSTM({args.inputs} → {args.hidden}) over {args.steps} steps, "
