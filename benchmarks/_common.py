@@ -69,3 +69,24 @@ def interleaved(runners, rounds, warmup, lead_in):
                     break
             samples[name].extend(runners[name]())
     return samples
+
+
+def load_average():
+    return " ".join(f"{v:.2f}" for v in os.getloadavg()) if hasattr(os, "getloadavg") else "n/a"
+
+
+def environment(args, **extra):
+    """What a result file records about its run: the command, threads, versions, machine, load; plus
+    the script's own ``extra`` fields (its arguments and rules)."""
+    import platform
+
+    import numpy as np
+    import torch
+
+    import chainrule
+
+    return {"command": " ".join([os.path.basename(sys.executable), *sys.argv]), "threads": args.threads,
+            "torch_threads": torch.get_num_threads(), "repeat": args.repeat, "warmup": args.warmup,
+            "python": platform.python_version(), "numpy": np.__version__, "torch": torch.__version__,
+            "chainrule": chainrule.__version__, "machine": platform.machine(), "cpu_count": os.cpu_count(),
+            "load_average": load_average(), "dtype": "float32", **extra}

@@ -23,10 +23,9 @@ Usage:
 """
 import argparse
 import os
-import platform
 import sys
 
-from _common import LEAD_IN, interleaved, quartiles, thread_env, timed_calls
+from _common import LEAD_IN, environment, interleaved, load_average, quartiles, thread_env, timed_calls
 
 SETS = ("lenet", "resnet")
 
@@ -63,10 +62,10 @@ import torch  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # the repository root
 
+from threadpoolctl import threadpool_limits  # noqa: E402 - pins the BLAS pools even if NumPy came first
+
 import chainrule  # noqa: E402
 from chainrule import nn as cr_nn  # noqa: E402
-
-from threadpoolctl import threadpool_limits  # noqa: E402 - pins the BLAS pools even if NumPy came first
 
 ROOF_SIZE = 1024
 
@@ -248,30 +247,9 @@ def totals(results, which):
     return out
 
 
-def load_average():
-    return " ".join(f"{x:.2f}" for x in os.getloadavg()) if hasattr(os, "getloadavg") else "n/a"
-
-
 def meta(args):
-    return {
-        "command": " ".join([os.path.basename(sys.executable), *sys.argv]),
-        "threads": args.threads,
-        "repeat": args.repeat,
-        "calls": args.calls,
-        "warmup": args.warmup,
-        "lead_in_s": args.lead_in,
-        "batch": args.batch,
-        "torch_threads": torch.get_num_threads(),
-        "python": platform.python_version(),
-        "numpy": np.__version__,
-        "torch": torch.__version__,
-        "chainrule": chainrule.__version__,
-        "machine": platform.machine(),
-        "cpu_count": os.cpu_count(),
-        "load_average": load_average(),
-        "dtype": "float32",
-        "flops_rule": "conv FLOPs = 2*MACs; fwd+bwd counted as 3x forward FLOPs",
-    }
+    return environment(args, calls=args.calls, lead_in_s=args.lead_in, batch=args.batch,
+                       flops_rule="conv FLOPs = 2*MACs; fwd+bwd counted as 3x forward FLOPs")
 
 
 def main(args):

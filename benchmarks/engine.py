@@ -28,10 +28,9 @@ Usage:
 """
 import argparse
 import os
-import platform
 import sys
 
-from _common import interleaved, quartiles, thread_env, timed_calls
+from _common import environment, interleaved, quartiles, thread_env, timed_calls
 
 CASES = ("chain", "mlp_train", "mlp_infer")
 
@@ -71,12 +70,12 @@ import torch.nn.functional as torch_F  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # the repository root
 
+from threadpoolctl import threadpool_limits  # noqa: E402 - pins the BLAS pools even if NumPy came first
+
 import chainrule  # noqa: E402
 import chainrule.nn.functional as cr_F  # noqa: E402
 from chainrule import nn as cr_nn  # noqa: E402
 from chainrule import optim as cr_optim  # noqa: E402
-
-from threadpoolctl import threadpool_limits  # noqa: E402 - pins the BLAS pools even if NumPy came first
 
 CHAIN_WIDTH = 16
 BATCH, SIZES, CLASSES = 64, (64, 128, 64, 10), 10
@@ -320,21 +319,7 @@ def print_table(rows):
 
 
 def meta(args):
-    return {
-        "command": " ".join([os.path.basename(sys.executable), *sys.argv]),
-        "threads": args.threads,
-        "repeat": args.repeat,
-        "warmup": args.warmup,
-        "torch_threads": torch.get_num_threads(),
-        "python": platform.python_version(),
-        "numpy": np.__version__,
-        "torch": torch.__version__,
-        "chainrule": chainrule.__version__,
-        "machine": platform.machine(),
-        "cpu_count": os.cpu_count(),
-        "load_average": " ".join(f"{x:.2f}" for x in os.getloadavg()) if hasattr(os, "getloadavg") else "n/a",
-        "dtype": "float32",
-    }
+    return environment(args)
 
 
 def main(args):

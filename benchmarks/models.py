@@ -35,7 +35,7 @@ import os
 import sys
 from types import SimpleNamespace
 
-from _common import LEAD_IN, interleaved, quartiles, thread_env, timed_calls
+from _common import LEAD_IN, environment, interleaved, load_average, quartiles, thread_env, timed_calls
 
 # name: label, batch, per-sample input shape, chainrule/torch step ratio the issue asks for, and the
 # calls per framework in one round (training steps, inference calls), so that a round lasts long
@@ -99,7 +99,6 @@ if ARGS is not None and ARGS.memory_child:
 import contextlib
 import gc
 import json
-import platform
 import resource
 import subprocess
 import tempfile
@@ -424,35 +423,14 @@ def print_table(results):
         print("  ".join(c.ljust(w) if k == 0 else c.rjust(w) for k, (c, w) in enumerate(zip(line, widths))))
 
 
-def load_average():
-    return " ".join(f"{v:.2f}" for v in os.getloadavg()) if hasattr(os, "getloadavg") else "n/a"
-
-
 def meta(args):
-    import torch
-
-    import chainrule
-
-    return {
-        "command": " ".join([os.path.basename(sys.executable), *sys.argv]),
-        "threads": args.threads,
-        "torch_threads": torch.get_num_threads(),
-        "repeat": args.repeat,
-        "warmup": args.warmup,
-        "lead_in_s": args.lead_in,
-        "python": platform.python_version(),
-        "numpy": np.__version__,
-        "torch": torch.__version__,
-        "chainrule": chainrule.__version__,
-        "machine": platform.machine(),
-        "cpu_count": os.cpu_count(),
-        "load_average": load_average(),
-        "dtype": "float32",
-        "optimizer": f"SGD(lr={LR}, momentum={MOMENTUM})",
-        "flops_rule": "FLOPs = 2*MACs (chainrule.diagnostics.summary: conv and linear; LSTM gates added) x batch; "
-                      "training step = 3x forward",
-        "memory_rule": f"peak ru_maxrss of a child process: import, build, load weights, {MEMORY_STEPS} training steps",
-    }
+    return environment(
+        args, lead_in_s=args.lead_in,
+        optimizer=f"SGD(lr={LR}, momentum={MOMENTUM})",
+        flops_rule="FLOPs = 2*MACs (chainrule.diagnostics.summary: conv and linear; LSTM gates added) x batch; "
+                   "training step = 3x forward",
+        memory_rule=f"peak ru_maxrss of a child process: import, build, load weights, {MEMORY_STEPS} training steps",
+    )
 
 
 def main(args):

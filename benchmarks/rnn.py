@@ -13,10 +13,9 @@ Usage:
 """
 import argparse
 import os
-import platform
 import sys
 
-from _common import LEAD_IN, interleaved, quartiles, thread_env, timed_calls
+from _common import LEAD_IN, environment, interleaved, load_average, quartiles, thread_env, timed_calls
 
 
 def parse_args(argv=None):
@@ -50,12 +49,12 @@ import torch
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # the repository root
 
+from threadpoolctl import threadpool_limits  # noqa: E402 - pins the BLAS pools even if NumPy came first
+
 import chainrule
 from chainrule import optim as cr_optim
 from chainrule.models.rnn import lstm_classifier
 from chainrule.nn import functional as cr_F
-
-from threadpoolctl import threadpool_limits  # noqa: E402 - pins the BLAS pools even if NumPy came first
 
 LR, MOMENTUM = 0.01, 0.9
 
@@ -125,16 +124,11 @@ def main(args):
         with torch.no_grad():
             th(tx)
 
-    info = {"command": " ".join([os.path.basename(sys.executable), *sys.argv]), "threads": args.threads,
-            "torch_threads": torch.get_num_threads(), "batch": args.batch,
-            "steps": args.steps, "inputs": args.inputs, "hidden": args.hidden, "layers": args.layers,
-            "repeat": args.repeat, "calls": args.calls, "warmup": args.warmup, "numpy": np.__version__,
-            "torch": torch.__version__, "python": platform.python_version(), "cpu_count": os.cpu_count(),
-            "dtype": "float32", "loadavg_start": os.getloadavg()}
+    info = environment(args, batch=args.batch, steps=args.steps, inputs=args.inputs, hidden=args.hidden,
+                       layers=args.layers, calls=args.calls)
     print(f"threads={args.threads} (torch reports {info['torch_threads']}), "
           f"numpy {info['numpy']}, torch {info['torch']}, "
-          f"python {info['python']}, {info['cpu_count']} CPUs; float32; load average "
-          f"{' '.join(f'{v:.2f}' for v in info['loadavg_start'])}")
+          f"python {info['python']}, {info['cpu_count']} CPUs; float32; load average {info['load_average']}")
     print(f"lstm_classifier: {args.layers}-layer LSTM({args.inputs} → {args.hidden}) over {args.steps} steps, "
           f"Linear({args.hidden} → 10), batch {args.batch}; rounds={args.repeat} × {args.calls} calls per "
           f"framework, warm-up rounds={args.warmup}\n")
@@ -150,8 +144,8 @@ def main(args):
         print(f"{what}:\n  chainrule {q['chainrule']['median']:.1f} ms (IQR {q['chainrule']['q1']:.1f}-"
               f"{q['chainrule']['q3']:.1f})   torch {q['torch']['median']:.1f} ms (IQR {q['torch']['q1']:.1f}-"
               f"{q['torch']['q3']:.1f})   ratio {ratio:.2f}")
-    info["loadavg_end"] = os.getloadavg()
-    print(f"load average at the end: {' '.join(f'{v:.2f}' for v in info['loadavg_end'])}")
+    info["load_average_end"] = load_average()
+    print(f"load average at the end: {info['load_average_end']}")
     if args.json:
         with open(args.json, "w") as fh:
             json.dump({"meta": info, "results": results}, fh, indent=2)
