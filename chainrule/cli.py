@@ -14,6 +14,7 @@ to see the traceback).
 import argparse
 import csv
 import inspect
+import io
 import json
 import math
 import os
@@ -25,7 +26,9 @@ OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop", "adagrad", "adadelta")
 SCHEDULERS = ("none", "step", "cosine", "onecycle", "plateau")
 
 
-def _parser():
+def _parser(explicit_only=False):
+    """The command line. ``explicit_only``: train's flags get no defaults, so parsing tells which flags
+    the user actually gave (``--resume`` compares those with the run's saved config)."""
     p = argparse.ArgumentParser(prog="chainrule", description="chainrule: deep learning on NumPy, from the notes up.")
     sub = p.add_subparsers(dest="command", required=True)
 
@@ -47,14 +50,24 @@ def _parser():
     t.add_argument("--threads", type=int, default=1,
                    help="BLAS threads (default 1: small models run faster on one, and a descheduled second thread "
                         "stalls every product on a busy machine; try 2+ for large convolutional models)")
-    t.add_argument("--out", default=None, help="run folder (default runs/<model>-<dataset>-<time>)")
-    t.add_argument("--resume", action="store_true", help="continue the run in --out from its checkpoint")
+    t.add_argument("--out", default=None, help="run folder (default runs/<model>-<dataset>-<time>); an existing "
+                                                "run there is refused unless --resume or --overwrite")
+    t.add_argument("--resume", action="store_true",
+                   help="continue the run in --out from its newest checkpoint, with the run's saved model, dataset, "
+                        "data dir, optimizer, schedule and batch size (--epochs may extend it)")
+    t.add_argument("--overwrite", action="store_true", help="replace the run in --out (its files are deleted)")
+    t.add_argument("--keep", type=int, default=2,
+                   help="checkpoints kept in RUN/checkpoints, newest first (default 2: a corrupted newest one "
+                        "falls back to the one before)")
     t.add_argument("--quiet", action="store_true", help="no progress bars or per-epoch lines")
     t.add_argument("--json", action="store_true", help="print a final machine-readable line")
     t.add_argument("--distributed", action="store_true",
                    help="data-parallel over the processes of `mpiexec -n N chainrule train --distributed ...` "
                         "(needs chainrule[distributed]); --batch-size stays the global batch, batch-size/N per "
                         "process; see docs/distributed.md")
+    if explicit_only:
+        for action in t._actions:
+            action.default = argparse.SUPPRESS
 
     e = sub.add_parser("evaluate", help="score a run's checkpoint on its dataset's test split")
     e.add_argument("run", help="a run folder written by `chainrule train`")
@@ -135,23 +148,46 @@ def _scheduler(name, optimizer, epochs, steps_per_epoch):
     return None
 
 
+# what a run folder holds; --overwrite deletes these and nothing else
+RUN_FILES = ("config.json", "summary.txt", "history.json", "metrics.csv", "loss.png", "accuracy.png", "confusion.png",
+             "gradflow.png", "gradflow.json")
+CHECKPOINTS = "checkpoints"
+# the run's identity: --resume takes these from config.json, and an explicit flag must agree
+RUN_CONFIG = ("model", "dataset", "data_dir", "batch_size", "optimizer", "lr", "momentum", "weight_decay",
+              "scheduler", "augment", "clip_grad", "seed")
+CONFIG_KEYS = RUN_CONFIG + ("epochs",)
+
+
+def _write_json(path, value):
+    from .train.checkpoint import atomic_write
+
+    atomic_write(path, (json.dumps(value, indent=1, default=float) + "\n").encode())
+
+
 def _write_run(out, history, final, entry):
+    from .train.checkpoint import atomic_write
     from .train.plots import plot_confusion, plot_curves
 
-    with open(os.path.join(out, "history.json"), "w") as f:
-        json.dump(history.to_dict(), f, indent=1)
-    with open(os.path.join(out, "metrics.csv"), "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=list(history.epochs[0]))
-        writer.writeheader()
-        writer.writerows(history.epochs)
+    _write_json(os.path.join(out, "history.json"), history.to_dict())
+    table = io.StringIO(newline="")
+    writer = csv.DictWriter(table, fieldnames=list(history.epochs[0]))
+    writer.writeheader()
+    writer.writerows(history.epochs)
+    atomic_write(os.path.join(out, "metrics.csv"), table.getvalue().encode())
     plot_curves(history, os.path.join(out, "loss.png"), "loss", f"loss — {entry.name}")
     plot_curves(history, os.path.join(out, "accuracy.png"), "accuracy", f"accuracy — {entry.name}")
     plot_confusion(final["confusion_matrix"], os.path.join(out, "confusion.png"))
 
 
 def _distributed(args):
-    """None, or ``chainrule.distributed`` once MPI is started, for ``train --distributed``."""
+    """None, or ``chainrule.distributed`` once MPI is started, for ``train --distributed``. Started by
+    ``mpiexec -n N`` without ``--distributed``, N copies would train into one folder: refused."""
+    size = max(int(os.environ.get(k, 1) or 1) for k in ("PMI_SIZE", "OMPI_COMM_WORLD_SIZE", "PMIX_SIZE"))
     if not getattr(args, "distributed", False):
+        if size > 1:
+            raise ValueError(f"this is one of {size} processes started by mpiexec, but --distributed is not set: "
+                             f"{size} independent copies would train into one run folder; add --distributed for "
+                             "data-parallel training, or run without mpiexec")
         return None
     from . import distributed as dist
 
@@ -174,7 +210,102 @@ def _distributed_loaders(args, dist, train_set, test_set):
     return train_loader, DataLoader(test_set, batch_size=256, sampler=test_sampler)
 
 
-def cmd_train(args):
+def _check_train_args(args):
+    """Values argparse can't check: each must be positive (a negative --clip-grad would ascend)."""
+    for flag, value, low in (("--epochs", args.epochs, 1), ("--batch-size", args.batch_size, 1),
+                             ("--keep", args.keep, 1)):
+        if value < low:
+            raise ValueError(f"{flag} must be at least {low}, got {value}")
+    for flag, value in (("--clip-grad", args.clip_grad), ("--lr", args.lr)):
+        if value is not None and not value > 0:
+            raise ValueError(f"{flag} must be a positive number, got {value}")
+    for flag, value in (("--weight-decay", args.weight_decay), ("--momentum", args.momentum)):
+        if not value >= 0:
+            raise ValueError(f"{flag} must be 0 or more, got {value}")
+    if args.resume and args.overwrite:
+        raise ValueError("--resume continues the run in --out and --overwrite replaces it: give one of them")
+
+
+def _read_config(run, command):
+    """A run's config.json, checked: a missing, corrupt or incomplete file is named."""
+    path = os.path.join(run, "config.json")
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"{command}: {run} is not a run folder ({path} does not exist)")
+    try:
+        with open(path) as f:
+            config = json.load(f)
+    except (ValueError, OSError) as e:
+        raise ValueError(f"{path} is not readable JSON ({e}); the run's config is corrupted") from None
+    missing = [k for k in CONFIG_KEYS if not isinstance(config, dict) or k not in config]
+    if missing:
+        raise ValueError(f"{path} lacks {', '.join(missing)}: not a config written by `chainrule train`")
+    return config
+
+
+def _config_for_resume(args, argv, out):
+    """The run's saved config with the flags the user gave checked against it; --epochs may change."""
+    from .train import checkpoint_files
+
+    saved = _read_config(out, "--resume")
+    given = vars(_parser(explicit_only=True).parse_args(argv))
+    if "data_dir" in given:
+        given["data_dir"] = _absolute_data_dir(given["data_dir"])
+    conflicts = [f"--{k.replace('_', '-')} {given[k]} (the run has {saved[k]})" for k in RUN_CONFIG
+                 if k in given and given[k] != saved[k]]
+    if conflicts:
+        raise ValueError(f"--resume continues {out} with its saved config, but {'; '.join(conflicts)}; drop those "
+                         "flags, or start a new run with another --out")
+    for key in CONFIG_KEYS:
+        setattr(args, key, given.get(key, saved[key]))
+    if not checkpoint_files(os.path.join(out, CHECKPOINTS)):
+        raise FileNotFoundError(f"--resume: no checkpoint in {os.path.join(out, CHECKPOINTS)} (one is written at the "
+                                "end of each epoch); start the run again with --overwrite")
+    return saved
+
+
+def _absolute_data_dir(data_dir):
+    from .data.datasets import data_root
+
+    return str(data_root(data_dir).resolve())
+
+
+def _refuse_existing_run(args, out):
+    if not args.resume and not args.overwrite and os.path.isdir(out) and os.listdir(out):
+        raise FileExistsError(f"--out {out} already holds files (a run?); pass --resume to continue it or "
+                              "--overwrite to replace it")
+
+
+def _clear_run(out):
+    """--overwrite: delete a previous run's files (and nothing else in the folder)."""
+    import shutil
+
+    for name in RUN_FILES:
+        if os.path.isfile(os.path.join(out, name)):
+            os.remove(os.path.join(out, name))
+    shutil.rmtree(os.path.join(out, CHECKPOINTS), ignore_errors=True)
+
+
+def _run_folder_writer(out, config, saved, summary_text):
+    """A callback that, once training really starts (a resumed checkpoint loaded), prepares the run
+    folder: clears an --overwrite'd run and temporaries of killed writes, and writes config.json (only
+    when it changed) and summary.txt."""
+    from .train import Callback
+    from .train.checkpoint import atomic_write, remove_stale_temporaries
+
+    class RunFolder(Callback):
+        def on_train_begin(self, state):
+            os.makedirs(out, exist_ok=True)
+            remove_stale_temporaries(out)
+            if saved is None:
+                _clear_run(out)
+            if config != saved:
+                _write_json(os.path.join(out, "config.json"), config)
+            atomic_write(os.path.join(out, "summary.txt"), (summary_text + "\n").encode())
+
+    return RunFolder()
+
+
+def cmd_train(args, argv=None):
     from . import manual_seed
     from .data import DataLoader
     from .data.catalog import get_dataset
@@ -182,24 +313,17 @@ def cmd_train(args):
     from .nn.functional import cross_entropy
     from .train import evaluate, fit
 
-    if args.epochs < 1:
-        raise ValueError(f"--epochs must be at least 1, got {args.epochs}")
+    _check_train_args(args)
     dist = _distributed(args)
     main = dist is None or dist.is_main()  # rank 0 alone prints and writes the run folder
-    entry = get_dataset(args.dataset)
     out = args.out or os.path.join("runs", f"{args.model}-{args.dataset}-{time.strftime('%Y%m%d-%H%M%S')}")
     if dist is not None:
         out = dist.broadcast_object(out)  # ranks that started in different seconds write one folder
-    config_path = os.path.join(out, "config.json")
-    if args.resume:
-        if not os.path.exists(config_path):
-            raise FileNotFoundError(f"--resume: {config_path} does not exist; pass the run folder with --out")
-        with open(config_path) as f:
-            saved = json.load(f)
-        for key in ("model", "dataset", "batch_size", "optimizer", "lr", "momentum", "weight_decay", "scheduler",
-                    "augment", "clip_grad", "seed"):
-            setattr(args, key, saved[key])
-        entry = get_dataset(args.dataset)
+    _refuse_existing_run(args, out)
+    saved = _config_for_resume(args, argv, out) if args.resume else None
+    if not args.resume:
+        args.data_dir = _absolute_data_dir(args.data_dir)  # evaluate and --resume work from any folder
+    entry = get_dataset(args.dataset)
     manual_seed(args.seed)
     model = _build_model(args.model, entry)
     train_set, test_set = entry.load(args.data_dir, args.augment, args.seed)
@@ -208,21 +332,18 @@ def cmd_train(args):
     test_loader = DataLoader(test_set, batch_size=256)
     if dist is not None:
         train_loader, test_loader = _distributed_loaders(args, dist, train_set, test_set)
-    input_size = entry.input_shape
-    info = summary(model, input_size)  # first: a model that can't take the input leaves no run folder behind
-    if main:
-        os.makedirs(out, exist_ok=True)
-        with open(os.path.join(out, "summary.txt"), "w") as f:
-            f.write(str(info) + "\n")
+    if len(train_loader) == 0:
+        raise ValueError(f"--batch-size {args.batch_size} is larger than the {len(train_set)} training samples of "
+                         f"{entry.name} (the partial last batch is dropped, so no step would run); use at most "
+                         f"{len(train_set) // (dist.world_size() if dist else 1)}")
+    info = summary(model, entry.input_shape)  # first: a model that can't take the input leaves no run folder behind
     if dist is not None:
         model = dist.convert_sync_batchnorm(model)  # BatchNorm statistics over the global batch
     optimizer = _optimizer(args, model)
     scheduler = _scheduler(args.scheduler, optimizer, args.epochs, len(train_loader))
     monitor = GradientFlow(model)
-    config = {k: v for k, v in vars(args).items() if k not in ("command", "json", "quiet", "out", "resume")}
-    if main:
-        with open(config_path, "w") as f:
-            json.dump(config, f, indent=1)
+    config = {k: getattr(args, k) for k in CONFIG_KEYS}
+    callbacks = [_run_folder_writer(out, config, saved, str(info))] if main else []
     if not args.quiet and main:
         print(f"training {args.model} ({info.totals['params']:,} parameters) on {entry.name}: "
               f"{len(train_set)} train / {len(test_set)} test → {out}", file=sys.stderr)
@@ -233,8 +354,9 @@ def cmd_train(args):
         model = dist.DistributedDataParallel(model)
     started = time.perf_counter()
     history = fit(model, train_loader, cross_entropy, optimizer, args.epochs, val_loader=test_loader,
-                  scheduler=scheduler, grad_clip=args.clip_grad, monitor=monitor,
-                  checkpoint_path=os.path.join(out, "checkpoint.safetensors"), resume=args.resume, quiet=args.quiet)
+                  scheduler=scheduler, callbacks=callbacks, grad_clip=args.clip_grad, monitor=monitor,
+                  checkpoint_dir=os.path.join(out, CHECKPOINTS), keep=args.keep, resume=args.resume,
+                  quiet=args.quiet)
     monitor.remove()
     final = evaluate(model, test_loader, cross_entropy, num_classes=entry.num_classes)
     if not main:
@@ -242,8 +364,7 @@ def cmd_train(args):
     _write_run(out, history, final, entry)
     if monitor.history:
         monitor.plot(os.path.join(out, "gradflow.png"))
-        with open(os.path.join(out, "gradflow.json"), "w") as f:
-            json.dump({k: v for k, v in monitor.report().items()}, f, indent=1, default=float)
+        _write_json(os.path.join(out, "gradflow.json"), monitor.report())
     result = {"run": out, "model": args.model, "dataset": entry.name, "epochs": len(history.epochs),
               "test_accuracy": final["accuracy"], "test_loss": final["loss"],
               "seconds": round(time.perf_counter() - started, 2)}
@@ -259,15 +380,11 @@ def cmd_evaluate(args):
     from .nn.functional import cross_entropy
     from .train import evaluate, load_checkpoint
 
-    config_path = os.path.join(args.run, "config.json")
-    if not os.path.exists(config_path):
-        raise FileNotFoundError(f"evaluate: {args.run} is not a run folder (no config.json)")
-    with open(config_path) as f:
-        config = json.load(f)
+    config = _read_config(args.run, "evaluate")
     entry = get_dataset(config["dataset"])
     model = _build_model(config["model"], entry)
-    load_checkpoint(os.path.join(args.run, "checkpoint.safetensors"), model, restore_rng=False)
-    _, test_set = entry.load(args.data_dir or config.get("data_dir"), False, config["seed"])
+    load_checkpoint(os.path.join(args.run, CHECKPOINTS), model, restore_rng=False)
+    _, test_set = entry.load(args.data_dir or config["data_dir"], False, config["seed"])
     result = evaluate(model, DataLoader(test_set, batch_size=256), cross_entropy, num_classes=entry.num_classes)
     print(f"{config['model']} on {entry.name}: test accuracy {result['accuracy']:.2%}, loss {result['loss']:.4f}")
     if args.json:
@@ -344,30 +461,47 @@ def cmd_datasets(args):
     return 0
 
 
+def _launched_rank():
+    """This process's rank in an mpiexec launch (0 when not launched by one), read from the launcher's
+    environment without starting MPI."""
+    return int(os.environ.get("PMI_RANK") or os.environ.get("OMPI_COMM_WORLD_RANK") or 0)
+
+
+def _out_of_memory(args, e):
+    what = f" with --batch-size {args.batch_size}" if getattr(args, "batch_size", None) else ""
+    return (f"out of memory{what} ({type(e).__name__}: {e}); try a smaller --batch-size or a smaller model, and "
+            "close other programs")
+
+
 def main(argv=None):
     args = _parser().parse_args(argv)
     commands = {"train": cmd_train, "evaluate": cmd_evaluate, "summary": cmd_summary, "models": cmd_models,
                 "datasets": cmd_datasets, "lab": cmd_lab}
     try:
-        if getattr(args, "threads", None):
-            from threadpoolctl import threadpool_limits
+        if getattr(args, "threads", None) is not None:
+            from . import set_num_threads
 
-            threadpool_limits(args.threads)
-        return commands[args.command](args)
+            if args.threads < 1:
+                raise ValueError(f"--threads must be at least 1, got {args.threads}")
+            set_num_threads(args.threads)
+        return cmd_train(args, argv) if args.command == "train" else commands[args.command](args)
     except KeyboardInterrupt:
         print("chainrule: interrupted", file=sys.stderr)
         return 130
-    except ERRORS as e:
+    except (*ERRORS, MemoryError) as e:
         if os.environ.get("CHAINRULE_DEBUG"):
             raise
         message = e.args[0] if isinstance(e, KeyError) and e.args else e
+        if isinstance(e, MemoryError):
+            message = _out_of_memory(args, e)
         # one line, even for a multi-line message (load_state_dict lists every mismatch on its own line)
         where = ""
         if getattr(args, "distributed", False) and "chainrule.distributed" in sys.modules:
             from .distributed import comm
 
             where = f" (rank {comm.rank()} of {comm.world_size()})" if comm.world_size() > 1 else ""
-        print(f"chainrule: error{where}: {' '.join(str(message).split())}", file=sys.stderr)
+        if where or _launched_rank() == 0:  # N copies under mpiexec without --distributed: say it once
+            print(f"chainrule: error{where}: {' '.join(str(message).split())}", file=sys.stderr)
         if where:
             comm.abort(2)  # the other ranks wait in a collective for this one: end the whole job
         return 2

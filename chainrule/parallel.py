@@ -15,6 +15,7 @@ still enough for back-to-back products: an LSTM step is unchanged). OpenBLAS rea
 ``OPENBLAS_THREAD_TIMEOUT`` (log2 of the cycles) once, when NumPy is imported; so ``import chainrule``
 sets it, unless it is set already — and only if it comes before ``import numpy``.
 """
+import contextvars
 import os
 import sys
 from concurrent.futures import ThreadPoolExecutor
@@ -74,5 +75,7 @@ def run_blocks(work, items):
     if _executor is None or _executor._max_workers < n - 1:
         _executor = ThreadPoolExecutor(max_workers=n - 1, thread_name_prefix="chainrule")
     with _blas().limit(limits=1, user_api="blas"):
-        others = [_executor.submit(work, share) for share in shares[1:]]
+        # each worker runs in a copy of the caller's context: NumPy's errstate lives there (a caller's
+        # np.errstate(all="ignore") holds on every thread of the op, not only on the calling one)
+        others = [_executor.submit(contextvars.copy_context().run, work, share) for share in shares[1:]]
         return [work(shares[0])] + [f.result() for f in others]  # the calling thread takes the first share

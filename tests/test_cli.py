@@ -21,17 +21,18 @@ from safetensors.numpy import load_file
 from chainrule import models
 from chainrule.data.catalog import DATASETS, get_dataset
 from chainrule.diagnostics import summary
+from chainrule.train import checkpoint_files, load_checkpoint
 
 REPO = Path(__file__).resolve().parents[1]
-RUN_FILES = {"metrics.csv", "history.json", "checkpoint.safetensors", "checkpoint.json", "loss.png", "accuracy.png",
-             "confusion.png", "gradflow.png", "summary.txt", "config.json"}
+RUN_FILES = {"metrics.csv", "history.json", "checkpoints", "loss.png", "accuracy.png", "confusion.png", "gradflow.png",
+             "summary.txt", "config.json"}
 PNG = b"\x89PNG\r\n\x1a\n"
 
 
-def chainrule(*args, cwd):
+def chainrule(*args, cwd, **extra_env):
     """Run the command; one BLAS thread (its GEMMs are small and the machine is shared)."""
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])),
-               OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", MPLBACKEND="Agg")
+               OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", MPLBACKEND="Agg", **extra_env)
     env.pop("CHAINRULE_DEBUG", None)
     return subprocess.run([sys.executable, "-m", "chainrule.cli", *map(str, args)], cwd=cwd, env=env,
                           capture_output=True, text=True, timeout=600, check=False)
@@ -47,8 +48,12 @@ def final_json(proc):
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
+def newest_checkpoint(run):
+    return Path(checkpoint_files(str(run / "checkpoints"))[0])
+
+
 def model_tensors(run):
-    return {k: v for k, v in load_file(str(run / "checkpoint.safetensors")).items() if k.startswith("model.")}
+    return {k: v for k, v in load_file(str(newest_checkpoint(run))).items() if k.startswith("model.")}
 
 
 def without_seconds(epochs):
@@ -91,7 +96,8 @@ def test_train_writes_a_complete_run_folder(trained):
         for key, value in epoch.items():
             assert float(row[key]) == pytest.approx(value, rel=1e-12), key
 
-    info = json.loads((run / "checkpoint.json").read_text())["info"]
+    assert sorted(os.listdir(run / "checkpoints")) == ["epoch-0001.safetensors", "epoch-0002.safetensors"]
+    info = load_checkpoint(str(run / "checkpoints"), restore_rng=False)
     assert info["epoch"] == 2 and info["step"] == 2 * steps_per_epoch
 
     config = json.loads((run / "config.json").read_text())
@@ -178,19 +184,26 @@ def test_datasets_lists_the_catalog(workdir, tmp_path):
     assert "1×28×28" in lines["mnist"] and "10 classes" in lines["mnist"]
 
 
-def _corrupted(run, dest):
-    dest.mkdir()
-    for name in ("config.json", "checkpoint.json", "checkpoint.safetensors"):
-        shutil.copy(run / name, dest / name)
-    data = bytearray((dest / "checkpoint.safetensors").read_bytes())
+def _flip_a_byte(path):
+    data = bytearray(path.read_bytes())
     data[len(data) // 2] ^= 0x01
-    (dest / "checkpoint.safetensors").write_bytes(bytes(data))
+    path.write_bytes(bytes(data))
+
+
+def _corrupted(run, dest):
+    """A copy of the run whose every checkpoint has one flipped bit (one would fall back to the other)."""
+    dest.mkdir()
+    shutil.copy(run / "config.json", dest / "config.json")
+    shutil.copytree(run / "checkpoints", dest / "checkpoints")
+    for path in (dest / "checkpoints").iterdir():
+        _flip_a_byte(path)
     return dest
 
 
 def _wrong_model(run, dest):
-    _corrupted(run, dest)
-    shutil.copy(run / "checkpoint.safetensors", dest / "checkpoint.safetensors")
+    dest.mkdir()
+    shutil.copy(run / "config.json", dest / "config.json")
+    shutil.copytree(run / "checkpoints", dest / "checkpoints")
     config = json.loads((dest / "config.json").read_text())
     config["model"] = "mlp"  # its checkpoint holds small_cnn's tensors: every key is missing or unexpected
     (dest / "config.json").write_text(json.dumps(config))
@@ -212,13 +225,62 @@ ERRORS = {
     "train-input-too-small": (["train", "--model", "lenet5", "--out", "x"],
                               r"lenet5 \(classic\): expected input \(N, 1, 28, 28\), got shape \(1, 1, 8, 8\)"),
     "input-unreadable": (["summary", "lenet5", "--input", "28by28"], r"--input must look like 3x224x224"),
-    "corrupted-checkpoint": (["evaluate", "{corrupted}"], r"does not match the SHA-256 .* corrupted"),
+    "corrupted-checkpoint": (["evaluate", "{corrupted}"],
+                             r"every checkpoint in .* is unreadable: .*epoch-0002.* do not match their recorded SHA-256"),
     "checkpoint-of-another-model": (["evaluate", "{wrong_model}"],  # a multi-line message, on one line
                                     r"loading into Sequential: missing keys: .* unexpected keys: "),
-    "not-a-run": (["evaluate", "nowhere"], r"evaluate: nowhere is not a run folder \(no config\.json\)"),
-    "resume-nothing": (["train", "--resume", "--out", "x"], r"--resume: x.config\.json does not exist"),
+    "not-a-run": (["evaluate", "nowhere"], r"evaluate: nowhere is not a run folder \(nowhere.config\.json does not"),
+    "resume-nothing": (["train", "--resume", "--out", "x"], r"--resume: x is not a run folder \(x.config\.json does not"),
     "zero-epochs": (["train", "--epochs", "0", "--out", "x"], r"--epochs must be at least 1, got 0"),
+    "batch-larger-than-the-data": (["train", "--batch-size", "5000", "--out", "x"],
+                                   r"--batch-size 5000 is larger than the 1347 training samples of digits .* use at "
+                                   r"most 1347"),
+    "negative-clip": (["train", "--clip-grad", "-1", "--out", "x"], r"--clip-grad must be a positive number, got -1"),
+    "zero-threads": (["train", "--threads", "0", "--out", "x"], r"--threads must be at least 1, got 0"),
+    "negative-threads": (["train", "--threads", "-3", "--out", "x"],
+                         r"--threads must be at least 1, got -3"),
+    "zero-keep": (["train", "--keep", "0", "--out", "x"], r"--keep must be at least 1, got 0"),
+    "resume-and-overwrite": (["train", "--resume", "--overwrite", "--out", "x"], r"give one of them"),
+    "config-missing-a-key": (["train", "--resume", "--out", "{no_seed}"], r"config\.json lacks seed: not a config"),
+    "config-of-zero-bytes": (["evaluate", "{empty_config}"], r"config\.json is not readable JSON .* corrupted"),
+    "checkpoint-of-another-optimizer": (["train", "--resume", "--out", "{other_optimizer}", "--epochs", "3", "--quiet"],
+                                        r"holds the state of a Adam optimizer, not of the SGD it is loaded into"),
+    "mpiexec-without-distributed": (["train", "--out", "x", "env:PMI_SIZE=2", "env:PMI_RANK=0"],
+                                    r"one of 2 processes started by mpiexec, but --distributed is not set"),
 }
+
+
+def _run_copy(run, dest, edit=None):
+    """A copy of the run's config and checkpoints, its config changed by ``edit(config)``."""
+    dest.mkdir()
+    shutil.copytree(run / "checkpoints", dest / "checkpoints")
+    config = json.loads((run / "config.json").read_text())
+    (dest / "config.json").write_text(json.dumps(edit(config) if edit else config))
+    return dest
+
+
+def _empty_config(run, dest):
+    _run_copy(run, dest)
+    (dest / "config.json").write_bytes(b"")  # what a kill during a plain (non-atomic) write left
+    return dest
+
+
+PLACES = {
+    "corrupted": _corrupted,
+    "wrong_model": _wrong_model,
+    "no_seed": lambda run, dest: _run_copy(run, dest, lambda c: {k: v for k, v in c.items() if k != "seed"}),
+    "empty_config": _empty_config,
+    "other_optimizer": lambda run, dest: _run_copy(run, dest, lambda c: dict(c, optimizer="sgd")),
+}
+
+
+def snapshot(folder):
+    """Every file under ``folder`` with its bytes and modification time: 'nothing touched' is equality."""
+    return {str(p.relative_to(folder)): (p.read_bytes(), p.stat().st_mtime_ns) for p in sorted(folder.rglob("*"))
+            if p.is_file()}
+
+
+
 
 
 @pytest.mark.parametrize("case", list(ERRORS))
@@ -227,13 +289,14 @@ def test_user_errors_end_with_one_line_and_status_2(case, trained, tmp_path):
     empty = tmp_path / "empty"
     empty.mkdir()
     places = {"empty": str(empty)}
-    if case == "corrupted-checkpoint":
-        places["corrupted"] = str(_corrupted(trained.run, tmp_path / "corrupted"))
-    if case == "checkpoint-of-another-model":
-        places["wrong_model"] = str(_wrong_model(trained.run, tmp_path / "wrong"))
-    args = [a.format(**places) for a in args]
+    for name, make in PLACES.items():
+        if "{" + name + "}" in " ".join(args):
+            places[name] = str(make(trained.run, tmp_path / name))
+    before = {name: snapshot(Path(place)) for name, place in places.items()}
+    env = dict(a[len("env:"):].split("=") for a in args if a.startswith("env:"))
+    args = [a.format(**places) for a in args if not a.startswith("env:")]
     pattern = pattern.replace("{empty}", str(empty).replace("\\", "\\\\"))
-    proc = chainrule(*args, cwd=tmp_path)
+    proc = chainrule(*args, cwd=tmp_path, **env)
     assert proc.returncode == 2, f"exit status {proc.returncode}\nstderr:\n{proc.stderr}"
     assert proc.stdout == ""
     assert "Traceback" not in proc.stderr
@@ -241,3 +304,167 @@ def test_user_errors_end_with_one_line_and_status_2(case, trained, tmp_path):
     assert proc.stderr.startswith("chainrule: error: ")
     assert re.search(pattern, proc.stderr), proc.stderr
     assert not (tmp_path / "x").exists(), "a failed command must not leave a run folder behind"
+    assert {name: snapshot(Path(place)) for name, place in places.items()} == before, "a failed command touched a run"
+
+
+def test_an_existing_run_is_refused_and_left_untouched(trained, tmp_path):
+    shutil.copytree(trained.run, tmp_path / "run")
+    before = snapshot(tmp_path / "run")
+    proc = chainrule("train", "--out", "run", "--epochs", 1, "--quiet", cwd=tmp_path)
+    assert proc.returncode == 2 and proc.stderr.count("\n") == 1
+    assert "--out run already holds files (a run?); pass --resume to continue it or --overwrite" in proc.stderr
+    assert snapshot(tmp_path / "run") == before
+
+
+def test_overwrite_replaces_the_run_and_keeps_other_files(trained, tmp_path):
+    shutil.copytree(trained.run, tmp_path / "run")
+    (tmp_path / "run" / "notes.txt").write_text("mine")
+    (tmp_path / "run" / "checkpoints" / "epoch-0009.safetensors").write_bytes(b"an old run's")
+    succeeded(chainrule("train", "--out", "run", "--epochs", 1, "--quiet", "--overwrite", cwd=tmp_path))
+    assert (tmp_path / "run" / "notes.txt").read_text() == "mine"
+    assert sorted(os.listdir(tmp_path / "run" / "checkpoints")) == ["epoch-0001.safetensors"]
+    assert json.loads((tmp_path / "run" / "history.json").read_text())["epochs"][-1]["epoch"] == 1
+
+
+def test_resume_without_a_checkpoint_names_it_and_touches_nothing(trained, tmp_path):
+    shutil.copytree(trained.run, tmp_path / "run")
+    shutil.rmtree(tmp_path / "run" / "checkpoints")
+    before = snapshot(tmp_path / "run")
+    proc = chainrule("train", "--resume", "--out", "run", "--epochs", 3, cwd=tmp_path)
+    assert proc.returncode == 2 and proc.stderr.count("\n") == 1
+    assert f"--resume: no checkpoint in {os.path.join('run', 'checkpoints')}" in proc.stderr
+    assert snapshot(tmp_path / "run") == before
+
+
+def test_a_corrupted_newest_checkpoint_falls_back_to_the_one_before(trained, tmp_path):
+    shutil.copytree(trained.run, tmp_path / "run")
+    _flip_a_byte(tmp_path / "run" / "checkpoints" / "epoch-0002.safetensors")
+    proc = succeeded(chainrule("train", "--resume", "--out", "run", "--epochs", 2, "--quiet", "--json", cwd=tmp_path))
+    assert "epoch-0002.safetensors do not match their recorded SHA-256" in proc.stderr
+    assert "falling back to" in proc.stderr and "epoch-0001.safetensors" in proc.stderr
+    # epoch 2 was trained again from epoch 1's checkpoint: the same weights as the first time
+    assert final_json(proc)["test_accuracy"] == trained.result["test_accuracy"]
+    history = json.loads((tmp_path / "run" / "history.json").read_text())
+    assert history["steps"] == trained.history["steps"]
+
+
+def test_resume_takes_the_saved_config_from_any_folder(tmp_path):
+    """A file-backed dataset, a relative --data-dir, non-default flags; resumed and evaluated from another
+    folder with no flags but --epochs; a conflicting flag names both values."""
+    data = tmp_path / "a" / "data"
+    shutil.copytree(REPO.parent / "shared" / "data" / "mnist1d", data / "mnist1d")
+    args = ["--model", "mlp", "--dataset", "mnist1d", "--batch-size", 500, "--optimizer", "sgd", "--lr", 0.1]
+    succeeded(chainrule("train", *args, "--data-dir", "data", "--epochs", 1, "--quiet", "--out", "run",
+                        cwd=tmp_path / "a"))
+    run = tmp_path / "a" / "run"
+    config = json.loads((run / "config.json").read_text())
+    assert config["data_dir"] == str(data.resolve()) and config["batch_size"] == 500 and config["epochs"] == 1
+    elsewhere = tmp_path / "b"
+    elsewhere.mkdir()
+
+    before = snapshot(run)
+    proc = chainrule("train", "--resume", "--out", run, "--batch-size", 64, "--model", "mlp", cwd=elsewhere)
+    assert proc.returncode == 2 and "--batch-size 64 (the run has 500)" in proc.stderr
+    assert snapshot(run) == before
+
+    result = final_json(succeeded(chainrule("train", "--resume", "--out", run, "--epochs", 2, "--quiet", "--json",
+                                            cwd=elsewhere)))
+    assert result["epochs"] == 2 and result["dataset"] == "mnist1d"
+    assert json.loads((run / "config.json").read_text()) == dict(config, epochs=2)
+    steps = json.loads((run / "history.json").read_text())["steps"]
+    assert len(steps) == 2 * (4000 // 500)  # the saved batch size, not the default 64
+    evaluated = final_json(succeeded(chainrule("evaluate", run, "--json", cwd=elsewhere)))
+    assert evaluated["test_accuracy"] == result["test_accuracy"]
+
+
+def test_config_is_written_only_when_it_changes(trained, tmp_path):
+    shutil.copytree(trained.run, tmp_path / "run", copy_function=shutil.copy2)
+    config = tmp_path / "run" / "config.json"
+    before = config.stat()
+    succeeded(chainrule("train", "--resume", "--out", "run", "--quiet", cwd=tmp_path))  # nothing left to train
+    assert (config.stat().st_ino, config.stat().st_mtime_ns) == (before.st_ino, before.st_mtime_ns)
+
+
+def test_out_of_memory_is_one_line_naming_the_batch_size(tmp_path, monkeypatch, capsys):
+    import chainrule.train
+    from chainrule import cli
+
+    def fit(*args, **kwargs):
+        raise MemoryError("Unable to allocate 9.00 GiB for an array with shape (64, 512, 224, 224)")
+
+    monkeypatch.setattr(chainrule.train, "fit", fit)
+    monkeypatch.delenv("CHAINRULE_DEBUG", raising=False)
+    assert cli.main(["train", "--out", str(tmp_path / "x"), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("chainrule: error: out of memory with --batch-size 64")
+    assert "try a smaller --batch-size" in err
+
+
+# -- a process killed at every step of the writes up to the first checkpoint ------------------------------
+PROTOCOL = ("write", "fsync", "replace", "remove")  # the os calls of chainrule's atomic writes
+
+
+def _train_in_process(run, *extra):
+    from chainrule import cli
+
+    return cli.main(["train", "--model", "mlp", "--epochs", "2", "--quiet", "--out", str(run), *extra])
+
+
+def _killed_at(k, run):
+    """``chainrule train`` in a forked child that SIGKILLs itself at its k-th protocol call."""
+    import signal
+
+    pid = os.fork()
+    if pid == 0:
+        try:
+            import chainrule as cr
+
+            cr.set_num_threads(1)  # a forked child has no thread pool
+            calls = iter(range(1, 10**9))
+
+            def deadly(fn):
+                def call(*args, **kwargs):
+                    if next(calls) == k:
+                        os.kill(os.getpid(), signal.SIGKILL)
+                    return fn(*args, **kwargs)
+                return call
+
+            for name in PROTOCOL:
+                setattr(os, name, deadly(getattr(os, name)))
+            _train_in_process(run)
+        finally:
+            os._exit(0)
+    _, status = os.waitpid(pid, 0)
+    return os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGKILL
+
+
+def test_a_kill_at_any_write_until_the_first_checkpoint_loses_nothing(tmp_path, monkeypatch):
+    """config.json is absent or complete at every instant; --resume (or, before the first checkpoint,
+    --overwrite) ends on the weights of an uninterrupted run. (Every step of every later checkpoint
+    write: tests/train/test_checkpoint.py.)"""
+    from threadpoolctl import threadpool_limits
+
+    calls = []
+    for name in PROTOCOL:
+        real = getattr(os, name)
+        monkeypatch.setattr(os, name, lambda *a, _real=real, _name=name, **kw: calls.append((_name, a)) or _real(*a, **kw))
+    with threadpool_limits(1):
+        assert _train_in_process(tmp_path / "reference") == 0
+    monkeypatch.undo()
+    config = json.loads((tmp_path / "reference" / "config.json").read_text())
+    expected = model_tensors(tmp_path / "reference")
+    first = [i for i, (name, a) in enumerate(calls) if name == "replace" and a[1].endswith("epoch-0001.safetensors")]
+    last = first[0] + 2  # through that rename's folder sync, 1-based
+    assert [name for name, _ in calls[:4]] == ["write", "fsync", "replace", "fsync"]  # config.json first
+    for k in range(1, last + 1):
+        run = tmp_path / f"kill-{k}"
+        assert _killed_at(k, run), f"the child did not reach protocol call {k}"
+        if (run / "config.json").exists():
+            assert json.loads((run / "config.json").read_text()) == config, f"config.json after a kill at call {k}"
+        resumable = checkpoint_files(str(run / "checkpoints"))
+        with threadpool_limits(1):
+            assert _train_in_process(run, "--resume" if resumable else "--overwrite") == 0, f"kill at call {k}"
+        got = model_tensors(run)
+        for name in expected:
+            np.testing.assert_array_equal(got[name], expected[name], err_msg=f"{name} after a kill at call {k}")
+        assert not [f for f in os.listdir(run) if f.startswith(".tmp-")]

@@ -1,5 +1,10 @@
-"""Pictures of a run: loss and accuracy curves, and the confusion matrix (matplotlib, Agg backend)."""
+"""Pictures of a run: loss and accuracy curves, and the confusion matrix (matplotlib, Agg backend),
+each written atomically (a kill mid-write leaves the previous picture, not half a PNG)."""
+import io
+
 import numpy as np
+
+from .checkpoint import atomic_write
 
 
 def _pyplot():
@@ -9,6 +14,13 @@ def _pyplot():
     import matplotlib.pyplot as plt
 
     return plt
+
+
+def _save(fig, path):
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=100)
+    _pyplot().close(fig)
+    atomic_write(path, buffer.getvalue())
 
 
 def plot_curves(history, path, key, title):
@@ -27,8 +39,7 @@ def plot_curves(history, path, key, title):
     ax.grid(alpha=0.3)
     ax.legend()
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    _save(fig, path)
     return path
 
 
@@ -45,6 +56,5 @@ def plot_confusion(matrix, path, classes=None, title="confusion matrix (test set
     ax.set_yticks(range(len(m)), classes)
     ax.set(xlabel="predicted", ylabel="true", title=title)
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    _save(fig, path)
     return path

@@ -2,7 +2,6 @@
 figures, NaN/Inf detection that names the step, gradient clipping, LR scheduling, callbacks and
 checkpoints that resume to exactly the same weights as an uninterrupted run."""
 import math
-import os
 import sys
 import time
 
@@ -12,7 +11,7 @@ from ..autograd import no_grad
 from ..distributed import comm as dist
 from ..nn.utils import clip_grad_norm_
 from ..optim.lr_scheduler import ReduceLROnPlateau
-from .checkpoint import load_checkpoint, save_checkpoint
+from .checkpoint import checkpoint_files, load_checkpoint, save_to_folder
 from .metrics import confusion_matrix, precision_recall_f1
 
 REMEDIES = ("lower the learning rate, clip gradients (grad_clip / --clip-grad), add normalization (BatchNorm) "
@@ -63,21 +62,40 @@ def _lr(optimizer):
     return optimizer.param_groups[0]["lr"]
 
 
+def _batches(loader, where):
+    """``len(loader)``, refusing a loader that yields no batch (a fit of zero steps reports nothing true)."""
+    n = len(loader)
+    if n == 0:
+        size = len(getattr(loader, "dataset", ()))
+        raise ValueError(f"{where}: the loader yields no batches ({size} samples, batch_size "
+                         f"{getattr(loader, 'batch_size', '?')}, drop_last={getattr(loader, 'drop_last', '?')}); "
+                         "use a smaller batch size or more data")
+    return n
+
+
 def fit(model, train_loader, loss_fn, optimizer, epochs, val_loader=None, scheduler=None, callbacks=(),
-        grad_clip=None, monitor=None, checkpoint_path=None, resume=False, quiet=False):
+        grad_clip=None, monitor=None, checkpoint_dir=None, keep=2, resume=False, quiet=False):
     """Train for ``epochs`` epochs; return the ``History``.
 
     Every step: forward, loss (a non-finite loss raises ``NonFiniteLossError`` naming the step),
     ``zero_grad``, backward, optional ``monitor.record()`` (a ``GradientFlow``), optional clipping of
     the global gradient norm to ``grad_clip``, ``optimizer.step()``. Every epoch: validation (if a
     loader is given), ``scheduler.step()`` (``ReduceLROnPlateau`` gets the validation loss, or the
-    training loss), callbacks, and a checkpoint at ``checkpoint_path`` if given. With ``resume=True``
-    and an existing checkpoint, training continues from it — model, optimizer, scheduler, history
-    and random state — and ends with the same weights an uninterrupted run reaches.
+    training loss), callbacks, and a checkpoint ``checkpoint_dir/epoch-NNNN.safetensors`` if given
+    (the newest ``keep`` are kept; see ``chainrule.train.checkpoint``). With ``resume=True`` and a
+    checkpoint in ``checkpoint_dir``, training continues from the newest one that verifies — model,
+    optimizer, scheduler, history and random state — and ends with the same weights an
+    uninterrupted run reaches. NumPy's floating-point warnings are silenced during the steps: a
+    non-finite loss is reported by the error above, with its step.
     """
+    _batches(train_loader, "fit")
+    if val_loader is not None:
+        _batches(val_loader, "fit (val_loader)")
+    if keep < 1:
+        raise ValueError(f"fit: keep must be at least 1, got {keep}")
     history, start_epoch, step = History(), 0, 0
-    if resume and checkpoint_path and os.path.exists(checkpoint_path):
-        info = load_checkpoint(checkpoint_path, model, optimizer, scheduler)
+    if resume and checkpoint_dir and checkpoint_files(checkpoint_dir):
+        info = load_checkpoint(checkpoint_dir, model, optimizer, scheduler)
         start_epoch, step = info["epoch"], info["step"]
         history = History(info["history"]["epochs"], info["history"]["steps"])
         if info.get("loader_rng") is not None and getattr(train_loader, "generator", None) is not None:
@@ -93,8 +111,9 @@ def fit(model, train_loader, loss_fn, optimizer, epochs, val_loader=None, schedu
         start, seen, total_loss, correct = time.perf_counter(), 0, 0.0, 0
         bar = _progress(train_loader, len(train_loader), f"epoch {epoch + 1}/{epochs}", quiet or not dist.is_main())
         for batch, (x, y) in enumerate(bar):
-            out = model(x)
-            loss = loss_fn(out, y)
+            with np.errstate(all="ignore"):
+                out = model(x)
+                loss = loss_fn(out, y)
             value = float(loss.data)
             if not math.isfinite(value):
                 raise NonFiniteLossError(
@@ -103,14 +122,15 @@ def fit(model, train_loader, loss_fn, optimizer, epochs, val_loader=None, schedu
                 )
             last_finite = value
             optimizer.zero_grad()
-            loss.backward()
-            if monitor is not None:
-                monitor.record()
-            if grad_clip:
-                clip_grad_norm_(model.parameters(), grad_clip)
-            optimizer.step()
-            if monitor is not None:
-                monitor.after_step()
+            with np.errstate(all="ignore"):
+                loss.backward()
+                if monitor is not None:
+                    monitor.record()
+                if grad_clip:
+                    clip_grad_norm_(model.parameters(), grad_clip)
+                optimizer.step()
+                if monitor is not None:
+                    monitor.after_step()
             n = len(y)
             seen += n
             total_loss += value * n
@@ -145,11 +165,10 @@ def fit(model, train_loader, loss_fn, optimizer, epochs, val_loader=None, schedu
             print(shown, file=sys.stderr)
         for cb in callbacks:
             cb.on_epoch_end(state, logs)
-        if checkpoint_path and dist.is_main():  # one writer; the ranks hold the same weights
+        if checkpoint_dir and dist.is_main():  # one writer; the ranks hold the same weights
             loader_gen = getattr(train_loader, "generator", None)
-            save_checkpoint(checkpoint_path, model, optimizer, scheduler, epoch=epoch + 1, step=step,
-                            history=history.to_dict(),
-                            loader_rng=None if loader_gen is None else loader_gen.get_state())
+            save_to_folder(checkpoint_dir, epoch + 1, model, optimizer, scheduler, keep=keep, step=step,
+                           history=history.to_dict(), loader_rng=None if loader_gen is None else loader_gen.get_state())
     for cb in callbacks:
         cb.on_train_end(state)
     return history
@@ -158,11 +177,12 @@ def fit(model, train_loader, loss_fn, optimizer, epochs, val_loader=None, schedu
 def evaluate(model, loader, loss_fn=None, num_classes=None):
     """Eval-mode pass over ``loader`` without a graph: mean loss (if ``loss_fn``), accuracy, the
     confusion matrix and per-class precision/recall/F1 (for classifiers with (N, C) outputs)."""
+    _batches(loader, "evaluate")
     was_training = model.training
     model.eval()
     total, losses, predictions, targets = 0, 0.0, [], []
     try:
-        with no_grad():
+        with no_grad(), np.errstate(all="ignore"):  # a diverged model's inf/nan shows in the returned loss
             for x, y in loader:
                 out = model(x)
                 if loss_fn is not None:

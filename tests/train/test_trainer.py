@@ -168,6 +168,35 @@ def test_nonfinite_loss_from_a_huge_learning_rate():
     assert f"last finite loss: {steps[-1]:.6g}" in str(info.value)
 
 
+@pytest.mark.parametrize("threads", [1, 2])
+def test_the_nonfinite_loss_report_speaks_alone(threads, recwarn):
+    """No NumPy overflow/invalid warnings before the report — also from the conv's worker threads."""
+    from chainrule.diagnostics import GradientFlow
+
+    cr.manual_seed(0)
+    train_set, test_set = get_dataset("digits").load(None, False, 0)
+    model = small_cnn()
+    with threadpool_limits(threads), pytest.raises(NonFiniteLossError):
+        fit(model, DataLoader(train_set, batch_size=64, shuffle=True, seed=0), cross_entropy,
+            optim.SGD(model.parameters(), lr=1e10), 2, val_loader=DataLoader(test_set, batch_size=256),
+            monitor=GradientFlow(model), quiet=True)
+    assert not [w for w in recwarn if issubclass(w.category, RuntimeWarning)], [str(w.message) for w in recwarn]
+
+
+@pytest.mark.parametrize("where", ["fit", "fit (val_loader)", "evaluate"])
+def test_an_empty_loader_is_refused(where):
+    model = _mlp()
+    empty = DataLoader(_blobs(), batch_size=1000, drop_last=True)
+    full = DataLoader(_blobs(), batch_size=32)
+    with pytest.raises(ValueError, match=rf"^{where.replace('(', '.').replace(')', '.')}: the loader yields no batches "
+                                         rf"\({len(_blobs())} samples, batch_size 1000, drop_last=True\)"):
+        if where == "evaluate":
+            evaluate(model, empty, cross_entropy)
+        else:
+            fit(model, empty if where == "fit" else full, cross_entropy, optim.SGD(model.parameters(), lr=0.1), 1,
+                val_loader=empty if where != "fit" else None, quiet=True)
+
+
 def test_nonfinite_loss_at_the_first_step():
     model = _mlp()
     with pytest.raises(NonFiniteLossError, match=r"at step 0 \(epoch 1, batch 1\); last finite loss: none"):
@@ -176,16 +205,16 @@ def test_nonfinite_loss_at_the_first_step():
 
 
 def test_nonfinite_loss_right_after_resuming_names_the_saved_last_loss(tmp_path):
-    path = str(tmp_path / "c.safetensors")
+    path = str(tmp_path / "checkpoints")
     cr.manual_seed(0)
     model = _mlp()
     loader = DataLoader(_blobs(), batch_size=32)
-    history = fit(model, loader, cross_entropy, optim.SGD(model.parameters(), lr=0.1), 1, checkpoint_path=path,
+    history = fit(model, loader, cross_entropy, optim.SGD(model.parameters(), lr=0.1), 1, checkpoint_dir=path,
                   quiet=True)
     with pytest.raises(NonFiniteLossError, match=rf"at step 3 \(epoch 2, batch 1\); last finite loss: "
                                                  rf"{history.steps[-1]['loss']:.6g}\."):
         fit(model, loader, lambda out, y: cross_entropy(out, y) * float("nan"), optim.SGD(model.parameters(), lr=0.1),
-            2, checkpoint_path=path, resume=True, quiet=True)
+            2, checkpoint_dir=path, resume=True, quiet=True)
 
 
 def test_callbacks_are_called_in_order_with_the_history_entries():
@@ -344,17 +373,17 @@ def test_resume_equals_uninterrupted_run(tmp_path, kind):
     expected = {k: v.data.copy() for k, v in model.state_dict().items()}
     expected_opt, expected_sched = opt.state_dict(), sched.state_dict()
 
-    path = str(tmp_path / "run" / "checkpoint.safetensors")
+    path = str(tmp_path / "run" / "checkpoints")
     model, opt, sched, loader, val = _setup(kind, seed=0)
     with pytest.raises(KeyboardInterrupt):  # in the middle of epoch 3: the last checkpoint is epoch 2's
-        fit(model, loader, cross_entropy, opt, epochs, val_loader=val, scheduler=sched, checkpoint_path=path,
+        fit(model, loader, cross_entropy, opt, epochs, val_loader=val, scheduler=sched, checkpoint_dir=path,
             callbacks=[_Interrupt(step=2 * len(loader) + 2)], quiet=True)
     assert load_checkpoint(path, restore_rng=False)["epoch"] == 2
 
     # a new process: everything rebuilt from other seeds; only the checkpoint carries the state
     model, opt, sched, loader, val = _setup(kind, seed=123)
     cr.manual_seed(999)
-    resumed = fit(model, loader, cross_entropy, opt, epochs, val_loader=val, scheduler=sched, checkpoint_path=path,
+    resumed = fit(model, loader, cross_entropy, opt, epochs, val_loader=val, scheduler=sched, checkpoint_dir=path,
                   resume=True, quiet=True)
 
     state = model.state_dict()
@@ -373,19 +402,19 @@ def test_resume_equals_uninterrupted_run(tmp_path, kind):
 
 
 def test_resume_of_a_finished_run_trains_no_further(tmp_path):
-    path = str(tmp_path / "c.safetensors")
+    path = str(tmp_path / "checkpoints")
     model, opt, sched, loader, _ = _setup("sgd-step", seed=0)
-    first = fit(model, loader, cross_entropy, opt, 2, scheduler=sched, checkpoint_path=path, quiet=True)
+    first = fit(model, loader, cross_entropy, opt, 2, scheduler=sched, checkpoint_dir=path, quiet=True)
     weights = {k: v.data.copy() for k, v in model.state_dict().items()}
-    again = fit(model, loader, cross_entropy, opt, 2, scheduler=sched, checkpoint_path=path, resume=True, quiet=True)
+    again = fit(model, loader, cross_entropy, opt, 2, scheduler=sched, checkpoint_dir=path, resume=True, quiet=True)
     assert again.steps == first.steps and len(again.epochs) == 2
     for k, v in model.state_dict().items():
         np.testing.assert_array_equal(v.data, weights[k])
 
 
 def test_resume_without_a_checkpoint_starts_fresh(tmp_path):
-    path = str(tmp_path / "none" / "c.safetensors")
+    path = str(tmp_path / "none" / "checkpoints")
     model, opt, _, loader, _ = _setup("sgd-step", seed=0)
-    history = fit(model, loader, cross_entropy, opt, 1, checkpoint_path=path, resume=True, quiet=True)
+    history = fit(model, loader, cross_entropy, opt, 1, checkpoint_dir=path, resume=True, quiet=True)
     assert [e["epoch"] for e in history.epochs] == [1]
     assert load_checkpoint(path, restore_rng=False)["step"] == len(loader)
