@@ -159,13 +159,13 @@ CONFIG_KEYS = RUN_CONFIG + ("epochs",)
 
 
 def _write_json(path, value):
-    from .train.checkpoint import atomic_write
+    from .io import atomic_write
 
     atomic_write(path, (json.dumps(value, indent=1, default=float) + "\n").encode())
 
 
 def _write_run(out, history, final, entry):
-    from .train.checkpoint import atomic_write
+    from .io import atomic_write
     from .train.plots import plot_confusion, plot_curves
 
     _write_json(os.path.join(out, "history.json"), history.to_dict())
@@ -290,7 +290,7 @@ def _run_folder_writer(out, config, saved, summary_text):
     folder: clears an --overwrite'd run and temporaries of killed writes, and writes config.json (only
     when it changed) and summary.txt."""
     from .train import Callback
-    from .train.checkpoint import atomic_write, remove_stale_temporaries
+    from .io import atomic_write, remove_stale_temporaries
 
     class RunFolder(Callback):
         def on_train_begin(self, state):

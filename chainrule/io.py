@@ -17,7 +17,7 @@ import safetensors.numpy
 
 from .tensor import Tensor
 
-__all__ = ["load_file", "save_file"]
+__all__ = ["atomic_write", "load_file", "save_file"]
 
 
 def _as_array(name, value):
@@ -29,15 +29,67 @@ def _as_array(name, value):
             data = np.asarray(data)
     if data.dtype == object:
         raise TypeError(f"save_file: {name!r} holds objects of type {type(value).__name__}, not numbers")
-    return np.ascontiguousarray(data)
+    return np.require(data, requirements="C")  # not ascontiguousarray: that turns a 0-d array into shape (1,)
+
+
+TMP_PREFIX = ".tmp-"
+_UMASK = os.umask(0o022)
+os.umask(_UMASK)  # read once: files get the permissions a plain open() would give them (mkstemp's are 0600)
+
+
+def _write_all(fd, data):
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
+
+
+def fsync_folder(folder):
+    """Sync a folder's entries (a rename is durable only once its folder is synced)."""
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def atomic_write(path, data):
+    """Write ``data`` (bytes) to ``path`` in one atomic step: a temporary file in the same folder,
+    synced, then ``os.replace``d onto ``path`` and the folder synced. A crash at any point leaves
+    ``path`` as it was or complete — never partly written; the temporary file is removed on error
+    (a kill leaves it behind, named ``.tmp-*``: ``remove_stale_temporaries`` clears those)."""
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise FileNotFoundError(f"cannot write {path}: the folder {folder} does not exist")
+    if os.path.isdir(path):
+        raise IsADirectoryError(f"cannot write {path}: it is a folder, not a file name")
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=TMP_PREFIX, suffix="-" + os.path.basename(path))
+    try:
+        try:
+            os.fchmod(fd, 0o666 & ~_UMASK)
+            _write_all(fd, data)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise
+    fsync_folder(folder)
+
+
+def remove_stale_temporaries(folder):
+    """Delete the ``.tmp-*`` files that killed writes left in ``folder``."""
+    for name in os.listdir(folder):
+        if name.startswith(TMP_PREFIX):
+            os.remove(os.path.join(folder, name))
 
 
 def save_file(tensors, path, metadata=None):
     """Write ``tensors`` (name → Tensor or ndarray, e.g. ``model.state_dict()``) to ``path``.
 
-    ``metadata``: an optional dict of str → str stored in the header. The file is written to a
-    temporary file in the same folder and moved into place with ``os.replace``, so a crash never
-    leaves a half-written file under ``path``.
+    ``metadata``: an optional dict of str → str stored in the header. Written by ``atomic_write``:
+    a crash never leaves a half-written file under ``path``.
     """
     if not isinstance(tensors, dict):
         raise TypeError(f"save_file: expected a dict of name → tensor, got {type(tensors).__name__}")
@@ -47,65 +99,56 @@ def save_file(tensors, path, metadata=None):
     if metadata is not None and not all(isinstance(k, str) and isinstance(v, str) for k, v in metadata.items()):
         raise TypeError("save_file: metadata must map str to str")
     arrays = {k: _as_array(k, v) for k, v in tensors.items()}
+    unstorable = {k: str(a.dtype) for k, a in arrays.items() if a.dtype.kind not in "biuf"}
+    if unstorable:
+        raise TypeError(f"save_file: safetensors stores booleans, integers and floats; {unstorable} cannot be "
+                        f"written to {path}")
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
+    if not path.parent.is_dir():
+        raise FileNotFoundError(f"save_file: folder {path.parent} does not exist (for {path})")
+    if path.is_dir():
+        raise IsADirectoryError(f"save_file: {path} is a folder, not a file name")
+    atomic_write(path, safetensors.numpy.save(arrays, metadata=metadata))
+
+
+def _header(path):
+    """The JSON header (name → dtype, shape, data_offsets) and the byte where the data starts; the file
+    has already passed ``safe_open``'s checks."""
+    with open(path, "rb") as f:
+        n = int.from_bytes(f.read(8), "little")
+        return json.loads(f.read(n)), 8 + n
+
+
+def _bfloat16(path, info, start):
+    """Widen a bfloat16 tensor (NumPy has no such dtype) to float32 exactly: a bfloat16 is the top 16
+    bits of a float32."""
+    begin, end = info["data_offsets"]
+    bits = np.fromfile(path, dtype="<u2", count=(end - begin) // 2, offset=start + begin).astype(np.uint32) << 16
+    return bits.view(np.float32).reshape(info["shape"])
+
+
+def _numpy(f, name, dtype, path):
+    """One tensor of the open file ``f`` as an ndarray."""
     try:
-        safetensors.numpy.save_file(arrays, tmp, metadata=metadata)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
-
-
-def _read_header(path):
-    with open(path, "rb") as f:
-        raw = f.read(8)
-        if len(raw) < 8:
-            raise ValueError(f"load_file: {path} is not a safetensors file (shorter than 8 bytes)")
-        n = int.from_bytes(raw, "little")
-        if n > os.path.getsize(path) - 8:
-            raise ValueError(f"load_file: {path} is not a safetensors file (header length {n} exceeds the file)")
-        try:
-            return json.loads(f.read(n)), 8 + n
-        except (UnicodeDecodeError, json.JSONDecodeError) as e:
-            raise ValueError(f"load_file: {path} is not a safetensors file (bad header: {e})") from None
-
-
-def _load_with_bfloat16(path, header, start):
-    """Read every tensor by hand, widening bfloat16 (NumPy has no such dtype) to float32 exactly:
-    a bfloat16 is the top 16 bits of a float32."""
-    out = {}
-    with open(path, "rb") as f:
-        for name, info in header.items():
-            if name == "__metadata__":
-                continue
-            begin, end = info["data_offsets"]
-            f.seek(start + begin)
-            buf = f.read(end - begin)
-            if info["dtype"] == "BF16":
-                bits = np.frombuffer(buf, dtype="<u2").astype(np.uint32) << 16
-                out[name] = bits.view(np.float32).reshape(info["shape"])
-            else:
-                out[name] = safetensors.numpy.load(_single(name, info, buf))[name]
-    return out
-
-
-def _single(name, info, buf):
-    """The bytes of one tensor re-wrapped as a one-tensor safetensors blob (so dtype decoding stays the library's)."""
-    header = json.dumps({name: {"dtype": info["dtype"], "shape": info["shape"], "data_offsets": [0, len(buf)]}})
-    header = header.encode() + b" " * (-len(header) % 8)
-    return len(header).to_bytes(8, "little") + header + buf
+        return f.get_tensor(name)
+    except (TypeError, AttributeError):  # safetensors asks NumPy for a dtype it lacks (float8, float4, ...)
+        raise ValueError(f"load_file: {path}: tensor {name!r} has dtype {dtype}, which NumPy cannot hold") from None
 
 
 def load_file(path):
     """Read a safetensors file into a dict name → ``np.ndarray`` (bfloat16 widened to float32), ready
-    for ``Module.load_state_dict``."""
+    for ``Module.load_state_dict``. A file that is not valid safetensors (truncated, a bad header,
+    offsets past the end) raises ValueError naming it."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"load_file: no such file: {path}")
-    header, start = _read_header(path)
-    if any(isinstance(v, dict) and v.get("dtype") == "BF16" for v in header.values()):
-        return _load_with_bfloat16(path, header, start)
-    return dict(safetensors.numpy.load_file(str(path)))
+    try:
+        with safetensors.safe_open(path, framework="np") as f:  # checks the header: JSON, dtypes, shapes, offsets
+            dtypes = {name: f.get_slice(name).get_dtype() for name in f.keys()}
+            out = {name: _numpy(f, name, dtype, path) for name, dtype in dtypes.items() if dtype != "BF16"}
+    except safetensors.SafetensorError as e:
+        raise ValueError(f"load_file: {path} is not a safetensors file ({e})") from None
+    if "BF16" in dtypes.values():
+        header, start = _header(path)
+        out |= {name: _bfloat16(path, header[name], start) for name, dtype in dtypes.items() if dtype == "BF16"}
+    return out

@@ -87,7 +87,7 @@ def _digits(seed):
 
 def _linear_norms(monitor, step):
     """Gradient norm (weight and bias together) of every Linear layer at one recorded step, input side first."""
-    layers = monitor.history[step]["layers"]
+    layers = monitor.stats(step)["layers"]
     return [layers[name]["grad_norm"] for name, module in monitor.layers if isinstance(module, nn.Linear)]
 
 

@@ -19,68 +19,19 @@ import hashlib
 import json
 import os
 import re
-import tempfile
 import warnings
 
 import numpy as np
 
+from ..io import atomic_write, fsync_folder, remove_stale_temporaries
 from ..random import default_generator
 
 FORMAT = "chainrule-checkpoint-2"
-TMP_PREFIX = ".tmp-"
-_UMASK = os.umask(0o022)
-os.umask(_UMASK)  # read once: files get the permissions a plain open() would give them (mkstemp's are 0600)
 _NAME = re.compile(r"^epoch-(\d+)\.safetensors$")
 
 
 class CheckpointError(ValueError):
     """A checkpoint is missing, incomplete or corrupted."""
-
-
-def _write_all(fd, data):
-    view = memoryview(data)
-    while view:
-        view = view[os.write(fd, view):]
-
-
-def fsync_folder(folder):
-    """Sync a folder's entries (a rename is durable only once its folder is synced)."""
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def atomic_write(path, data):
-    """Write ``data`` (bytes) to ``path`` in one atomic step: a temporary file in the same folder,
-    synced, then ``os.replace``d onto ``path`` and the folder synced. A crash at any point leaves
-    ``path`` as it was or complete — never partly written; the temporary file is removed on error
-    (a kill leaves it behind, named ``.tmp-*``: ``remove_stale_temporaries`` clears those)."""
-    folder = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(folder):
-        raise FileNotFoundError(f"cannot write {path}: the folder {folder} does not exist")
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=TMP_PREFIX, suffix="-" + os.path.basename(path))
-    try:
-        try:
-            os.fchmod(fd, 0o666 & ~_UMASK)
-            _write_all(fd, data)
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
-    fsync_folder(folder)
-
-
-def remove_stale_temporaries(folder):
-    """Delete the ``.tmp-*`` files that killed writes left in ``folder``."""
-    for name in os.listdir(folder):
-        if name.startswith(TMP_PREFIX):
-            os.remove(os.path.join(folder, name))
 
 
 def _sha256(text):

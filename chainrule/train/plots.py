@@ -4,7 +4,7 @@ import io
 
 import numpy as np
 
-from .checkpoint import atomic_write
+from ..io import atomic_write
 
 
 def _pyplot():

@@ -281,17 +281,17 @@ def case_fit():
     loader = DataLoader(data, batch_size=10 // n, sampler=sampler, drop_last=True)
     val = DataLoader(data, batch_size=16, sampler=dist.DistributedSampler(data, shuffle=False, pad=False))
     writes = []
-    real_save = trainer.save_checkpoint
-    trainer.save_checkpoint = lambda *a, **k: writes.append(a[0]) or real_save(*a, **k)
+    real_save = trainer.save_to_folder
+    trainer.save_to_folder = lambda *a, **k: writes.append(a[1]) or real_save(*a, **k)
     folder = dist.broadcast_object(tempfile.mkdtemp() if r == 0 else None)
     stderr, sys.stderr = sys.stderr, io.StringIO()
     try:
         history = fit(model, loader, cross_entropy, optim.SGD(model.parameters(), lr=0.1, momentum=0.9), 3,
-                      val_loader=val, checkpoint_path=os.path.join(folder, "ck.safetensors"))
+                      val_loader=val, checkpoint_dir=folder)
         printed = sys.stderr.getvalue()
     finally:
         sys.stderr = stderr
-        trainer.save_checkpoint = real_save
+        trainer.save_to_folder = real_save
     assert sampler.epoch == 2
     assert (printed.count("train_loss") == 3) if r == 0 else printed == "", printed
     assert len(writes) == (3 if r == 0 else 0), writes
@@ -309,7 +309,7 @@ def case_fit():
         from chainrule.train import load_checkpoint
 
         plain = built(mlp_conv)
-        info = load_checkpoint(os.path.join(folder, "ck.safetensors"), plain, restore_rng=False)
+        info = load_checkpoint(folder, plain, restore_rng=False)
         assert info["epoch"] == 3
         for (name, a), b in zip(plain.state_dict().items(), model.module.state_dict().values()):
             np.testing.assert_array_equal(a.data, b.data, err_msg=name)

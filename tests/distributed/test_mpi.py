@@ -70,7 +70,7 @@ def test_cli_distributed_run_resumes_with_another_number_of_processes(tmp_path):
     assert whole.returncode == 0, _explain(whole)
     lines = [json.loads(line) for line in whole.stdout.splitlines() if line.startswith("{")]
     assert len(lines) == 1 and lines[0]["epochs"] == 2, whole.stdout  # rank 0 alone prints
-    for name in ("checkpoint.safetensors", "config.json", "history.json", "loss.png", "summary.txt"):
+    for name in ("checkpoints/epoch-0002.safetensors", "config.json", "history.json", "loss.png", "summary.txt"):
         assert (tmp_path / "whole" / name).exists(), name
 
     first = _cli(["--epochs", "1", "--out", tmp_path / "resumed"])
@@ -81,8 +81,8 @@ def test_cli_distributed_run_resumes_with_another_number_of_processes(tmp_path):
 
     from safetensors.numpy import load_file
 
-    a = load_file(tmp_path / "whole" / "checkpoint.safetensors")
-    b = load_file(tmp_path / "resumed" / "checkpoint.safetensors")
+    a = load_file(tmp_path / "whole" / "checkpoints" / "epoch-0002.safetensors")
+    b = load_file(tmp_path / "resumed" / "checkpoints" / "epoch-0002.safetensors")
     assert a.keys() == b.keys()
     for key in a:  # float32, and a different summation order in the second epoch: rounding-level differences
         np.testing.assert_allclose(a[key], b[key], rtol=1e-4, atol=1e-5, err_msg=key)
