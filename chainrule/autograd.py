@@ -166,7 +166,7 @@ class Function:
             _check_finite(fn, (out,), inputs, "forward")
         result = Tensor.__new__(Tensor)
         result.data = out
-        result.grad = None
+        result._grad = None
         result._retains_grad = False
         result._version = 0
         result._hooks = None
@@ -228,11 +228,15 @@ def _check_versions(fn):
             )
 
 
+_observers = []  # chainrule.viz: watch(root) -> None or an object told node(t, g, inputs, in_grads) and done()
+
+
 def backward(root, gradient, retain_graph=False):
     """Accumulate d(root)/d(leaf) into every leaf's ``.grad`` (and into non-leaves that ``retain_grad``)."""
     order = _topological_order(root)
     grads = {id(root): gradient}
     handed_out = set()
+    watchers = [w for w in (o.watch(root) for o in list(_observers)) if w is not None] if _observers else None
     for i in range(len(order) - 1, -1, -1):
         t = order[i]
         order[i] = None
@@ -258,12 +262,16 @@ def backward(root, gradient, retain_graph=False):
             else:
                 t.grad.data += g
         if fn is None:
+            for watcher in watchers or ():
+                watcher.node(t, g, (), ())
             continue
         _check_versions(fn)
         inputs = fn.inputs
         in_grads = fn.backward(g)
         if _detect_anomaly:
             _check_finite(fn, in_grads, inputs, "backward")
+        for watcher in watchers or ():
+            watcher.node(t, g, inputs, in_grads)
         for x, gx in zip(inputs, in_grads):
             if gx is None or not isinstance(x, Tensor) or not x.requires_grad:
                 continue
@@ -273,3 +281,5 @@ def backward(root, gradient, retain_graph=False):
             grads[id(x)] = gx if prev is None else prev + gx
         if not retain_graph:
             fn.release()
+    for watcher in watchers or ():
+        watcher.done()

@@ -90,7 +90,17 @@ def arange(start, end=None, step=1, dtype=None, requires_grad=False):
 
 
 def linspace(start, end, steps, dtype=None, requires_grad=False):
-    return _make(np.linspace(start, end, steps, dtype=_float_dtype(dtype)), requires_grad)
+    """``steps`` evenly spaced values from start to end. For an integer dtype, as torch: start and end
+    truncated to integers, then start + i·(end − start)/(steps − 1) truncated toward zero (NumPy's integer
+    linspace floors instead) — computed exactly, in Python integers."""
+    if steps < 0:
+        raise ValueError(f"linspace: steps must be non-negative, got {steps}")
+    dtype = _float_dtype(dtype)
+    if dtype.kind == "f":
+        return _make(np.linspace(start, end, steps, dtype=dtype), requires_grad)
+    start, end, d = int(start), int(end), max(steps - 1, 1)  # (one step: just start)
+    num = start * d + np.arange(steps, dtype=object) * (end - start)  # d × the exact values
+    return _make(np.where(num < 0, -(-num // d), num // d).astype(dtype), requires_grad)
 
 
 def eye(n, m=None, dtype=None, requires_grad=False):

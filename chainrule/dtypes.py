@@ -34,6 +34,13 @@ def is_floating(dtype):
     return dtype.kind == "f"
 
 
+def check_floating(dtype, op, what, hint=""):
+    """TypeError naming ``op``, ``what`` and ``dtype`` unless ``dtype`` is floating point: for ops that torch
+    refuses on integer and bool tensors (softmax, the losses' logits and probabilities)."""
+    if dtype.kind != "f":
+        raise TypeError(f"{op}: needs a floating-point {what}, got {dtype}{hint}")
+
+
 def to_dtype(dtype):
     """Normalize anything NumPy understands (``'float32'``, ``np.float32``, a dtype) to a dtype."""
     try:

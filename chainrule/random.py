@@ -6,10 +6,15 @@ class Generator:
     """A seedable source of random numbers (NumPy's PCG64), like ``torch.Generator``."""
 
     def __init__(self, seed=None):
-        self.manual_seed(np.random.SeedSequence().entropy if seed is None else seed)
+        self.manual_seed(np.random.SeedSequence().entropy % 2**64 if seed is None else seed)
 
     def manual_seed(self, seed):
-        self.initial_seed_value = int(seed)
+        """Seed with an int in [−2⁶³, 2⁶⁴), as torch: a negative seed s is the seed s + 2⁶⁴ (its two's
+        complement bit pattern), which ``initial_seed()`` returns."""
+        seed = int(seed)
+        if not -2**63 <= seed < 2**64:
+            raise ValueError(f"manual_seed: seed must be an int in [-2**63, 2**64), got {seed}")
+        self.initial_seed_value = seed % 2**64
         self.rng = np.random.Generator(np.random.PCG64(self.initial_seed_value))
         return self
 

@@ -10,20 +10,61 @@ from . import dtypes
 
 def as_array(data, dtype=None, copy=False):
     """Convert ``data`` to an ndarray with PyTorch's rules: Python floats → the default float dtype,
-    Python ints → int64, bools → bool; NumPy arrays and scalars keep their dtype."""
+    Python ints → int64, bools → bool; NumPy arrays and scalars keep their dtype. Only numbers: bool,
+    integer and floating-point dtypes (not object or string arrays)."""
     if isinstance(data, Tensor):
         data = data.data
     if isinstance(data, (np.ndarray, np.generic)):
         arr = np.array(data, dtype=dtype, copy=copy) if (copy or dtype is not None) else np.asarray(data)
     else:
-        arr = np.array(data, dtype=dtype)
+        try:
+            arr = np.array(data, dtype=dtype)
+        except ValueError as e:
+            ragged = _ragged(data)
+            raise ValueError(f"tensor: {ragged or e}") from None
         if dtype is None and arr.dtype.kind == "f":
             arr = arr.astype(dtypes.get_default_dtype(), copy=False)
         elif dtype is None and arr.dtype.kind in "iu":
             arr = arr.astype(np.int64, copy=False)
-        elif arr.dtype.kind not in "biuf":
-            raise TypeError(f"tensor: cannot make a tensor from data of type {type(data).__name__} ({arr.dtype})")
+    if arr.dtype.kind not in "biuf":
+        raise TypeError(f"tensor: cannot make a tensor from data of type {type(data).__name__} with dtype {arr.dtype}: "
+                        "only bool, integer and floating-point numbers are supported")
     return arr
+
+
+def _ragged(data):
+    """Where nested data is not rectangular, in words (None if it is): the first entry that does not fit
+    the shape that the first entries give, as torch reports it."""
+    shape, first = [], data
+    while (n := _length(first)) is not None:
+        shape.append(n)
+        if not n:
+            break
+        first = first[0]
+    misfit = _misfit(data, shape, 0)
+    if misfit is None:
+        return None
+    dim, *lengths = misfit
+    want, got = ("a number" if n is None else f"a sequence of length {n}" for n in lengths)
+    return (f"ragged nested sequence: expected {want} at dim {dim}, got {got} "
+            f"(the first entries give shape {tuple(shape)})")
+
+
+def _misfit(data, shape, dim):
+    """(dim, expected length, length) of the first entry, depth first, whose length is not ``shape[dim]``
+    (None: a number), or None."""
+    got, want = _length(data), shape[dim] if dim < len(shape) else None
+    if got != want:
+        return dim, want, got
+    if got is None:
+        return None
+    entries = data if isinstance(data, (list, tuple)) else data[:1]  # an array's entries all have one shape
+    return next((m for m in (_misfit(d, shape, dim + 1) for d in entries) if m), None)
+
+
+def _length(data):
+    """The length of one level of nested data (a list, tuple, array or Tensor); None for a number."""
+    return len(data) if isinstance(data, (list, tuple)) or getattr(data, "ndim", 0) else None
 
 
 class Tensor:
@@ -33,12 +74,12 @@ class Tensor:
     copies (like ``torch.tensor``).
     """
 
-    __slots__ = ("data", "grad", "requires_grad", "_ctx", "_retains_grad", "_version", "_hooks", "__weakref__")
+    __slots__ = ("data", "_grad", "requires_grad", "_ctx", "_retains_grad", "_version", "_hooks", "__weakref__")
     __array_ufunc__ = None  # NumPy defers to our operators: ndarray + Tensor → Tensor.__radd__
 
     def __init__(self, data, dtype=None, requires_grad=False):
         self.data = as_array(data, None if dtype is None else dtypes.to_dtype(dtype))
-        self.grad = None
+        self._grad = None
         self._ctx = None
         self._retains_grad = False
         self._version = 0  # bumped by in-place ops, so a backward that needs the old value can tell
@@ -127,6 +168,22 @@ class Tensor:
         return self.to(dtypes.bool)
 
     # ----- autograd -----------------------------------------------------------------------------
+    @property
+    def grad(self):
+        """The gradient that backward accumulated here (None until then). Assignable, as in torch: None,
+        or a Tensor of this tensor's shape and dtype."""
+        return self._grad
+
+    @grad.setter
+    def grad(self, value):
+        if value is not None:
+            if not isinstance(value, Tensor):
+                raise TypeError(f"grad: assigned grad must be a Tensor or None, got {type(value).__name__}")
+            if value.shape != self.shape or value.dtype != self.dtype:
+                raise RuntimeError(f"grad: assigned grad has shape {value.shape} and dtype {value.dtype}, but the "
+                                   f"tensor has shape {self.shape} and dtype {self.dtype}; they must match")
+        self._grad = value
+
     def requires_grad_(self, requires_grad=True):
         if requires_grad and self.data.dtype.kind not in "fc":
             raise RuntimeError(
@@ -286,7 +343,7 @@ class Tensor:
     def __rmatmul__(self, other):
         return linalg.matmul(Tensor(other), self)
 
-    # comparisons and logic: results are bool tensors outside the graph
+    # comparisons (bool results) and bitwise ops: outside the graph
     def _compare(self, other, ufunc):
         other = other.data if isinstance(other, Tensor) else other
         try:
@@ -314,17 +371,35 @@ class Tensor:
     def __ge__(self, other):
         return self._compare(other, np.greater_equal)
 
+    def _bitwise(self, other, ufunc):
+        """Bit by bit, with torch's result dtype: integers (and bools with integers) promote as in
+        arithmetic, bool with bool stays bool; floating-point operands are refused, as in torch."""
+        b = other.data if isinstance(other, Tensor) else other
+        if isinstance(b, int):
+            dtype = dtypes.scalar_result_type(self.data.dtype, b)
+        else:
+            b = np.asarray(b)
+            dtype = dtypes.result_type(self.data.dtype, b.dtype)
+        if dtype.kind not in "biu":
+            raise TypeError(f"{ufunc.__name__}: needs integer or bool operands, got {self.dtype} and "
+                            f"{np.asarray(b).dtype}")
+        return self._compare(b, ufunc)
+
     def __and__(self, other):
-        return self._compare(other, np.logical_and)
+        return self._bitwise(other, np.bitwise_and)
 
     def __or__(self, other):
-        return self._compare(other, np.logical_or)
+        return self._bitwise(other, np.bitwise_or)
 
     def __xor__(self, other):
-        return self._compare(other, np.logical_xor)
+        return self._bitwise(other, np.bitwise_xor)
+
+    __rand__, __ror__, __rxor__ = __and__, __or__, __xor__  # commutative
 
     def __invert__(self):
-        return Tensor(np.logical_not(self.data) if self.data.dtype == np.bool_ else np.invert(self.data))
+        if self.data.dtype.kind not in "biu":
+            raise TypeError(f"bitwise_not: needs an integer or bool tensor, got {self.dtype}")
+        return Tensor(np.invert(self.data))
 
     def __getitem__(self, index):
         return shape_ops.getitem(self, index)

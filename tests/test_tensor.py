@@ -211,6 +211,63 @@ def test_creation_errors():
         cr.from_numpy([1, 2])
 
 
+@pytest.mark.parametrize("start, end, steps, dtype", [
+    (start, end, steps, dtype)
+    for start, end, steps in [(-5, 5, 4), (-7, 3, 7), (0, 10, 4), (10, -10, 7), (-1, 1, 6), (3, 3, 1), (3, 5, 0),
+                              (0.5, 10.7, 5), (-2.7, 2.7, 5)]
+    for dtype in (cr.int64, cr.int32, cr.int16)
+] + [(2**40, 2**40 + 10, 5, cr.int64), (0, 255, 7, cr.uint8)])
+def test_integer_linspace_truncates_toward_zero_as_torch(start, end, steps, dtype):
+    """torch truncates start and end, then each value, toward zero; NumPy's integer linspace floors
+    (linspace(-5, 5, 4) was [-5, -2, 1, 5] here, torch's is [-5, -1, 1, 5])."""
+    out, ref = cr.linspace(start, end, steps, dtype=dtype), torch.linspace(start, end, steps, dtype=torch_dtype(dtype))
+    assert out.dtype == dtype
+    np.testing.assert_array_equal(out.numpy(), ref.numpy())
+
+
+def test_integer_linspace_is_exact_where_torch_rounds_below_an_integer():
+    """torch computes in float64 and truncates, so a value that is exactly an integer can come out one
+    less: linspace(-49, 23, 46)[35] is −49 + 35·72/45 = 7, torch gives 6 (its float value is
+    6.999999999999999). Here the values are computed exactly."""
+    assert torch.linspace(-49, 23, 46, dtype=torch.int64)[35] == 6
+    assert cr.linspace(-49, 23, 46, dtype=cr.int64)[35].item() == 7
+
+
+def test_linspace_refuses_negative_steps_as_torch():
+    with pytest.raises(RuntimeError, match="number of steps must be non-negative"):
+        torch.linspace(0, 1, -1)
+    with pytest.raises(ValueError, match="linspace: steps must be non-negative, got -1"):
+        cr.linspace(0, 1, -1)
+
+
+# ----- data that is not a rectangular array of numbers --------------------------------------------------
+@pytest.mark.parametrize("data, message", [
+    ([[1, 2], [3]], r"expected a sequence of length 2 at dim 1, got a sequence of length 1 "
+                    r"\(the first entries give shape \(2, 2\)\)"),
+    ([[1, 2], 3], r"expected a sequence of length 2 at dim 1, got a number"),
+    ([1, [2, 3]], r"expected a number at dim 1, got a sequence of length 2 \(the first entries give shape \(2,\)\)"),
+    ([[[1], [2]], [[3], [4, 5]]], r"expected a sequence of length 1 at dim 2, got a sequence of length 2"),
+    ([np.zeros((2, 3)), np.zeros((2, 4))], r"expected a sequence of length 3 at dim 2, got a sequence of length 4"),
+])
+@pytest.mark.filterwarnings("ignore:Creating a tensor from a list of numpy.ndarrays")
+def test_ragged_data_names_where_it_is_ragged(data, message):
+    with pytest.raises((ValueError, TypeError)):  # torch's type depends on the case
+        torch.tensor(data)
+    with pytest.raises(ValueError, match=r"tensor: ragged nested sequence: " + message):
+        cr.tensor(data)
+
+
+@pytest.mark.parametrize("data, dtype", [(np.array([1, "a"], dtype=object), "object"), (np.array(["x", "y"]), "<U1"),
+                                         (["x", "y"], "<U1"), ([1, None], "object")])
+def test_data_that_is_not_numbers_is_refused_as_torch(data, dtype):
+    with pytest.raises((TypeError, ValueError, RuntimeError)):
+        torch.tensor(data)
+    for make in (cr.tensor, cr.Tensor):
+        with pytest.raises(TypeError, match=rf"tensor: cannot make a tensor from data of type \w+ with dtype {dtype}: "
+                                            "only bool, integer and floating-point numbers are supported"):
+            make(data)
+
+
 # ----- seeding ----------------------------------------------------------------------------------------
 def test_manual_seed_reproducible():
     draws = []
@@ -240,6 +297,24 @@ def test_generator_same_seed_same_draws_and_independent_of_default():
     assert g3.initial_seed() == 7
     g4 = cr.Generator(8)
     assert g4.manual_seed(7) is g4  # torch: manual_seed returns the generator
+
+
+@pytest.mark.parametrize("seed", [-1, -5, -2**63])
+def test_negative_seeds_are_their_64_bit_pattern_as_torch(seed):
+    """torch accepts seeds in [−2⁶³, 2⁶⁴) and seeds a negative s as s + 2⁶⁴ (initial_seed() tells)."""
+    assert cr.manual_seed(seed).initial_seed() == torch.manual_seed(seed).initial_seed() == seed + 2**64
+    a = cr.randn(3).tolist()
+    cr.manual_seed(seed + 2**64)
+    assert cr.randn(3).tolist() == a
+    assert cr.Generator(seed).initial_seed() == seed + 2**64
+
+
+@pytest.mark.parametrize("seed", [-2**63 - 1, 2**64])
+def test_seeds_out_of_64_bits_are_refused_as_torch(seed):
+    with pytest.raises(ValueError):
+        torch.manual_seed(seed)
+    with pytest.raises(ValueError, match=rf"manual_seed: seed must be an int in \[-2\*\*63, 2\*\*64\), got {seed}"):
+        cr.manual_seed(seed)
 
 
 def test_generator_does_not_advance_default():
@@ -475,6 +550,66 @@ def test_logical_ops_on_bool_tensors():
         out, ref = op(cr.tensor(a), cr.tensor(b)), op(torch.tensor(a), torch.tensor(b))
         assert out.dtype == cr.bool
         np.testing.assert_array_equal(out.numpy(), ref.numpy())
+
+
+BITWISE_DTYPES = ["bool", "uint8", "int8", "int16", "int32", "int64", "float32"]
+
+
+@pytest.mark.parametrize("op", ["__and__", "__or__", "__xor__"])
+@pytest.mark.parametrize("a", BITWISE_DTYPES)
+@pytest.mark.parametrize("b", BITWISE_DTYPES + [True, 3, 2.0])
+def test_bitwise_ops_as_torch(op, a, b):
+    """Bit by bit with torch's result dtype (integers promote, bool with bool stays bool); floats refused."""
+    x = np.array([5, 3, 0, 12]).astype(a)
+    y = np.array([3, 6, 0, 10]).astype(b) if isinstance(b, str) else b
+    ours, theirs = (cr.tensor(y), torch.tensor(y)) if isinstance(b, str) else (b, b)
+    try:
+        ref = getattr(torch.tensor(x), op)(theirs)
+    except (RuntimeError, TypeError, NotImplementedError):
+        with pytest.raises(TypeError, match=rf"bitwise_{op.strip('_')}: needs integer or bool operands, got {a} and "):
+            getattr(cr.tensor(x), op)(ours)
+        return
+    out = getattr(cr.tensor(x), op)(ours)
+    assert same_dtype(out, ref), f"{out.dtype} vs torch {ref.dtype}"
+    np.testing.assert_array_equal(out.numpy(), ref.numpy())
+
+
+@pytest.mark.parametrize("op", [lambda p, q: p & q, lambda p, q: p | q, lambda p, q: p ^ q])
+def test_bitwise_ops_with_the_scalar_first_as_torch(op):
+    out, ref = op(6, cr.tensor([5, 3], dtype=cr.int32)), op(6, torch.tensor([5, 3], dtype=torch.int32))
+    assert same_dtype(out, ref)
+    np.testing.assert_array_equal(out.numpy(), ref.numpy())
+
+
+def test_bitwise_not_as_torch():
+    for data in ([5, -3], [True, False]):
+        np.testing.assert_array_equal((~cr.tensor(data)).numpy(), (~torch.tensor(data)).numpy())
+    with pytest.raises(TypeError):
+        ~torch.tensor([1.0])
+    with pytest.raises(TypeError, match="bitwise_not: needs an integer or bool tensor, got float32"):
+        ~cr.tensor([1.0])
+
+
+# ----- assigning .grad ----------------------------------------------------------------------------------
+def test_assigned_grad_must_match_shape_and_dtype_as_torch():
+    xt, x = torch.zeros(3, requires_grad=True), cr.zeros(3, requires_grad=True)
+    for bad, bad_t in ((cr.zeros(4), torch.zeros(4)),
+                       (cr.zeros(3, dtype=cr.float64), torch.zeros(3, dtype=torch.float64))):
+        with pytest.raises(RuntimeError):
+            xt.grad = bad_t
+        with pytest.raises(RuntimeError, match=rf"grad: assigned grad has shape \({bad.shape[0]},\) and dtype "
+                                               rf"{bad.dtype}, but the tensor has shape \(3,\) and dtype float32"):
+            x.grad = bad
+    with pytest.raises(TypeError):
+        xt.grad = np.zeros(3)
+    with pytest.raises(TypeError, match="grad: assigned grad must be a Tensor or None, got ndarray"):
+        x.grad = np.zeros(3)
+    assert x.grad is None
+    x.grad = cr.ones(3)
+    (x * 2).sum().backward()  # accumulates into the assigned gradient
+    assert x.grad.tolist() == [3.0, 3.0, 3.0]
+    x.grad = None
+    assert x.grad is None
 
 
 # ----- in-place ops -----------------------------------------------------------------------------------

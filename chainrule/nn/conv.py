@@ -27,6 +27,8 @@ class _ConvNd(Module):
         tup = (lambda v: (v,) * self.dims if isinstance(v, int) else tuple(v))
         self.in_channels, self.out_channels, self.groups = in_channels, out_channels, groups
         self.kernel_size, self.stride, self.dilation = tup(kernel_size), tup(stride), tup(dilation)
+        if min(self.kernel_size) < 1:  # torch builds the layer and fails at its first forward
+            raise ValueError(f"{name}: kernel_size must be positive, got {kernel_size}")
         self.padding = padding if isinstance(padding, str) else tup(padding)
         self.padding_mode = padding_mode
         self.weight = Parameter(creation.empty(out_channels, in_channels // groups, *self.kernel_size, dtype=dtype))
@@ -37,7 +39,7 @@ class _ConvNd(Module):
         init.kaiming_uniform_(self.weight, a=math.sqrt(5))
         if self.bias is not None:
             fan_in = self.weight.shape[1] * math.prod(self.kernel_size)
-            bound = 1 / math.sqrt(fan_in) if fan_in else 0
+            bound = 1 / math.sqrt(fan_in)
             init.uniform_(self.bias, -bound, bound)
 
     def _check_input(self, x):

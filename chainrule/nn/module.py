@@ -3,6 +3,7 @@ a registered buffer to an attribute registers it, so ``parameters()``, ``state_d
 ``train()``/``eval()`` and ``zero_grad()`` find everything without being told.
 """
 from collections import OrderedDict, namedtuple
+from collections.abc import Mapping
 
 import numpy as np
 
@@ -360,6 +361,9 @@ class Module:
         Shapes must match exactly; values are cast to each parameter's dtype. With ``strict``, missing
         and unexpected keys raise; otherwise they are returned as ``(missing_keys, unexpected_keys)``.
         """
+        if not isinstance(state_dict, Mapping):
+            raise TypeError(f"load_state_dict: expected a dict (a Mapping of names to tensors or arrays), "
+                            f"got {type(state_dict).__name__}")
         own = self.state_dict()
         missing = [k for k in own if k not in state_dict]
         unexpected = [k for k in state_dict if k not in own]

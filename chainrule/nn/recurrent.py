@@ -152,8 +152,8 @@ class RNNBase(Module):
         if features != self.input_size:
             raise ValueError(f"{name}: input of shape {tuple(input.shape)} has {features} features, "
                              f"expected input_size={self.input_size}")
-        if T == 0 or N == 0:
-            raise ValueError(f"{name}: expected a non-empty sequence and batch, got input of shape {tuple(input.shape)}")
+        if T == 0:  # an empty batch (N = 0) runs, as in torch
+            raise ValueError(f"{name}: expected a sequence of length > 0, got input of shape {tuple(input.shape)}")
         _check_dtype(name, "input", x, self.weight_ih_l0)
         h0, c0 = self._initial_states(hx, batched, N, input.shape)
 

@@ -5,7 +5,7 @@ import numpy as np
 
 from ..autograd import Function, unbroadcast
 from ..random import rng
-from ..dtypes import get_default_dtype
+from ..dtypes import check_floating, get_default_dtype
 from ..parallel import map_rows
 from .reduce import normalize_dims
 
@@ -217,6 +217,7 @@ def tanh(x):
 def _softmax_axis(x, dim, op):
     if not isinstance(dim, int):
         raise TypeError(f"{op}: dim must be an int, got {dim!r}")
+    check_floating(x.data.dtype, op, "input", "; convert with .float()")  # as torch, unlike sigmoid and tanh
     return normalize_dims(dim, x.shape, op)[0] if x.ndim else None
 
 

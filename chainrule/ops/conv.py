@@ -107,6 +107,7 @@ class Im2col:
         self.span = self.hp * self.wp - dh * (kh - 1) * self.wp - dw * (kw - 1) if self.flat else self.ho * self.wo
         self.kernel, self.stride, self.dilation, self.pads, self.c = kernel, stride, dilation, pads, c
         self.rows = c * kh * kw
+        n = max(n, 1)  # an empty batch gets a block size all the same (and no blocks)
         blocks = -(-n // max(1, BLOCK // (self.rows * self.span)))
         threads = get_num_threads()
         self.block = -(-n // (-(-blocks // threads) * threads))  # as many blocks per thread on every thread
@@ -332,6 +333,8 @@ def _conv(x, weight, bias, stride, padding, dilation, groups, op, shapes=None):
     if unbatched:
         x = x.unsqueeze(0)
     o, cg, kh, kw = weight.shape
+    if kh < 1 or kw < 1:
+        raise ValueError(f"{op}: kernel size must be positive, got {w_shape[2:]} (weight shape {w_shape})")
     c = x.shape[1]
     if groups < 1 or c % groups or o % groups:
         raise ValueError(f"{op}: groups={groups} must divide in_channels={c} and out_channels={o}")

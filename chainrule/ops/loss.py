@@ -8,6 +8,7 @@ targets' classes when class weights are given.
 import numpy as np
 
 from ..autograd import Function
+from ..dtypes import check_floating
 from ..tensor import Tensor
 
 REDUCTIONS = ("none", "mean", "sum")
@@ -112,14 +113,14 @@ class PointwiseLoss(Function):
         if weight is not None:
             loss, self.dx, self.dy = loss * weight, self.dx * weight, self.dy * weight
         self.reduction, self.n = reduction, loss.size
-        if reduction == "mean":
-            return np.mean(loss)
+        if reduction == "mean":  # of an empty batch: nan, as torch
+            return np.mean(loss) if self.n else np.full((), np.nan, loss.dtype)
         if reduction == "sum":
             return np.sum(loss)
         return loss
 
     def backward(self, g):
-        scale = g / self.n if self.reduction == "mean" else g
+        scale = g / self.n if self.reduction == "mean" and self.n else g  # (n = 0: the gradients are empty)
         gx = self.dx * scale if self.needs[0] else None
         gy = self.dy * scale if self.needs[1] else None
         return gx, gy, None, None, None
@@ -188,9 +189,12 @@ def _pointwise(op, input, target, weight, reduction, name, param=None):  # noqa:
     if not isinstance(input, Tensor):
         raise TypeError(f"{name}: input must be a Tensor, got {type(input).__name__}")
     if not isinstance(target, Tensor):
-        target = Tensor(np.asarray(target, dtype=input.data.dtype))
+        target = Tensor(np.asarray(target))
     if input.shape != target.shape:
         raise ValueError(f"{name}: input shape {input.shape} and target shape {target.shape} differ")
+    if input.data.dtype.kind != "f":  # as torch: an integer input takes a floating-point target's dtype
+        check_floating(target.data.dtype, name, "input or target", f" for the target and {input.dtype} for the input")
+        input = input.to(target.data.dtype)
     if target.data.dtype != input.data.dtype:
         target = target.to(input.data.dtype)
     w = None
@@ -222,8 +226,16 @@ def smooth_l1_loss(input, target, *, reduction="mean", beta=1.0):  # noqa: A002
     return _pointwise(SmoothL1, input, target, None, reduction, "smooth_l1_loss", beta)
 
 
+def _check_float_arguments(input, target, op):  # noqa: A002
+    """The binary cross-entropies take floating-point input and target only, as torch (0/1 labels: y.float())."""
+    for what, t in (("input", input), ("target", target)):
+        if isinstance(t, Tensor):
+            check_floating(t.data.dtype, op, what, f"; convert with {what}.float()")
+
+
 def binary_cross_entropy(input, target, weight=None, *, reduction="mean"):  # noqa: A002
     """Binary cross-entropy of probabilities ``input`` in [0, 1] against ``target`` in [0, 1]."""
+    _check_float_arguments(input, target, "binary_cross_entropy")
     x = input.data if isinstance(input, Tensor) else None
     if x is not None and x.size and (np.nanmin(x) < 0 or np.nanmax(x) > 1):
         raise ValueError(
@@ -235,6 +247,7 @@ def binary_cross_entropy(input, target, weight=None, *, reduction="mean"):  # no
 
 def binary_cross_entropy_with_logits(input, target, weight=None, *, reduction="mean", pos_weight=None):  # noqa: A002
     """Binary cross-entropy of logits (sigmoid fused in, stable for large |z|); ``pos_weight`` weighs positives."""
+    _check_float_arguments(input, target, "binary_cross_entropy_with_logits")
     pw = None if pos_weight is None else (pos_weight.data if isinstance(pos_weight, Tensor) else np.asarray(pos_weight))
     return _pointwise(BCEWithLogits, input, target, weight, reduction, "binary_cross_entropy_with_logits", pw)
 
@@ -289,13 +302,15 @@ def cross_entropy(input, target, weight=None, *, ignore_index=-100, reduction="m
         raise ValueError(f"{op}: label_smoothing must be in [0, 1], got {label_smoothing}")
     if not isinstance(input, Tensor):
         raise TypeError(f"{op}: input must be a Tensor of logits, got {type(input).__name__}")
+    check_floating(input.data.dtype, op, "input (logits)")
     rows, batch = _class_last(input, op)
     c = rows.shape[1]
     w = _class_weight(weight, c, input.data.dtype, op)
     soft = isinstance(target, Tensor) and target.data.dtype.kind == "f"
     if soft:
         if target.shape != input.shape:
-            raise ValueError(f"{op}: probability targets must have the input's shape {input.shape}, got {target.shape}")
+            raise ValueError(f"{op}: probability targets must have the input's shape {input.shape}, got {target.shape} "
+                             f"(float dtype {target.dtype}); class-index targets must be integers (e.g. target.long())")
         if ignore_index >= 0:  # as torch: a class to ignore has no meaning for a distribution
             raise ValueError(f"{op}: ignore_index={ignore_index} is not supported for probability (float) targets")
         t, _ = _class_last(target.to(input.data.dtype), op)
@@ -310,6 +325,9 @@ def nll_loss(input, target, weight=None, *, ignore_index=-100, reduction="mean")
     """Negative log-likelihood of log-probabilities ``input`` (N, C) or (N, C, d1, ...) at class indices."""
     op = "nll_loss"
     _check_reduction(reduction, op)
+    if not isinstance(input, Tensor):
+        raise TypeError(f"{op}: input must be a Tensor of log-probabilities, got {type(input).__name__}")
+    check_floating(input.data.dtype, op, "input (log-probabilities)")
     rows, batch = _class_last(input, op)
     t = _index_target(target, input, batch, op)
     _check_classes(t, rows.shape[1], ignore_index, op)

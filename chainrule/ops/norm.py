@@ -45,7 +45,7 @@ class Normalize(Function):
 
     def forward(self, x, weight, bias, axes, eps):
         stats = tuple(1 if i in axes else s for i, s in enumerate(x.shape))
-        n = x.size // math.prod(stats)
+        n = math.prod(x.shape[i] for i in axes)
         run = self._passes(x, axes)
         mean = sum(run(lambda r: sum_to(stats, x[r]))) / n
         mean_row, out = _row(mean, x.shape), np.empty_like(x)
@@ -196,8 +196,10 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     w, b = _reshaped(weight, shape), _reshaped(bias, shape)
     axes = (0,) + tuple(range(2, input.ndim))
     if training or running_mean is None:
-        n = input.data.size // c
-        if training and n <= 1:
+        n = math.prod(input.shape[i] for i in axes)
+        if n == 0:  # an empty batch has no statistics, and leaves the running ones as they are (as torch)
+            return _affine_with_stats(input, np.zeros(shape), np.ones(shape), w, b, eps)
+        if training and n == 1:
             raise ValueError(f"{op}: expected more than 1 value per channel when training, got input of shape {input.shape}")
         out, mean, var = _normalize(input, w, b, axes, eps)
         if training and running_mean is not None:
@@ -225,7 +227,7 @@ def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=
     if n <= 1:
         raise ValueError(f"{op}: expected more than 1 spatial element per channel, got input of shape {input.shape}")
     out, mean, var = _normalize(input, w, b, tuple(range(2, input.ndim)), eps)
-    if running_mean is not None:
+    if running_mean is not None and input.shape[0]:  # an empty batch leaves them as they are, as in batch_norm
         _update_running(running_mean, mean.mean(axis=0).reshape(c), momentum)
         _update_running(running_var, (var * (n / (n - 1))).mean(axis=0).reshape(c), momentum)
     return out
@@ -257,7 +259,8 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):  # noqa: A0
         raise ValueError(f"{op}: num_groups={num_groups} must divide the {c} channels of input {input.shape}")
     for name, p in (("weight", weight), ("bias", bias)):
         _check_param(p, c, name, op)
-    grouped, _, _ = _normalize(input.reshape(n, num_groups, -1), None, None, (2,), eps)
+    group_size = c // num_groups * math.prod(input.shape[2:])  # written out: -1 is ambiguous when n = 0
+    grouped, _, _ = _normalize(input.reshape(n, num_groups, group_size), None, None, (2,), eps)
     out = grouped.reshape(input.shape)
     shape = _channel_shape(input)
     if weight is not None:

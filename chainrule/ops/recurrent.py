@@ -32,6 +32,8 @@ gate math, which a threaded BLAS leaves on one thread, is shared out too.
 A Function has one output array, so the LSTM returns (T + 1, N, H): h_t for every t, then c_T in the
 last slot; RNN and GRU return (T, N, H). The final h is output[T − 1] (output[0] when ``reverse``).
 """
+import math
+
 import numpy as np
 
 from ..autograd import Function
@@ -105,7 +107,7 @@ def _recurrent_weight_grad(dpre, y, h0, reverse):
     over the steps whose previous state is an output (no shifted copy of y), plus the first step's
     term when h0 is given."""
     T, N, H = y.shape
-    d = dpre.reshape(T, N, -1)
+    d = dpre.reshape(T, N, math.prod(dpre.shape[2:]))  # not -1, which is ambiguous for an empty batch
     inner, outer, first = (d[:-1], y[1:], d[-1]) if reverse else (d[1:], y[:-1], d[0])
     dw = inner.reshape(-1, d.shape[-1]).T @ outer.reshape(-1, H)
     if h0 is not None:
@@ -132,7 +134,7 @@ class _Recurrence(Function):
 
     def _input_grads(self, dpre, x, w_ih, need_x, need_w, need_b):
         T, N, I = x.shape
-        d2 = dpre.reshape(T * N, -1)
+        d2 = dpre.reshape(T * N, w_ih.shape[0])
         dx = (d2 @ w_ih).reshape(T, N, I) if need_x else None
         dw = d2.T @ x.reshape(T * N, I) if need_w else None
         db = d2.sum(axis=0) if need_b else None

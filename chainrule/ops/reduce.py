@@ -269,19 +269,26 @@ def logsumexp(x, dim, keepdim=False):
     return LogSumExp.apply(_float(x), normalize_dims(dim, x.shape, "logsumexp"), keepdim)
 
 
+def _index_of(x, dim, keepdim, op, find):
+    """argmax / argmin (``find``: np.argmax / np.argmin); over the flattened tensor when ``dim`` is None.
+    Reducing zero elements has no index: IndexError, as in torch."""
+    _check(x, op)
+    if dim is None:
+        if x.data.size == 0:
+            raise IndexError(f"{op}: the input of shape {x.shape} is empty, so there is no index to return; "
+                             "pass dim= to reduce along a non-empty dim")
+        return Tensor(np.asarray(find(x.data), dtype=np.int64).reshape((1,) * x.ndim if keepdim else ()))
+    (axis,) = normalize_dims(dim, x.shape, op) or (None,)  # () for a 0-d tensor: index 0
+    if axis is not None and x.shape[axis] == 0:
+        raise IndexError(f"{op}: dim {dim} of the input of shape {x.shape} has size 0, so there is no index to return")
+    return Tensor(find(x.data, axis=axis, keepdims=keepdim).astype(np.int64, copy=False))
+
+
 def argmax(x, dim=None, keepdim=False):
     """Index of the (first) maximum; over the flattened tensor when ``dim`` is None. Not differentiable."""
-    _check(x, "argmax")
-    if dim is None:
-        return Tensor(np.asarray(np.argmax(x.data), dtype=np.int64).reshape((1,) * x.ndim if keepdim else ()))
-    (axis,) = normalize_dims(dim, x.shape, "argmax") or (None,)  # () for a 0-d tensor: index 0
-    return Tensor(np.argmax(x.data, axis=axis, keepdims=keepdim).astype(np.int64, copy=False))
+    return _index_of(x, dim, keepdim, "argmax", np.argmax)
 
 
 def argmin(x, dim=None, keepdim=False):
     """Index of the (first) minimum; over the flattened tensor when ``dim`` is None. Not differentiable."""
-    _check(x, "argmin")
-    if dim is None:
-        return Tensor(np.asarray(np.argmin(x.data), dtype=np.int64).reshape((1,) * x.ndim if keepdim else ()))
-    (axis,) = normalize_dims(dim, x.shape, "argmin") or (None,)  # () for a 0-d tensor: index 0
-    return Tensor(np.argmin(x.data, axis=axis, keepdims=keepdim).astype(np.int64, copy=False))
+    return _index_of(x, dim, keepdim, "argmin", np.argmin)

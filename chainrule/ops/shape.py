@@ -207,10 +207,13 @@ def expand(x, *shape):
 
 
 def _index_part(i):
+    """One entry of an index: a Tensor, list or tuple (a sequence, as in torch) becomes an array."""
     if isinstance(i, Tensor):
         i = i.data
-    if isinstance(i, (list, np.ndarray)):
+    if isinstance(i, (list, tuple, np.ndarray)):
         i = np.asarray(i)
+        if i.size == 0 and i.dtype.kind == "f":  # an empty list: no indices (NumPy makes it float64)
+            i = i.astype(np.int64)
         if i.dtype.kind not in "biu":
             raise IndexError(f"__getitem__: tensors used as indices must be integer or bool, got {i.dtype}")
         if i.ndim == 0 and i.dtype.kind in "iu":

@@ -2,6 +2,7 @@
 gradients (input, weight, bias) equal to torch's modules holding the same weights, repr, error messages
 that name the layer, receptive_field on tuples and module stacks (VGG-16 by hand), a LeNet-5 stack."""
 import math
+import re
 
 import numpy as np
 import pytest
@@ -257,6 +258,14 @@ def test_conv_module_kernel_larger_than_input():
 def test_conv_module_constructor_errors(kwargs, message):
     with pytest.raises(ValueError, match=message):
         nn.Conv2d(**kwargs)
+
+
+@pytest.mark.parametrize("cls, kernel_size", [(nn.Conv2d, 0), (nn.Conv2d, (3, 0)), (nn.Conv2d, -1), (nn.Conv1d, 0)])
+def test_conv_module_refuses_a_non_positive_kernel_size(cls, kernel_size):
+    """torch builds a layer with a 0 kernel (its forward fails, as F.conv2d's does here); the error comes
+    at construction here, before an init that would divide by a fan-in of 0."""
+    with pytest.raises(ValueError, match=re.escape(f"{cls.__name__}: kernel_size must be positive, got {kernel_size}")):
+        cls(1, 2, kernel_size)
 
 
 def test_pool_module_errors_name_the_op():

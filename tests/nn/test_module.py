@@ -326,6 +326,15 @@ def test_load_state_dict_shape_mismatch_raises():
         t.load_state_dict(tsd, strict=False)
 
 
+@pytest.mark.parametrize("state_dict", [[1, 2], None, "weights.safetensors"])
+def test_load_state_dict_refuses_what_is_not_a_mapping_as_torch(state_dict):
+    with pytest.raises(TypeError, match="Expected state_dict to be dict-like"):
+        make_seq(torch.nn).load_state_dict(state_dict)
+    with pytest.raises(TypeError, match=rf"load_state_dict: expected a dict \(a Mapping of names to tensors or "
+                                        rf"arrays\), got {type(state_dict).__name__}"):
+        make_seq(nn).load_state_dict(state_dict)
+
+
 def test_load_state_dict_non_strict_returns_keys_like_torch():
     m, t = make_seq(nn), make_seq(torch.nn)
     sd = {k: v.detach().numpy() for k, v in t.state_dict().items()}

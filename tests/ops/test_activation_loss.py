@@ -294,6 +294,17 @@ def test_mse_loss_shape_mismatch_names_shapes():
         F.mse_loss(cr.tensor(normal((4,), 0)), cr.tensor(normal((4,), 1)), reduction="max")
 
 
+@pytest.mark.parametrize("name", ["softmax", "log_softmax"])
+@pytest.mark.parametrize("data, dtype", [([1, 2, 3], "int64"), ([True, False], "bool")])
+def test_softmax_refuses_integer_and_bool_tensors_as_torch(name, data, dtype):
+    with pytest.raises(NotImplementedError, match="not implemented for"):
+        getattr(torch, name)(torch.tensor(data), 0)
+    with pytest.raises(TypeError, match=rf"{name}: needs a floating-point input, got {dtype}; convert with .float\(\)"):
+        getattr(cr, name)(cr.tensor(data), 0)
+    with pytest.raises(TypeError, match=rf"{name}: needs a floating-point input"):
+        getattr(cr.tensor(data), name)(0)
+
+
 def test_softmax_dim_errors():
     x = cr.tensor(normal((2, 3), 0))
     with pytest.raises(IndexError, match=r"softmax: dim 2 out of range for a tensor with 2 dims of shape \(2, 3\)"):

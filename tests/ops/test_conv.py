@@ -395,6 +395,18 @@ def test_conv2d_wrong_channels_with_groups():
     assert "2 channels" in str(e.value) and "(1, 4, 5, 5)" in str(e.value) and "groups=2" in str(e.value)
 
 
+@pytest.mark.parametrize("fn, x, w, shown", [
+    ("conv2d", (1, 1, 5, 5), (2, 1, 0, 0), r"\(0, 0\) \(weight shape \(2, 1, 0, 0\)\)"),
+    ("conv2d", (1, 1, 5, 5), (2, 1, 0, 3), r"\(0, 3\) \(weight shape \(2, 1, 0, 3\)\)"),
+    ("conv1d", (1, 1, 5), (2, 1, 0), r"\(0,\) \(weight shape \(2, 1, 0\)\)"),
+])
+def test_conv_refuses_an_empty_kernel_as_torch(fn, x, w, shown):
+    with pytest.raises(RuntimeError, match="kernel size should be greater than zero"):
+        getattr(TF, fn)(torch.zeros(x), torch.zeros(w))
+    with pytest.raises(ValueError, match=rf"{fn}: kernel size must be positive, got {shown}"):
+        getattr(F, fn)(cr.zeros(x), cr.zeros(w))
+
+
 def test_conv1d_errors_name_the_1d_shapes():
     with pytest.raises(ValueError, match=r"conv1d") as e:
         F.conv1d(t((2, 2, 9)), t((4, 3, 3)))

@@ -5,6 +5,8 @@ probabilities at and near 0 and 1); binary_cross_entropy_with_logits (weight, po
 — values and the gradients of every input torch differentiates, every reduction, float32 dtypes, NaN
 propagation, finite differences and error messages."""
 
+import re
+
 import numpy as np
 import pytest
 import torch
@@ -410,3 +412,51 @@ def test_pointwise_loss_errors_name_shapes():
         F.binary_cross_entropy(cr.tensor([-0.5, 1.0]), cr.tensor([0.0, 1.0]))
     with pytest.raises(TypeError, match="l1_loss: input must be a Tensor, got list"):
         F.l1_loss([1.0], cr.tensor([1.0]))
+
+
+# ----- dtypes: floating-point logits and probabilities, as torch ---------------------------------------
+
+@pytest.mark.parametrize("name, message", [("cross_entropy", "input (logits)"),
+                                           ("nll_loss", "input (log-probabilities)")])
+def test_class_losses_refuse_integer_scores_as_torch(name, message):
+    x, y = np.array([[1, 2], [3, 4]]), np.array([0, 1])
+    with pytest.raises(NotImplementedError, match="not implemented for 'Long'"):
+        getattr(TF, name)(torch.tensor(x), torch.tensor(y))
+    with pytest.raises(TypeError, match=rf"{name}: needs a floating-point {re.escape(message)}, got int64"):
+        getattr(F, name)(cr.tensor(x), cr.tensor(y))
+
+
+def test_cross_entropy_float_class_labels_get_the_integer_hint():
+    """Float labels of shape (N,) are taken for probabilities (torch: 'expected target dtype to be Long');
+    the error says that class indices must be integers."""
+    with pytest.raises(RuntimeError, match="expected target dtype to be Long"):
+        TF.cross_entropy(torch.zeros(2, 3), torch.tensor([1.0, 0.0]))
+    with pytest.raises(ValueError, match=r"probability targets must have the input's shape \(2, 3\), got \(2,\) "
+                                         r"\(float dtype float32\); class-index targets must be integers "
+                                         r"\(e.g. target.long\(\)\)"):
+        F.cross_entropy(cr.zeros(2, 3), cr.tensor([1.0, 0.0]))
+
+
+@pytest.mark.parametrize("name", ["binary_cross_entropy", "binary_cross_entropy_with_logits"])
+@pytest.mark.parametrize("what, x, y", [("target", [0.2, 0.7], [1, 0]), ("target", [0.2, 0.7], [True, False]),
+                                        ("input", [1, 0], [0.2, 0.7])])
+def test_binary_cross_entropy_refuses_integer_and_bool_tensors_as_torch(name, what, x, y):
+    with pytest.raises((RuntimeError, NotImplementedError)):
+        getattr(TF, name)(torch.tensor(x), torch.tensor(y))
+    dtype = np.asarray(x if what == "input" else y).dtype
+    dtype = "bool" if dtype == bool else "int64"
+    with pytest.raises(TypeError, match=rf"{name}: needs a floating-point {what}, got {dtype}; "
+                                        rf"convert with {what}.float\(\)"):
+        getattr(F, name)(cr.tensor(x), cr.tensor(y))
+
+
+@pytest.mark.parametrize("name", ["mse_loss", "l1_loss", "smooth_l1_loss"])
+def test_pointwise_loss_integer_input_takes_the_float_target_dtype_as_torch(name):
+    """torch promotes an integer input to the target's float dtype; casting the target to the input's
+    integer dtype would truncate it to a silently wrong loss."""
+    x, y = np.array([1, 0, 1]), np.array([0.3, 0.2, 0.9])
+    out = assert_parity(lambda a, b: getattr(F, name)(a, b), lambda a, b: getattr(TF, name)(a, b), x, y)
+    assert out.dtype == cr.float64
+    with pytest.raises(TypeError, match=rf"{name}: needs a floating-point input or target, got int64 for the target "
+                                        "and int64 for the input"):
+        getattr(F, name)(cr.tensor(x), cr.tensor(x))

@@ -268,6 +268,28 @@ def test_argmax_argmin_parity(op, sd, keepdim, seed, tied):
     )
 
 
+@pytest.mark.parametrize("op", ["argmax", "argmin"])
+@pytest.mark.parametrize("shape, dim, message", [
+    ((0,), None, r"the input of shape \(0,\) is empty, so there is no index to return; pass dim="),
+    ((2, 0), None, r"the input of shape \(2, 0\) is empty"),
+    ((0, 3), 0, r"dim 0 of the input of shape \(0, 3\) has size 0"),
+    ((3, 0), -1, r"dim -1 of the input of shape \(3, 0\) has size 0"),
+])
+def test_argmax_argmin_over_zero_elements_raise_as_torch(op, shape, dim, message):
+    with pytest.raises(IndexError):
+        getattr(torch.zeros(shape), op)(dim)
+    with pytest.raises(IndexError, match=rf"{op}: {message}"):
+        getattr(cr.zeros(shape), op)(dim)
+
+
+@pytest.mark.parametrize("op", ["argmax", "argmin"])
+def test_argmax_argmin_along_a_non_empty_dim_of_an_empty_tensor_as_torch(op):
+    for keepdim in (False, True):
+        out = assert_parity(lambda t: getattr(t, op)(1, keepdim), lambda t: getattr(t, op)(1, keepdim),
+                            np.zeros((0, 3)), grad=False)
+        assert out.dtype == np.int64
+
+
 # ----- integer inputs -----------------------------------------------------------------------------
 def test_sum_of_integers_and_bools_is_int64_like_torch():
     for x in (np.array([[1, 2], [3, 4]], dtype=np.int32), np.array([True, False, True])):

@@ -248,6 +248,13 @@ def _mixed_cases():
         "0-d int tensor": lambda L: L.tensor(2),
         "mask,array": lambda L: (L.tensor(mask), L.tensor([0, 4, 4])),
         "list of bools": lambda L: [True, False, False, True],
+        # a tuple inside an index is a sequence, as a list is (advanced indexing), also next to ints
+        "int,tuple,array": lambda L: (1, (0, 2), L.tensor([1, 3])),
+        "tuple,int,array": lambda L: ((0, 3, 3), 2, L.tensor([1, 5, 0])),
+        "int,slice,tuple": lambda L: (1, slice(None), (0, 5, 5)),
+        "tuple,tuple": lambda L: ((0, 2), (1, 4)),
+        "nested tuple,int": lambda L: (((0, 1), (2, 2)), 4),
+        "slice,empty list": lambda L: (slice(None), []),
         "0-d tensor,slice,array": lambda L: (L.tensor(1), slice(None), L.tensor([0, 0])),
         "int,slice,mask": lambda L: (1, slice(None), L.tensor(np.array([True, False, True, True, False, True]))),
     }
