@@ -6,6 +6,7 @@ is complete (summed over all its consumers) before its own ``backward`` runs, an
 """
 import functools
 import string
+import weakref
 
 import numpy as np
 
@@ -228,7 +229,9 @@ def _check_versions(fn):
             )
 
 
-_observers = []  # chainrule.viz: watch(root) -> None or an object told node(t, g, inputs, in_grads) and done()
+# chainrule.viz: watch(root) -> None or an object told node(t, g, inputs, in_grads) and done(); weak, so a
+# graph view nobody keeps does not keep its graph alive
+_observers = weakref.WeakSet()
 
 
 def backward(root, gradient, retain_graph=False):

@@ -60,6 +60,7 @@ def _parser(explicit_only=False):
                    help="checkpoints kept in RUN/checkpoints, newest first (default 2: a corrupted newest one "
                         "falls back to the one before)")
     t.add_argument("--quiet", action="store_true", help="no progress bars or per-epoch lines")
+    t.add_argument("--graph", action="store_true", help="also write graph.html: the explorer of the first step")
     t.add_argument("--json", action="store_true", help="print a final machine-readable line")
     t.add_argument("--distributed", action="store_true",
                    help="data-parallel over the processes of `mpiexec -n N chainrule train --distributed ...` "
@@ -76,9 +77,21 @@ def _parser(explicit_only=False):
 
     s = sub.add_parser("summary", help="layers, parameters, MACs and receptive fields of a zoo model")
     s.add_argument("model")
-    s.add_argument("--input", default="3x224x224", help="input size without the batch dim, e.g. 1x28x28")
+    s.add_argument("--input", default=None, help="input size without the batch dim, e.g. 1x28x28 (default: the "
+                                                 "model's natural size: 1x28x28 for lenet5, 3x32x32 for the CIFAR "
+                                                 "nets, 1x8x8 for small_cnn and mlp, 3x224x224 for the rest)")
     s.add_argument("--num-classes", type=int, default=None)
     s.add_argument("--json", action="store_true")
+
+    g = sub.add_parser("graph", help="an explorer page of a zoo model's loss graph: step through backward in a "
+                                     "browser")
+    g.add_argument("model")
+    g.add_argument("--input", default=None, help="input size without the batch dim (default: as for summary)")
+    g.add_argument("--batch", type=int, default=2, help="random inputs and labels in the batch (default 2)")
+    g.add_argument("--num-classes", type=int, default=None)
+    g.add_argument("--detail", choices=("auto", "full", "modules"), default="auto",
+                   help="auto: every op up to 60 ops, else each top-level module collapsed (expand in the page)")
+    g.add_argument("--out", default=None, help="the HTML file (default MODEL-graph.html)")
 
     lab = sub.add_parser("lab", help="experiments that measure the notes' claims")
     lab_sub = lab.add_subparsers(dest="lab_command", required=True)
@@ -97,23 +110,23 @@ def _parser(explicit_only=False):
     return p
 
 
-def _build_model(name, entry):
-    """A zoo model sized for the dataset: num_classes and, where the builder takes it, in_channels."""
+def _build_model(name, input_shape, num_classes=None):
+    """A zoo model built for inputs of ``input_shape`` (no batch dim): ``num_classes`` (the builder's
+    default when None) and, where the builder takes them, in_channels and the LSTM's input_size."""
     from . import models
     from .models.registry import model_builder
 
-    if name == "mlp":
-        sizes = [math.prod(entry.input_shape), 128, 128, entry.num_classes]
+    if name == "mlp":  # the one builder that needs its sizes
         from .nn import Flatten, Sequential
 
-        return Sequential(Flatten(), models.mlp(sizes))
+        return Sequential(Flatten(), models.mlp([math.prod(input_shape), 128, 128, num_classes or 10]))
     builder = model_builder(name)
     params = inspect.signature(builder).parameters
-    kwargs = {"num_classes": entry.num_classes} if "num_classes" in params else {}
-    if "in_channels" in params and len(entry.input_shape) == 3:
-        kwargs["in_channels"] = entry.input_shape[0]
-    if "input_size" in params and len(entry.input_shape) == 3:
-        kwargs["input_size"] = entry.input_shape[-1]
+    kwargs = {"num_classes": num_classes} if num_classes and "num_classes" in params else {}
+    if "in_channels" in params and len(input_shape) == 3:
+        kwargs["in_channels"] = input_shape[0]
+    if "input_size" in params and len(input_shape) == 3:
+        kwargs["input_size"] = input_shape[-1]
     if "aux_logits" in params:
         kwargs["aux_logits"] = False
     return builder(**kwargs)
@@ -150,7 +163,7 @@ def _scheduler(name, optimizer, epochs, steps_per_epoch):
 
 # what a run folder holds; --overwrite deletes these and nothing else
 RUN_FILES = ("config.json", "summary.txt", "history.json", "metrics.csv", "loss.png", "accuracy.png", "confusion.png",
-             "gradflow.png", "gradflow.json")
+             "gradflow.png", "gradflow.json", "graph.html")
 CHECKPOINTS = "checkpoints"
 # the run's identity: --resume takes these from config.json, and an explicit flag must agree
 RUN_CONFIG = ("model", "dataset", "data_dir", "batch_size", "optimizer", "lr", "momentum", "weight_decay",
@@ -182,7 +195,7 @@ def _write_run(out, history, final, entry):
 def _distributed(args):
     """None, or ``chainrule.distributed`` once MPI is started, for ``train --distributed``. Started by
     ``mpiexec -n N`` without ``--distributed``, N copies would train into one folder: refused."""
-    size = max(int(os.environ.get(k, 1) or 1) for k in ("PMI_SIZE", "OMPI_COMM_WORLD_SIZE", "PMIX_SIZE"))
+    size = max(int(os.environ.get(k) or 1) for k in ("PMI_SIZE", "OMPI_COMM_WORLD_SIZE", "PMIX_SIZE"))
     if not getattr(args, "distributed", False):
         if size > 1:
             raise ValueError(f"this is one of {size} processes started by mpiexec, but --distributed is not set: "
@@ -222,6 +235,8 @@ def _check_train_args(args):
     for flag, value in (("--weight-decay", args.weight_decay), ("--momentum", args.momentum)):
         if not value >= 0:
             raise ValueError(f"{flag} must be 0 or more, got {value}")
+    if args.graph and args.distributed:
+        raise ValueError("--graph runs one step alone, which a --distributed job can't: write it without --distributed")
     if args.resume and args.overwrite:
         raise ValueError("--resume continues the run in --out and --overwrite replaces it: give one of them")
 
@@ -285,12 +300,30 @@ def _clear_run(out):
     shutil.rmtree(os.path.join(out, CHECKPOINTS), ignore_errors=True)
 
 
-def _run_folder_writer(out, config, saved, summary_text):
+def _first_step_graph(model, loader, path):
+    """graph.html: the explorer of the first training step. The step runs on the model as it is and
+    everything it changes — weights' gradients, BatchNorm statistics, the random states — is put back,
+    so the run is the same with or without it."""
+    from .random import default_generator
+
+    saved = {k: v.data.copy() for k, v in model.state_dict().items()}
+    rng, loader_rng = default_generator.get_state(), loader.generator.get_state()
+    x, y = next(iter(loader))
+    _graph_page(model, x, y, path, title="the first training step: cross-entropy loss on one batch")
+    for k, v in model.state_dict().items():
+        v.data[...] = saved[k]
+    for p in model.parameters():
+        p.grad = None
+    default_generator.set_state(rng)
+    loader.generator.set_state(loader_rng)
+
+
+def _run_folder_writer(out, config, saved, summary_text, graph_loader=None):
     """A callback that, once training really starts (a resumed checkpoint loaded), prepares the run
     folder: clears an --overwrite'd run and temporaries of killed writes, and writes config.json (only
-    when it changed) and summary.txt."""
-    from .train import Callback
+    when it changed), summary.txt and, given ``graph_loader``, graph.html."""
     from .io import atomic_write, remove_stale_temporaries
+    from .train import Callback
 
     class RunFolder(Callback):
         def on_train_begin(self, state):
@@ -301,6 +334,8 @@ def _run_folder_writer(out, config, saved, summary_text):
             if config != saved:
                 _write_json(os.path.join(out, "config.json"), config)
             atomic_write(os.path.join(out, "summary.txt"), (summary_text + "\n").encode())
+            if graph_loader is not None:
+                _first_step_graph(state["model"], graph_loader, os.path.join(out, "graph.html"))
 
     return RunFolder()
 
@@ -325,7 +360,7 @@ def cmd_train(args, argv=None):
         args.data_dir = _absolute_data_dir(args.data_dir)  # evaluate and --resume work from any folder
     entry = get_dataset(args.dataset)
     manual_seed(args.seed)
-    model = _build_model(args.model, entry)
+    model = _build_model(args.model, entry.input_shape, entry.num_classes)
     train_set, test_set = entry.load(args.data_dir, args.augment, args.seed)
     # the partial last batch is dropped: BatchNorm statistics over a handful of samples make the loss jump
     train_loader = DataLoader(train_set, batch_size=args.batch_size, shuffle=True, seed=args.seed, drop_last=True)
@@ -343,7 +378,7 @@ def cmd_train(args, argv=None):
     scheduler = _scheduler(args.scheduler, optimizer, args.epochs, len(train_loader))
     monitor = GradientFlow(model)
     config = {k: getattr(args, k) for k in CONFIG_KEYS}
-    callbacks = [_run_folder_writer(out, config, saved, str(info))] if main else []
+    callbacks = [_run_folder_writer(out, config, saved, str(info), train_loader if args.graph else None)] if main else []
     if not args.quiet and main:
         print(f"training {args.model} ({info.totals['params']:,} parameters) on {entry.name}: "
               f"{len(train_set)} train / {len(test_set)} test → {out}", file=sys.stderr)
@@ -382,7 +417,7 @@ def cmd_evaluate(args):
 
     config = _read_config(args.run, "evaluate")
     entry = get_dataset(config["dataset"])
-    model = _build_model(config["model"], entry)
+    model = _build_model(config["model"], entry.input_shape, entry.num_classes)
     load_checkpoint(os.path.join(args.run, CHECKPOINTS), model, restore_rng=False)
     _, test_set = entry.load(args.data_dir or config["data_dir"], False, config["seed"])
     result = evaluate(model, DataLoader(test_set, batch_size=256), cross_entropy, num_classes=entry.num_classes)
@@ -402,24 +437,59 @@ def _input_size(text):
     return size
 
 
+CIFAR_MODELS = ("alexnet_cifar", "densenet_cifar", "nin", "resnet20", "resnet32", "resnet44", "resnet56", "resnet110",
+                "vgg_cifar")
+SMALL_MODELS = ("small_cnn", "mlp")
+
+
+def _natural_input(name):
+    """The input size a zoo model is built for (what summary and graph use without --input)."""
+    if name == "lenet5":
+        return (1, 28, 28)
+    if name == "lstm_classifier":
+        return (1, 28, 28)  # the rows of an MNIST image as a sequence
+    return (3, 32, 32) if name in CIFAR_MODELS else (1, 8, 8) if name in SMALL_MODELS else (3, 224, 224)
+
+
 def cmd_summary(args):
     from .diagnostics import summary
-    from .models.registry import model_builder
 
-    size = _input_size(args.input)
-    builder = model_builder(args.model)
-    params = inspect.signature(builder).parameters
-    kwargs = {}
-    if args.model == "mlp":  # the one builder that needs its sizes: sized as `train` sizes it
-        kwargs["sizes"] = [math.prod(size), 128, 128, args.num_classes or 10]
-    if args.num_classes and "num_classes" in params:
-        kwargs["num_classes"] = args.num_classes
-    if "in_channels" in params and len(size) == 3:
-        kwargs["in_channels"] = size[0]
-    if "aux_logits" in params:
-        kwargs["aux_logits"] = False
-    info = summary(builder(**kwargs), size)
+    size = _input_size(args.input) if args.input else _natural_input(args.model)
+    info = summary(_build_model(args.model, size, args.num_classes), size)
     print(info.to_json() if args.json else info)
+    return 0
+
+
+def _graph_page(model, x, y, path, detail="auto", title=None):
+    """Trace ``model``'s cross-entropy loss on (x, y), run backward and save the explorer at ``path``."""
+    from . import viz
+    from .nn.functional import cross_entropy
+
+    with viz.trace(model):
+        loss = cross_entropy(model(x), y)
+    view = viz.graph(loss, detail=detail, title=title)
+    loss.backward()
+    view.save(path)
+    return view
+
+
+def cmd_graph(args):
+    from . import manual_seed, no_grad, randint, randn
+
+    if args.batch < 1:
+        raise ValueError(f"--batch must be at least 1, got {args.batch}")
+    size = _input_size(args.input) if args.input else _natural_input(args.model)
+    manual_seed(0)
+    model = _build_model(args.model, size, args.num_classes)
+    x = randn(args.batch, *size)
+    with no_grad():
+        classes = model(x[:1]).shape[-1]
+    y = randint(0, classes, (args.batch,))
+    out = args.out or f"{args.model}-graph.html"
+    view = _graph_page(model, x, y, out, args.detail, f"{args.model}: cross-entropy loss on a random batch of "
+                                                      f"{args.batch}×{'×'.join(map(str, size))}")
+    ops = sum(n["kind"] == "op" for n in view.nodes)
+    print(f"{out}: {ops} ops, {len(view.nodes) - ops} leaves, {len(view.groups)} modules; open it in a browser")
     return 0
 
 
@@ -476,7 +546,7 @@ def _out_of_memory(args, e):
 def main(argv=None):
     args = _parser().parse_args(argv)
     commands = {"train": cmd_train, "evaluate": cmd_evaluate, "summary": cmd_summary, "models": cmd_models,
-                "datasets": cmd_datasets, "lab": cmd_lab}
+                "datasets": cmd_datasets, "lab": cmd_lab, "graph": cmd_graph}
     try:
         if getattr(args, "threads", None) is not None:
             from . import set_num_threads

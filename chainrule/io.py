@@ -144,7 +144,7 @@ def load_file(path):
         raise FileNotFoundError(f"load_file: no such file: {path}")
     try:
         with safetensors.safe_open(path, framework="np") as f:  # checks the header: JSON, dtypes, shapes, offsets
-            dtypes = {name: f.get_slice(name).get_dtype() for name in f.keys()}
+            dtypes = {name: f.get_slice(name).get_dtype() for name in f.keys()}  # noqa: SIM118 - a safe_open handle, not a dict
             out = {name: _numpy(f, name, dtype, path) for name, dtype in dtypes.items() if dtype != "BF16"}
     except safetensors.SafetensorError as e:
         raise ValueError(f"load_file: {path} is not a safetensors file ({e})") from None

@@ -468,3 +468,25 @@ def test_a_kill_at_any_write_until_the_first_checkpoint_loses_nothing(tmp_path, 
         for name in expected:
             np.testing.assert_array_equal(got[name], expected[name], err_msg=f"{name} after a kill at call {k}")
         assert not [f for f in os.listdir(run) if f.startswith(".tmp-")]
+
+
+def test_graph_writes_an_explorer_page_of_a_zoo_model(tmp_path):
+    proc = succeeded(chainrule("graph", "lenet5", "--out", "lenet.html", cwd=tmp_path))
+    assert proc.stdout.startswith("lenet.html: 13 ops, 11 leaves, 13 modules")
+    page = (tmp_path / "lenet.html").read_text()
+    data = json.loads(page.split('id="chainrule-graph">', 1)[1].split("</script>", 1)[0])
+    assert data["backward_done"] and len(data["sweep"]) == len(data["nodes"]) - 1  # all but the input
+    assert {n["shape"][0] for n in data["nodes"] if n["name"] == "input"} == {2}  # --batch 2, 1×28×28 by default
+    proc = chainrule("graph", "lenet5", "--batch", 0, cwd=tmp_path)
+    assert proc.returncode == 2 and "--batch must be at least 1, got 0" in proc.stderr
+
+
+def test_train_graph_writes_the_first_step_and_changes_nothing_else(trained, tmp_path):
+    result = final_json(succeeded(chainrule("train", "--epochs", 2, "--quiet", "--json", "--graph", "--out", "run",
+                                            cwd=tmp_path)))
+    assert result["test_accuracy"] == trained.result["test_accuracy"]  # the same run as without --graph
+    expected, got = model_tensors(trained.run), model_tensors(tmp_path / "run")
+    for k in expected:
+        np.testing.assert_array_equal(got[k], expected[k], err_msg=k)
+    page = (tmp_path / "run" / "graph.html").read_text()
+    assert '"format": "chainrule-graph-1"' in page and '"backward_done": true' in page

@@ -26,6 +26,7 @@ class Result:
     verdict   one or two sentences with the figures that decide it
     figures   PNG file names, relative to the experiment's output folder
     tables    optional [{"title": str, "columns": [...], "rows": [[...], ...]}]
+    pages     optional [[label, file name]]: further pages in the folder (e.g. graph explorers)
     """
 
     name: str
@@ -37,6 +38,7 @@ class Result:
     verdict: str
     figures: list = field(default_factory=list)
     tables: list = field(default_factory=list)
+    pages: list = field(default_factory=list)
     seconds: float = 0.0
     quick: bool = False
 

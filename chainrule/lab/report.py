@@ -40,6 +40,7 @@ def page_markdown(result):
         parts += [_table_md(table), ""]
     parts += ["**Numbers**", "", _numbers_md(result.numbers), ""]
     parts += [f"![{f}]({f})" for f in result.figures]
+    parts += [f"- [{label}]({page})" for label, page in result.pages]
     parts += ["", f"_{result.seconds:.1f} s_"]
     return "\n".join(parts) + "\n"
 
@@ -58,6 +59,7 @@ def page_html(result, folder):
         with open(os.path.join(folder, fig), "rb") as f:
             data = base64.b64encode(f.read()).decode()
         body.append(f"<img alt='{html.escape(fig)}' src='data:image/png;base64,{data}'>")
+    body += [f"<p><a href='{html.escape(page)}'>{html.escape(label)}</a></p>" for label, page in result.pages]
     body.append(f"<pre>{html.escape(_numbers_md(result.numbers))}</pre>")
     style = ("body{font-family:sans-serif;max-width:60em;margin:2em auto}img{max-width:100%}"
              "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:2px 6px}"

@@ -13,10 +13,11 @@ import os
 
 import numpy as np
 
-from .. import manual_seed, nn, no_grad, tensor
+from .. import manual_seed, nn, no_grad, tensor, viz
 from ..data import ArrayDataset, DataLoader
 from ..data.catalog import get_dataset
 from ..diagnostics import GradientFlow
+from ..nn import functional as F
 from ..nn import init
 from ..optim import SGD
 from ..train import evaluate
@@ -175,6 +176,21 @@ def _plot_losses(runs, path):
     plt.close(fig)
 
 
+def _explorer(variant, train, seed, out):
+    """The graph explorer of one training batch's loss at initialization (file name returned): the
+    colour of each node is its gradient norm, so the vanishing is seen layer by layer."""
+    manual_seed(seed)
+    model = build(variant)
+    x, y = train[np.arange(BATCH)]
+    with viz.trace(model):
+        loss = F.cross_entropy(model(tensor(x)), tensor(y))
+    view = viz.graph(loss, detail="full", title=f"vanishing-gradients: {DEPTH} layers, {variant}, at init")
+    loss.backward()
+    name = f"graph_{variant.replace(' + ', '_').replace(' ', '_').lower()}.html"
+    view.save(os.path.join(out, name))
+    return name
+
+
 def run(quick=False, seed=0, out="."):
     steps = 120 if quick else 600
     train, test = _digits(seed)
@@ -187,6 +203,8 @@ def run(quick=False, seed=0, out="."):
 
     _plot_norms(runs, os.path.join(out, "vanishing_gradients_norms.png"))
     _plot_losses(runs, os.path.join(out, "vanishing_gradients_loss.png"))
+    pages = [[f"step through backward: {variant} (graph explorer, gradient norms coloured)",
+              _explorer(variant, train, seed, out)] for variant in ("sigmoid", "ReLU + residual")]
 
     def figures(v):
         r = runs[v]
@@ -242,6 +260,7 @@ def run(quick=False, seed=0, out="."):
         held=bool(held),
         verdict=verdict,
         figures=["vanishing_gradients_norms.png", "vanishing_gradients_loss.png"],
+        pages=pages,
         tables=[{"title": "first-to-last-layer gradient-norm ratio and training outcome",
                  "columns": ["variant", "ratio at init", "ratio in training", "final loss", "test accuracy"],
                  "rows": rows}],

@@ -4,7 +4,6 @@ from .metrics import accuracy, confusion_matrix, precision_recall_f1, top_k_accu
 from .trainer import Callback, History, NonFiniteLossError, evaluate, fit
 
 __all__ = [
-    "Callback", "CheckpointError", "History", "NonFiniteLossError", "accuracy", "confusion_matrix", "evaluate", "fit",
-    "checkpoint_files", "load_checkpoint", "precision_recall_f1", "save_checkpoint", "save_to_folder",
-    "top_k_accuracy",
+    "Callback", "CheckpointError", "History", "NonFiniteLossError", "accuracy", "checkpoint_files", "confusion_matrix",
+    "evaluate", "fit", "load_checkpoint", "precision_recall_f1", "save_checkpoint", "save_to_folder", "top_k_accuracy",
 ]
