@@ -304,12 +304,13 @@ def _first_step_graph(model, loader, path):
     """graph.html: the explorer of the first training step. The step runs on the model as it is and
     everything it changes — weights' gradients, BatchNorm statistics, the random states — is put back,
     so the run is the same with or without it."""
+    from . import viz
     from .random import default_generator
 
     saved = {k: v.data.copy() for k, v in model.state_dict().items()}
     rng, loader_rng = default_generator.get_state(), loader.generator.get_state()
     x, y = next(iter(loader))
-    _graph_page(model, x, y, path, title="the first training step: cross-entropy loss on one batch")
+    viz.model_graph(model, x, y, title="the first training step: cross-entropy loss on one batch").save(path)
     for k, v in model.state_dict().items():
         v.data[...] = saved[k]
     for p in model.parameters():
@@ -460,21 +461,8 @@ def cmd_summary(args):
     return 0
 
 
-def _graph_page(model, x, y, path, detail="auto", title=None):
-    """Trace ``model``'s cross-entropy loss on (x, y), run backward and save the explorer at ``path``."""
-    from . import viz
-    from .nn.functional import cross_entropy
-
-    with viz.trace(model):
-        loss = cross_entropy(model(x), y)
-    view = viz.graph(loss, detail=detail, title=title)
-    loss.backward()
-    view.save(path)
-    return view
-
-
 def cmd_graph(args):
-    from . import manual_seed, no_grad, randint, randn
+    from . import manual_seed, no_grad, randint, randn, viz
 
     if args.batch < 1:
         raise ValueError(f"--batch must be at least 1, got {args.batch}")
@@ -486,8 +474,9 @@ def cmd_graph(args):
         classes = model(x[:1]).shape[-1]
     y = randint(0, classes, (args.batch,))
     out = args.out or f"{args.model}-graph.html"
-    view = _graph_page(model, x, y, out, args.detail, f"{args.model}: cross-entropy loss on a random batch of "
-                                                      f"{args.batch}×{'×'.join(map(str, size))}")
+    title = f"{args.model}: cross-entropy loss on a random batch of {args.batch}×{'×'.join(map(str, size))}"
+    view = viz.model_graph(model, x, y, detail=args.detail, title=title)
+    view.save(out)
     ops = sum(n["kind"] == "op" for n in view.nodes)
     print(f"{out}: {ops} ops, {len(view.nodes) - ops} leaves, {len(view.groups)} modules; open it in a browser")
     return 0

@@ -17,7 +17,6 @@ from .. import manual_seed, nn, no_grad, tensor, viz
 from ..data import ArrayDataset, DataLoader
 from ..data.catalog import get_dataset
 from ..diagnostics import GradientFlow
-from ..nn import functional as F
 from ..nn import init
 from ..optim import SGD
 from ..train import evaluate
@@ -178,14 +177,12 @@ def _plot_losses(runs, path):
 
 def _explorer(variant, train, seed, out):
     """The graph explorer of one training batch's loss at initialization (file name returned): the
-    colour of each node is its gradient norm, so the vanishing is seen layer by layer."""
+    colour of each node is its gradient norm, so the vanishing is seen layer by layer, beside
+    GradientFlow's verdict."""
     manual_seed(seed)
-    model = build(variant)
     x, y = train[np.arange(BATCH)]
-    with viz.trace(model):
-        loss = F.cross_entropy(model(tensor(x)), tensor(y))
-    view = viz.graph(loss, detail="full", title=f"vanishing-gradients: {DEPTH} layers, {variant}, at init")
-    loss.backward()
+    view = viz.model_graph(build(variant), tensor(x), tensor(y), detail="full",
+                           title=f"vanishing-gradients: {DEPTH} layers, {variant}, at init")
     name = f"graph_{variant.replace(' + ', '_').replace(' ', '_').lower()}.html"
     view.save(os.path.join(out, name))
     return name

@@ -4,9 +4,10 @@
     loss.backward()
     view.save("graph.html")        # an explorer page: open it in any browser, no Graphviz
 
-``trace(model)`` groups the ops by module; ``examples.note004()`` is the notes' worked example.
+``trace(model)`` groups the ops by module; ``model_graph(model, x, y)`` does all of it for one training
+step and adds GradientFlow's verdict; ``examples.note004()`` is the notes' worked example.
 """
 from . import examples
-from .graph import GraphView, graph, trace
+from .graph import GraphView, graph, model_graph, trace
 
-__all__ = ["GraphView", "examples", "graph", "trace"]
+__all__ = ["GraphView", "examples", "graph", "model_graph", "trace"]

@@ -302,3 +302,27 @@ def graph(output, params=None, *, detail="auto", max_elements=64, title=None):
     if not isinstance(max_elements, int) or max_elements < 0:
         raise ValueError(f"viz.graph: max_elements must be a non-negative int, got {max_elements!r}")
     return GraphView(output, params, detail, max_elements, title)
+
+
+def model_graph(model, x, y, loss_fn=None, *, detail="auto", title=None):
+    """One training step of ``model`` seen whole: its loss on (x, y) (``loss_fn``, default
+    cross-entropy) traced by module, backward run, and ``GradientFlow``'s verdict on the gradients
+    [notes 000–004: vanishing and exploding] as a notes panel beside the colours. Returns the view."""
+    from ..diagnostics import GradientFlow
+    from ..nn.functional import cross_entropy
+
+    monitor = GradientFlow(model)
+    try:
+        with trace(model):
+            loss = (loss_fn or cross_entropy)(model(x), y)
+        view = graph(loss, detail=detail, title=title)
+        loss.backward()
+        monitor.record()
+    finally:
+        monitor.remove()
+    report = monitor.report()
+    verdict = "vanishing" if report["vanishing"] else "exploding" if report["exploding"] else "healthy"
+    return view.add_note(f"GradientFlow's verdict: {verdict}", [
+        ("first/last layer gradient norm", f"{report['first_to_last_ratio']:.3g}"),
+        *[(message, "") for message in report["messages"]],
+    ])

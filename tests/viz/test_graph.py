@@ -231,3 +231,15 @@ def test_exploding_gradients_are_saved_as_they_are(tmp_path):
     page = view.save(tmp_path / "g.html").read_text()
     data = json.loads(page.split('id="chainrule-graph">', 1)[1].split("</script>", 1)[0])
     assert any(n["grad_norm"] is not None and not np.isfinite(n["grad_norm"]) for n in data["nodes"])
+
+
+def test_model_graph_adds_gradient_flows_verdict():
+    from chainrule.lab.vanishing_gradients import build
+
+    cr.manual_seed(0)
+    x, y = cr.randn(16, 64), cr.randint(0, 10, (16,))
+    deep = viz.model_graph(build("sigmoid"), x, y)
+    assert deep.backward_done and deep.notes[0]["title"] == "GradientFlow's verdict: vanishing"
+    assert any(label.startswith("vanishing gradients: the first layer's gradient norm") for label, _ in deep.notes[0]["rows"])
+    cured = viz.model_graph(build("ReLU + residual"), x, y)
+    assert cured.notes[0]["title"] == "GradientFlow's verdict: healthy"
