@@ -559,10 +559,11 @@ def main(argv=None):
             from .distributed import comm
 
             where = f" (rank {comm.rank()} of {comm.world_size()})" if comm.world_size() > 1 else ""
-        if where or _launched_rank() == 0:  # N copies under mpiexec without --distributed: say it once
-            print(f"chainrule: error{where}: {' '.join(str(message).split())}", file=sys.stderr)
-        if where:
-            comm.abort(2)  # the other ranks wait in a collective for this one: end the whole job
+        line = f"chainrule: error{where}: {' '.join(str(message).split())}"
+        if where:  # the other ranks wait in a collective for this one: end the whole job, the line printed once
+            comm.abort(2, line)
+        if _launched_rank() == 0:  # N copies under mpiexec without --distributed: say it once
+            print(line, file=sys.stderr)
         return 2
 
 

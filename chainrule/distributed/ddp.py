@@ -12,9 +12,10 @@ How the averaging is done (PyTorch's reducer, in NumPy and MPI):
   bucket is handed to ``MPI_Iallreduce`` (in place, non-blocking) while backward goes on with the
   earlier layers; later hooks call ``MPI_Testall`` so that MPI makes progress on it meanwhile.
   Buckets are started strictly in order, so every rank issues the same collectives in the same order.
-- The hook of the last parameter waits for all buckets, divides by the world size and writes the
-  averages into every ``.grad`` — so by the time ``loss.backward()`` returns each ``.grad`` is the
-  average over ranks, and the optimizer step is the same on every rank.
+- The hook of the last parameter waits for all buckets (``comm.wait``: polling, so that Ctrl-C and a
+  departed peer are noticed), divides by the world size and writes the averages into every
+  ``.grad`` — so by the time ``loss.backward()`` returns each ``.grad`` is the average over ranks,
+  and the optimizer step is the same on every rank.
 
 For ``grad`` = mean-loss gradients over each rank's B/N samples, the average over ranks is the
 gradient of the mean loss over the whole global batch of B: N ranks with B/N samples each take the
@@ -122,19 +123,19 @@ def _describe_mismatch(signatures):
 
 
 def _flat_copy(tensors, root):
-    """Broadcast the arrays of ``tensors`` from ``root``, one ``MPI_Bcast`` per dtype."""
+    """Broadcast the arrays of ``tensors`` from ``root``, one ``MPI_Ibcast`` per dtype."""
     by_dtype = {}
     for t in tensors:
         by_dtype.setdefault(t.data.dtype, []).append(t)
     world = comm.world()
-    for dtype, group in by_dtype.items():
-        flat = np.concatenate([t.data.ravel() for t in group]) if comm.rank() == root else \
-            np.empty(sum(t.data.size for t in group), dtype=dtype)
-        world.Bcast(flat, root=root)
-        if comm.rank() != root:
+    flats = {dtype: np.concatenate([t.data.ravel() for t in group]) if comm.rank() == root else
+             np.empty(sum(t.data.size for t in group), dtype=dtype) for dtype, group in by_dtype.items()}
+    comm.wait([world.Ibcast(flat, root=root) for flat in flats.values()], "DistributedDataParallel broadcast")
+    if comm.rank() != root:
+        for dtype, group in by_dtype.items():
             offset = 0
             for t in group:
-                t.data[...] = flat[offset:offset + t.data.size].reshape(t.data.shape)
+                t.data[...] = flats[dtype][offset:offset + t.data.size].reshape(t.data.shape)
                 offset += t.data.size
 
 
@@ -187,7 +188,8 @@ class DistributedDataParallel(Module):
         if self.world_size > 1:
             self._check_structure()
             _flat_copy(list(module.parameters()) + list(module.buffers()), root=0)
-            self._comm = comm.world().Dup()  # its own communicator: never interleaves with SyncBatchNorm's calls
+            self._comm, request = comm.world().Idup()  # its own: never interleaves with SyncBatchNorm's calls
+            comm.wait([request], "DistributedDataParallel")
             for i, p in enumerate(self._params):
                 self._handles.append(p.register_hook(lambda grad, i=i: self._grad_ready(i, grad)))
 
@@ -322,7 +324,7 @@ class DistributedDataParallel(Module):
 
     def _finish(self, r, current):
         started = time.perf_counter()
-        self._MPI.Request.Waitall(r.requests)
+        comm.wait(r.requests, "DistributedDataParallel backward")
         waited = time.perf_counter() - started
         self.stats["wait_seconds"] += waited
         self.stats["comm_seconds"] += waited
@@ -331,7 +333,8 @@ class DistributedDataParallel(Module):
         if r.unused:  # a parameter unused on every rank (and without an accumulated .grad) keeps .grad None
             used = np.array([i not in r.unused or self._params[i].grad is not None for i in range(len(self._params))],
                             dtype=np.int32)
-            self._comm.Allreduce(self._MPI.IN_PLACE, used, op=self._MPI.SUM)
+            comm.wait([self._comm.Iallreduce(self._MPI.IN_PLACE, used, op=self._MPI.SUM)],
+                      "DistributedDataParallel backward")
         replacement = None
         for bucket in self._buckets:
             np.divide(bucket.flat, self.world_size, out=bucket.flat)
@@ -358,7 +361,7 @@ class DistributedDataParallel(Module):
         the engine's actual order (e.g. a Linear's weight is completed after everything below it)
         decides whether a bucket fills early. Rank 0's order is used everywhere, so layouts match."""
         rest = [i for i in reversed(range(len(self._params))) if i not in set(fired)]
-        order = self._comm.bcast(list(fired) + rest, root=0)
+        order = comm.broadcast_object(list(fired) + rest, root=0, communicator=self._comm)
         self._buckets = self._build_buckets(order)
         self._rebuilt = True
 

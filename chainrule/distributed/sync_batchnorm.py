@@ -3,10 +3,10 @@ every rank's samples — so N ranks with B/N samples each normalize exactly as o
 [note 003: BN's statistics are the batch's; a batch split over ranks must still be one batch].
 
 Forward: each rank's per-channel count, mean and M2 = Σ(x − mean)² are gathered (one
-``MPI_Allgather``) and merged with Chan's parallel formula, M2 = Σ M2ᵢ + Σ nᵢ·(meanᵢ − mean)²,
+``MPI_Iallgather``) and merged with Chan's parallel formula, M2 = Σ M2ᵢ + Σ nᵢ·(meanᵢ − mean)²,
 in float64 and in rank order, so every rank gets bit-identical statistics (and running statistics).
 Backward, with ĝ = γ·g: dx = (1/√(σ² + ε))·(ĝ − Σĝ/n − x̂·Σ(ĝ·x̂)/n), the two channel sums taken over
-all ranks (one ``MPI_Allreduce``) and n the global count; dγ = Σ g·x̂ and dβ = Σ g stay per rank
+all ranks (one ``MPI_Iallreduce``) and n the global count; dγ = Σ g·x̂ and dβ = Σ g stay per rank
 (DistributedDataParallel averages them with the other gradients).
 """
 import numpy as np
@@ -29,7 +29,7 @@ def _global_moments(x, world):
     centered = x - mean.reshape((1, c) + (1,) * (x.ndim - 2))
     local[c + 1:] = np.sum(centered * centered, axis=axes, dtype=np.float64)
     gathered = np.empty((world.Get_size(), 2 * c + 1))
-    world.Allgather(local, gathered)
+    comm.wait([world.Iallgather(local, gathered)], "SyncBatchNorm forward")
     counts, means, m2s = gathered[:, 0], gathered[:, 1:c + 1], gathered[:, c + 1:]
     total = counts.sum()
     if total <= 1:
@@ -66,7 +66,7 @@ class SyncBatchNormFunction(Function):
         gx = None
         if self.needs[0]:  # the same on every rank (same model), so every rank joins this Allreduce
             sums = np.concatenate([sum_dy, sum_dy_xhat])
-            self.world.Allreduce(comm._MPI.IN_PLACE, sums, op=comm._MPI.SUM)
+            comm.wait([self.world.Iallreduce(comm._MPI.IN_PLACE, sums, op=comm._MPI.SUM)], "SyncBatchNorm backward")
             shape = self.inv_std.shape
             mean_dy = (sums[:c] / self.count).reshape(shape)
             mean_dy_xhat = (sums[c:] / self.count).reshape(shape)
