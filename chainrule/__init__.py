@@ -1,9 +1,8 @@
 """chainrule: a deep-learning framework on NumPy — reverse-mode autograd with a PyTorch-shaped API."""
-from . import parallel  # noqa: F401 - first: sets OpenBLAS's spin time before NumPy is imported
+from . import runtime  # first: sets OpenBLAS's spin time before NumPy is imported (chainrule.runtime.show())
 from .tensor import Tensor  # then: tensor.py imports autograd and the ops once Tensor exists
 from . import dtypes  # noqa: I001
-from .allocator import MALLOC_TUNED
-from .parallel import get_num_threads, set_num_threads
+from .runtime import MALLOC_TUNED, get_num_threads, num_threads, set_num_threads
 from .autograd import detect_anomaly, enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .creation import (
     arange,
@@ -89,7 +88,7 @@ from .random import Generator, manual_seed
 from .diagnostics.gradcheck import GradcheckError, gradcheck  # noqa: E402 - needs the package above
 from .io import load_file, save_file  # noqa: E402 - safetensors files, PyTorch weights
 
-from . import linear_model, nn, optim  # noqa: E402 - chainrule.nn / chainrule.optim, as torch.nn / torch.optim
+from . import linear_model, nn, optim, profiler  # noqa: E402 - as torch.nn / torch.optim / torch.profiler
 
 clip = clamp
 concat = cat

@@ -1,33 +1,25 @@
-"""Freed memory kept for reuse: glibc malloc tuning, applied once at import (Linux with glibc only).
+"""glibc's malloc told to keep freed memory for reuse: the two ``mallopt`` calls behind the malloc tuning in
+``runtime.py`` (which holds the values, the switch and why; Linux with glibc only).
 
-A training step allocates and frees the same large temporaries every time (activations, im2col blocks,
-gradients). By default glibc serves blocks above an adaptive threshold with fresh pages from the kernel
-(mmap) and hands freed memory at the top of the heap back, so every step pays one page fault per 4 KiB
-touched — measured at 4.2 µs each on the 2-core VMs we benchmark on (about 1 GB/s, slower than any
-kernel we run), which doubled the time of some conv backward passes. Two ``mallopt`` settings keep
-freed memory in the heap instead: blocks up to 32 MiB (glibc's largest allowed threshold) are never
-mmapped, and the heap top is given back only beyond 1 GiB free. The price: the resident size stays
-near its peak. ``CHAINRULE_MALLOC_TUNING=0`` in the environment leaves malloc alone.
+By default glibc serves blocks above an adaptive threshold with fresh pages from the kernel (mmap), and
+hands freed memory at the top of the heap back, so a program that frees and reallocates the same large
+blocks pays a page fault per 4 KiB touched each time. Raising the mmap threshold serves such blocks from
+the heap; raising the trim threshold keeps the heap's free top for the next allocation.
 """
 import ctypes
-import os
 import sys
 
-M_TRIM_THRESHOLD = -1
+M_TRIM_THRESHOLD = -1  # mallopt's parameter numbers, from glibc's <malloc.h>
 M_MMAP_THRESHOLD = -3
-MMAP_THRESHOLD = 32 << 20
-TRIM_THRESHOLD = 1 << 30
 
 
-def tune_malloc():
-    """Apply the settings; True if glibc took them (False elsewhere, or when switched off)."""
-    if os.environ.get("CHAINRULE_MALLOC_TUNING", "1") == "0" or not sys.platform.startswith("linux"):
+def keep_freed_memory(mmap_threshold, trim_threshold):
+    """Serve blocks up to ``mmap_threshold`` bytes from the heap, and give the heap's top back to the kernel
+    only beyond ``trim_threshold`` bytes free; True if glibc took both (False elsewhere)."""
+    if not sys.platform.startswith("linux"):
         return False
     try:
         mallopt = ctypes.CDLL("libc.so.6").mallopt
     except (OSError, AttributeError):  # not glibc (e.g. musl): nothing to tune
         return False
-    return bool(mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD)) and bool(mallopt(M_TRIM_THRESHOLD, TRIM_THRESHOLD))
-
-
-MALLOC_TUNED = tune_malloc()
+    return bool(mallopt(M_MMAP_THRESHOLD, mmap_threshold)) and bool(mallopt(M_TRIM_THRESHOLD, trim_threshold))

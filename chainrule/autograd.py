@@ -14,6 +14,7 @@ from .tensor import Tensor
 
 _grad_enabled = True
 _detect_anomaly = False
+_profiler = None  # the running chainrule.profiler.profile: it times every op's forward and backward
 
 
 def is_grad_enabled():
@@ -157,7 +158,8 @@ class Function:
         if _grad_enabled:
             fn.needs = tuple([isinstance(x, Tensor) and x.requires_grad for x in inputs])
         try:
-            out = fn.forward(*[x.data if isinstance(x, Tensor) else x for x in inputs], **kwargs)
+            arrays = [x.data if isinstance(x, Tensor) else x for x in inputs]
+            out = fn.forward(*arrays, **kwargs) if _profiler is None else _profiler.run_forward(fn, arrays, kwargs)
         except ValueError as e:
             shapes = ", ".join(str(x.shape) for x in inputs if isinstance(x, Tensor))
             raise ValueError(f"{cls.__name__}: invalid inputs of shapes {shapes}: {e}") from None
@@ -270,7 +272,7 @@ def backward(root, gradient, retain_graph=False):
             continue
         _check_versions(fn)
         inputs = fn.inputs
-        in_grads = fn.backward(g)
+        in_grads = fn.backward(g) if _profiler is None else _profiler.run_backward(fn, g)
         if _detect_anomaly:
             _check_finite(fn, in_grads, inputs, "backward")
         for watcher in watchers or ():

@@ -61,6 +61,9 @@ def _parser(explicit_only=False):
                         "falls back to the one before)")
     t.add_argument("--quiet", action="store_true", help="no progress bars or per-epoch lines")
     t.add_argument("--graph", action="store_true", help="also write graph.html: the explorer of the first step")
+    t.add_argument("--profile", action="store_true",
+                   help="profile steps 3-22 of the first epoch (fewer if it is shorter): time, calls and bytes per op "
+                        "type and per module, printed on stderr at the end and written to RUN/profile.txt")
     t.add_argument("--json", action="store_true", help="print a final machine-readable line")
     t.add_argument("--distributed", action="store_true",
                    help="data-parallel over the processes of `mpiexec -n N chainrule train --distributed ...` "
@@ -163,7 +166,7 @@ def _scheduler(name, optimizer, epochs, steps_per_epoch):
 
 # what a run folder holds; --overwrite deletes these and nothing else
 RUN_FILES = ("config.json", "summary.txt", "history.json", "metrics.csv", "loss.png", "accuracy.png", "confusion.png",
-             "gradflow.png", "gradflow.json", "graph.html")
+             "gradflow.png", "gradflow.json", "graph.html", "profile.txt")
 CHECKPOINTS = "checkpoints"
 # the run's identity: --resume takes these from config.json, and an explicit flag must agree
 RUN_CONFIG = ("model", "dataset", "data_dir", "batch_size", "optimizer", "lr", "momentum", "weight_decay",
@@ -341,6 +344,46 @@ def _run_folder_writer(out, config, saved, summary_text, graph_loader=None):
     return RunFolder()
 
 
+PROFILE_WARMUP, PROFILE_STEPS = 2, 20
+
+
+def _step_profiler(model, out, steps_per_epoch):
+    """--profile: a callback that profiles whole steps 3–22 of the first epoch trained (two warm-up
+    steps first; a shorter epoch is profiled to its end, from its last step at the latest), writes
+    profile.txt when they are done and prints the table on stderr when training ends. Its
+    ``prof.stop()`` may be called at any time: a failed run calls it so that no profile stays on."""
+    from .io import atomic_write
+    from .profiler import profile
+    from .train import Callback
+
+    warmup = min(PROFILE_WARMUP, steps_per_epoch - 1)
+    last = min(warmup + PROFILE_STEPS, steps_per_epoch)
+
+    class StepProfiler(Callback):
+        def __init__(self):
+            self.prof, self.steps, self.text = profile(model), 0, None
+
+        def on_train_begin(self, state):
+            if warmup == 0:
+                self.prof.start()
+
+        def on_step_end(self, state, logs):
+            self.steps += 1
+            if self.steps == warmup:
+                self.prof.start()
+            elif self.steps == last:
+                self.prof.stop()
+                self.text = (f"profile of training steps {warmup + 1}-{last} of the first epoch (whole steps: data, "
+                             f"forward, backward, optimizer)\n{self.prof.table()}")
+                atomic_write(os.path.join(out, "profile.txt"), (self.text + "\n").encode())
+
+        def on_train_end(self, state):
+            if self.text is not None:
+                print(self.text, file=sys.stderr)
+
+    return StepProfiler()
+
+
 def cmd_train(args, argv=None):
     from . import manual_seed
     from .data import DataLoader
@@ -380,6 +423,8 @@ def cmd_train(args, argv=None):
     monitor = GradientFlow(model)
     config = {k: getattr(args, k) for k in CONFIG_KEYS}
     callbacks = [_run_folder_writer(out, config, saved, str(info), train_loader if args.graph else None)] if main else []
+    step_profiler = _step_profiler(model, out, len(train_loader)) if args.profile and main else None
+    callbacks += [step_profiler] if step_profiler is not None else []
     if not args.quiet and main:
         print(f"training {args.model} ({info.totals['params']:,} parameters) on {entry.name}: "
               f"{len(train_set)} train / {len(test_set)} test → {out}", file=sys.stderr)
@@ -389,10 +434,14 @@ def cmd_train(args, argv=None):
     if dist is not None:
         model = dist.DistributedDataParallel(model)
     started = time.perf_counter()
-    history = fit(model, train_loader, cross_entropy, optimizer, args.epochs, val_loader=test_loader,
-                  scheduler=scheduler, callbacks=callbacks, grad_clip=args.clip_grad, monitor=monitor,
-                  checkpoint_dir=os.path.join(out, CHECKPOINTS), keep=args.keep, resume=args.resume,
-                  quiet=args.quiet)
+    try:
+        history = fit(model, train_loader, cross_entropy, optimizer, args.epochs, val_loader=test_loader,
+                      scheduler=scheduler, callbacks=callbacks, grad_clip=args.clip_grad, monitor=monitor,
+                      checkpoint_dir=os.path.join(out, CHECKPOINTS), keep=args.keep, resume=args.resume,
+                      quiet=args.quiet)
+    finally:
+        if step_profiler is not None:
+            step_profiler.prof.stop()
     monitor.remove()
     final = evaluate(model, test_loader, cross_entropy, num_classes=entry.num_classes)
     if not main:

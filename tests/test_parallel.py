@@ -1,33 +1,8 @@
-"""chainrule.parallel: OpenBLAS's spin time set at import, and run_blocks' shares."""
-import os
-import subprocess
-import sys
-
+"""chainrule.parallel: run_blocks' shares (OpenBLAS's spin setting: tests/test_runtime.py)."""
 import pytest
 
 import chainrule
 from chainrule import parallel
-
-
-def _timeout_in_child(code, **env_vars):
-    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_THREAD_TIMEOUT"}
-    env.update(env_vars)
-    out = subprocess.run([sys.executable, "-c", code + "; import os; print(os.environ.get('OPENBLAS_THREAD_TIMEOUT'))"],
-                         env=env, capture_output=True, text=True, check=True)
-    return out.stdout.strip()
-
-
-def test_import_before_numpy_shortens_the_blas_spin():
-    assert _timeout_in_child("import chainrule") == str(parallel.BLAS_SPIN_LOG2_CYCLES)
-
-
-def test_a_users_setting_is_kept():
-    assert _timeout_in_child("import chainrule", OPENBLAS_THREAD_TIMEOUT="25") == "25"
-
-
-def test_numpy_first_is_left_alone():
-    """OpenBLAS has read its settings by then; setting the variable afterwards would only mislead."""
-    assert _timeout_in_child("import numpy, chainrule") == "None"
 
 
 @pytest.fixture

@@ -23,6 +23,7 @@ from .. import manual_seed, nn, no_grad, tensor
 from ..data.catalog import get_dataset
 from ..nn import init
 from ..optim import SGD
+from ..runtime import num_threads
 from .base import Result
 from .common import train_curve
 
@@ -160,12 +161,10 @@ def _plot_dead(dead, path):
 
 
 def run(quick=False, seed=0, out="."):
-    from threadpoolctl import threadpool_limits
-
     steps, dead_steps = (120, 300) if quick else (400, 1000)
     lrs = (0.1, 0.3, 1.0) if quick else (0.03, 0.1, 0.3, 1.0, 3.0)
     x, y = _digits(seed)
-    with threadpool_limits(1, user_api="blas"):  # small matrices: one BLAS thread is several times faster
+    with num_threads(1):  # small matrices: one BLAS thread is several times faster
         sweep = {a: {lr: _train(a, lr, steps, x, y, seed) for lr in lrs} for a in ACTIVATIONS}
         best_lr = {a: min(lrs, key=lambda lr: _rank_key(sweep[a][lr])) for a in ACTIVATIONS}
         best = {a: sweep[a][best_lr[a]] for a in ACTIVATIONS}

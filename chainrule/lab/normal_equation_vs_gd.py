@@ -23,10 +23,10 @@ import time
 import warnings
 
 import numpy as np
-from threadpoolctl import threadpool_limits
 
 from ..data.datasets import linear_regression
 from ..linear_model import ConvergenceWarning, LinAlgWarning, LinearRegression, cost
+from ..runtime import num_threads
 from .base import Result
 
 NAME = "normal-equation-vs-gd"
@@ -155,7 +155,7 @@ def run(quick=False, seed=0, out="."):
     repeat = 5 if quick else 3
     max_iter = 10_000
     rows = []
-    with threadpool_limits(THREADS):
+    with num_threads(THREADS):
         X, y = linear_regression(n=n, features=features[0], noise=0.5, seed=seed, dtype=np.float64)
         time_fits(X, y, 1, max_iter)  # warm-up: imports, page faults
         for p in features:
@@ -219,8 +219,8 @@ def run(quick=False, seed=0, out="."):
                f"features, float64), p ∈ {features}; each case a full LinearRegression.fit: solver='normal' (centre, "
                "XᵀX, equilibrated LU solve) vs solver='gd' (lr='auto' = 1/λ_max, standardize=True, max_iter "
                f"{max_iter:,}) at tol {TOLS['gd']:g} and {TOLS['gd_loose']:g}; median of {repeat} fits per cell, the "
-               f"solvers alternating, after a warm-up; BLAS limited to {THREADS} thread (threadpoolctl) on a shared "
-               "machine. Singular cases: a duplicated column, the dataset's collinear=1 (all columns equal), 30 "
+               f"solvers alternating, after a warm-up; BLAS limited to {THREADS} thread (chainrule.num_threads) on a "
+               "shared machine. Singular cases: a duplicated column, the dataset's collinear=1 (all columns equal), 30 "
                "samples × 60 features; compared with np.linalg.pinv of the centred design; gradient descent "
                "(tol 1e-8) on the same data for the cost it reaches"),
         numbers={"n": n, "threads": THREADS, "rows": rows, "crossover": cross, "normal_faster_everywhere": normal_wins,

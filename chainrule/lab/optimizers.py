@@ -20,6 +20,7 @@ import numpy as np
 from .. import manual_seed, nn, no_grad, tensor
 from ..data.catalog import get_dataset
 from ..optim import SGD, Adagrad, Adam, RMSprop
+from ..runtime import num_threads
 from .base import Result
 from .common import train_curve
 
@@ -169,13 +170,11 @@ def _plot_digits(curves, lrs, steps, path):
 
 
 def run(quick=False, seed=0, out="."):
-    from threadpoolctl import threadpool_limits
-
     points = 3 if quick else 5
     digit_steps = 150 if quick else 500
     toy_steps = {"quadratic": 100, "Rosenbrock": 300} if quick else {"quadratic": 200, "Rosenbrock": 1500}
     x, y = _digits(seed)
-    with threadpool_limits(1, user_api="blas"):  # small matrices: one BLAS thread is several times faster
+    with num_threads(1):  # small matrices: one BLAS thread is several times faster
         digit_runs = {o: {lr: _train_digits(o, lr, digit_steps, x, y, seed) for lr in _grid(CENTRES["digits"][o], points)}
                       for o in OPTIMIZERS}
         toy_runs = {p: {o: {lr: _descend(p, o, lr, toy_steps[p]) for lr in _grid(CENTRES[p][o], points)}

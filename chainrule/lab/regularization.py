@@ -27,6 +27,7 @@ from ..data.catalog import get_dataset
 from ..nn.utils import l1_penalty
 from ..optim import SGD
 from ..random import Generator
+from ..runtime import num_threads
 from .base import Result
 
 NAME = "regularization"
@@ -167,13 +168,11 @@ def _plot_gaps(gaps, costs, path):
 
 
 def run(quick=False, seed=0, out="."):
-    from threadpoolctl import threadpool_limits
-
     epochs, draws, gd_steps = (100, 3, 100) if quick else (300, 5, 300)
     images, labels = _all_digits(seed)
     augment = {"random shift": T.RandomCrop(8, padding=1, generator=Generator(seed)),  # by up to ±1 pixel
                "pixel noise": T.GaussianNoise(NOISE, generator=Generator(seed + 1))}
-    with threadpool_limits(1, user_api="blas"):  # small matrices: one BLAS thread is several times faster
+    with num_threads(1):  # small matrices: one BLAS thread is several times faster
         train, test = _split(images, labels, seed)
         trained = {v: _train(train, epochs, seed, penalty=None if v == "none" else v) for v in WEIGHT_VARIANTS}
         weights = {v: w for v, (_, w) in trained.items()}

@@ -18,6 +18,7 @@ from .. import manual_seed, nn
 from ..data.catalog import get_dataset
 from ..nn import init
 from ..optim import SGD
+from ..runtime import num_threads
 from .base import Result
 from .common import train_curve
 
@@ -110,11 +111,9 @@ def _plot(runs, depths, steps, path):
 
 
 def run(quick=False, seed=0, out="."):
-    from threadpoolctl import threadpool_limits
-
     depths, steps = ((2, 8, 20), 200) if quick else ((2, 8, 20, 32), 500)
     x, y = _digits(seed)
-    with threadpool_limits(1, user_api="blas"):  # small matrices: one BLAS thread is several times faster
+    with num_threads(1):  # small matrices: one BLAS thread is several times faster
         runs = {"plain": {d: _train("plain", d, steps, x, y, seed) for d in depths}}
         # at depth 2 there is no hidden block: the residual net is the plain net, the same run
         runs["residual"] = {d: runs["plain"][d] if d == 2 else _train("residual", d, steps, x, y, seed)

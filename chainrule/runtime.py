@@ -1,0 +1,179 @@
+"""Every process-wide setting chainrule changes, in one place; ``show()`` prints them and why.
+
+``import chainrule`` changes two things for the whole process, each measured to matter (the numbers are in
+``settings()``'s reasons, which ``show()`` prints):
+
+- **OpenBLAS's spin**: after a threaded product OpenBLAS's workers busy-wait for the next one; chainrule
+  shortens the wait by setting ``OPENBLAS_THREAD_TIMEOUT``. OpenBLAS reads it once, when NumPy is imported,
+  so chainrule sets it only when it is imported first (``__init__`` imports this module before anything
+  that imports NumPy), and never over a value already in the environment.
+- **glibc's malloc**: told to keep freed memory for reuse instead of handing it back to the kernel
+  (``allocator.py`` holds the two ``mallopt`` calls).
+
+Later, the first op that splits its work over threads starts a **worker pool** that stays alive for the
+next one. The **thread count** is NumPy's BLAS's, which chainrule changes only when asked:
+``set_num_threads(n)``, or ``with num_threads(n):`` for a block.
+
+``CHAINRULE_RUNTIME_DEFAULTS=0`` in the environment turns off both import-time changes;
+``CHAINRULE_MALLOC_TUNING=0`` only the malloc tuning; an ``OPENBLAS_THREAD_TIMEOUT`` of your own replaces
+chainrule's. All three are read once, at import.
+"""
+import os
+import sys
+from concurrent.futures import ThreadPoolExecutor
+
+from threadpoolctl import ThreadpoolController
+
+from . import allocator
+
+SWITCHES = ("CHAINRULE_RUNTIME_DEFAULTS", "CHAINRULE_MALLOC_TUNING")
+_switches = {name: os.environ.get(name) for name in SWITCHES}  # as read at import, when they take effect
+DEFAULTS_ON = _switches["CHAINRULE_RUNTIME_DEFAULTS"] != "0"
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+_OFF = "off (CHAINRULE_RUNTIME_DEFAULTS=0)"
+
+BLAS_SPIN_LOG2_CYCLES = 18  # OpenBLAS's default: 28
+MMAP_THRESHOLD = 32 << 20  # glibc's largest allowed value
+TRIM_THRESHOLD = 1 << 30
+
+
+def _shorten_blas_spin():
+    """Set ``OPENBLAS_THREAD_TIMEOUT`` where it can still take effect; says what happened."""
+    if not DEFAULTS_ON:
+        return _OFF
+    if "OPENBLAS_THREAD_TIMEOUT" in os.environ:
+        return "kept from the environment"
+    if "numpy" in sys.modules:  # OpenBLAS has read its settings: setting the variable now would only mislead
+        return "not applied: NumPy was imported before chainrule"
+    os.environ["OPENBLAS_THREAD_TIMEOUT"] = str(BLAS_SPIN_LOG2_CYCLES)
+    return "set by chainrule"
+
+
+def _tune_malloc():
+    """Apply the malloc tuning unless switched off; (applied, what happened)."""
+    if not DEFAULTS_ON:
+        return False, _OFF
+    if _switches["CHAINRULE_MALLOC_TUNING"] == "0":
+        return False, "off (CHAINRULE_MALLOC_TUNING=0)"
+    if allocator.keep_freed_memory(MMAP_THRESHOLD, TRIM_THRESHOLD):
+        return True, "tuned by chainrule"
+    return False, "not applied: not Linux with glibc"
+
+
+_blas_spin = _shorten_blas_spin()
+MALLOC_TUNED, _malloc = _tune_malloc()
+_controller = None
+_pool = None
+
+
+def thread_pools():
+    """threadpoolctl's handle on the native thread pools (BLAS, OpenMP); made on first use, once NumPy has
+    loaded its BLAS."""
+    global _controller
+    if _controller is None:
+        _controller = ThreadpoolController()
+    return _controller
+
+
+def _check_thread_count(n, where):
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise ValueError(f"{where}: n must be a positive int (a thread count), got {n!r}")
+
+
+def get_num_threads():
+    """Threads chainrule computes on: BLAS's current thread count (1 if NumPy has no BLAS pool)."""
+    return max((lib.num_threads for lib in thread_pools().select(user_api="blas").lib_controllers), default=1)
+
+
+def set_num_threads(n):
+    """Compute on ``n`` threads (sets NumPy's BLAS and OpenMP pools, as torch.set_num_threads)."""
+    _check_thread_count(n, "set_num_threads")
+    thread_pools().limit(limits=n)
+
+
+def num_threads(n):
+    """``with num_threads(n):`` compute on ``n`` threads inside the block (chainrule's, NumPy's BLAS and
+    OpenMP pools); the counts from before are restored on leaving it, also when it raises. As threadpoolctl's
+    ``threadpool_limits``, the count is set by the call itself (a plain call sets it for good)."""
+    _check_thread_count(n, "num_threads")
+    return thread_pools().limit(limits=n)
+
+
+def worker_pool(workers):
+    """The threads that ops hand shares of their work to, at least ``workers`` of them: started on first
+    use and kept for the next op rather than started on every call (idle ones wait without using a core)."""
+    global _pool
+    if _pool is None or _pool._max_workers < workers:
+        _pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="chainrule")
+    return _pool
+
+
+def _describe(pool):
+    layer = f", {pool['threading_layer']}" if "threading_layer" in pool else ""
+    return f"{pool['prefix']} ({pool['internal_api']} {pool['version']}{layer}): num_threads={pool['num_threads']}"
+
+
+def settings():
+    """Every process-wide setting chainrule touches, as ``show()`` prints it: per setting, its current
+    value, who set it (``state``) and why."""
+    pools = thread_pools().info()
+    return {
+        "threads": {
+            "chainrule": get_num_threads(),
+            "blas": [_describe(p) for p in pools if p["user_api"] == "blas"],
+            "openmp": [_describe(p) for p in pools if p["user_api"] == "openmp"],
+            "set in the environment": [f"{v}={os.environ[v]}" for v in THREAD_VARIABLES if v in os.environ],
+            "state": "chainrule's count is BLAS's; chainrule changes it only in set_num_threads(n) and, for a "
+                     "block, num_threads(n)",
+            "why": "BLAS splits each matrix product over its threads; ops whose products are too small to split "
+                   "(conv blocks, norm, activation and recurrent rows) split their own work over as many",
+        },
+        "blas_spin": {
+            "OPENBLAS_THREAD_TIMEOUT": os.environ.get("OPENBLAS_THREAD_TIMEOUT"),
+            "chainrule's value": f"{BLAS_SPIN_LOG2_CYCLES} (2^{BLAS_SPIN_LOG2_CYCLES} cycles, ~0.1 ms; OpenBLAS's "
+                                 "default 28, ~0.1 s)",
+            "state": _blas_spin,
+            "why": "an OpenBLAS worker still spinning after the last product took a core from chainrule's own "
+                   "threads: a LeNet-5 step at 2 threads took 17.4 ms, 11.8 ms with the shorter spin (an LSTM "
+                   "step, back-to-back products, unchanged)",
+        },
+        "malloc": {
+            "tuned": MALLOC_TUNED,
+            "M_MMAP_THRESHOLD": f"{MMAP_THRESHOLD >> 20} MiB" if MALLOC_TUNED else "glibc's default",
+            "M_TRIM_THRESHOLD": f"{TRIM_THRESHOLD >> 30} GiB" if MALLOC_TUNED else "glibc's default",
+            "state": _malloc,
+            "why": "a training step frees and reallocates the same large temporaries; glibc by default gives them "
+                   "back to the kernel, and each step then paid a page fault per 4 KiB (4.2 µs each on a 2-core VM, "
+                   "doubling some conv backward passes). The price: the resident size stays near its peak",
+        },
+        "worker_pool": {
+            "alive": _pool is not None,
+            "threads": len(_pool._threads) if _pool is not None else 0,
+            "state": "started by the first op that splits its work over threads, kept for the next",
+            "why": "ops hand all but the first share of their work to these threads; idle ones wait without "
+                   "using a core",
+        },
+        "switches": {
+            **_switches,
+            "state": "read at import: CHAINRULE_RUNTIME_DEFAULTS=0 turns off the BLAS spin setting and the malloc "
+                     "tuning, CHAINRULE_MALLOC_TUNING=0 the malloc tuning only",
+        },
+    }
+
+
+def _text(value):
+    if value is None:
+        return "unset"
+    if isinstance(value, list):
+        return "; ".join(value) or "none"
+    return str(value)
+
+
+def show():
+    """Print ``settings()``: each process-wide setting chainrule changed, its value and why (as
+    torch.__config__.show())."""
+    print("chainrule: process-wide settings (chainrule/runtime.py)")
+    for section, fields in settings().items():
+        print(section)
+        for key, value in fields.items():
+            print(f"  {key}: {_text(value)}")
