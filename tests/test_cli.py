@@ -23,6 +23,8 @@ from chainrule.data.catalog import DATASETS, get_dataset
 from chainrule.diagnostics import summary
 from chainrule.train import checkpoint_files, load_checkpoint
 
+from .faults import PROTOCOL, killed_at
+
 REPO = Path(__file__).resolve().parents[1]
 RUN_FILES = {"metrics.csv", "history.json", "checkpoints", "loss.png", "accuracy.png", "confusion.png", "gradflow.png",
              "summary.txt", "config.json"}
@@ -401,41 +403,12 @@ def test_out_of_memory_is_one_line_naming_the_batch_size(tmp_path, monkeypatch, 
 
 
 # -- a process killed at every step of the writes up to the first checkpoint ------------------------------
-PROTOCOL = ("write", "fsync", "replace", "remove")  # the os calls of chainrule's atomic writes
 
 
 def _train_in_process(run, *extra):
     from chainrule import cli
 
     return cli.main(["train", "--model", "mlp", "--epochs", "2", "--quiet", "--out", str(run), *extra])
-
-
-def _killed_at(k, run):
-    """``chainrule train`` in a forked child that SIGKILLs itself at its k-th protocol call."""
-    import signal
-
-    pid = os.fork()
-    if pid == 0:
-        try:
-            import chainrule as cr
-
-            cr.set_num_threads(1)  # a forked child has no thread pool
-            calls = iter(range(1, 10**9))
-
-            def deadly(fn):
-                def call(*args, **kwargs):
-                    if next(calls) == k:
-                        os.kill(os.getpid(), signal.SIGKILL)
-                    return fn(*args, **kwargs)
-                return call
-
-            for name in PROTOCOL:
-                setattr(os, name, deadly(getattr(os, name)))
-            _train_in_process(run)
-        finally:
-            os._exit(0)
-    _, status = os.waitpid(pid, 0)
-    return os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGKILL
 
 
 def test_a_kill_at_any_write_until_the_first_checkpoint_loses_nothing(tmp_path, monkeypatch):
@@ -458,7 +431,7 @@ def test_a_kill_at_any_write_until_the_first_checkpoint_loses_nothing(tmp_path, 
     assert [name for name, _ in calls[:4]] == ["write", "fsync", "replace", "fsync"]  # config.json first
     for k in range(1, last + 1):
         run = tmp_path / f"kill-{k}"
-        assert _killed_at(k, run), f"the child did not reach protocol call {k}"
+        assert killed_at(k, lambda: _train_in_process(run)), f"the child did not reach protocol call {k}"
         if (run / "config.json").exists():
             assert json.loads((run / "config.json").read_text()) == config, f"config.json after a kill at call {k}"
         resumable = checkpoint_files(str(run / "checkpoints"))

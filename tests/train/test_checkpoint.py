@@ -17,6 +17,8 @@ from chainrule.nn.functional import cross_entropy
 from chainrule.optim import lr_scheduler
 from chainrule.train import CheckpointError, checkpoint_files, load_checkpoint, save_checkpoint, save_to_folder
 
+from ..faults import PROTOCOL, killed_at
+
 
 def _model(seed=0):
     cr.manual_seed(seed)
@@ -321,7 +323,6 @@ def test_a_corrupted_newest_checkpoint_falls_back_with_a_warning_naming_both(tmp
 
 
 # -- a process killed at every step of the protocol -------------------------------------------------------
-PROTOCOL = ("write", "fsync", "replace", "remove")  # the os calls a checkpoint write makes, in order
 
 
 def _fit(folder, epochs=3, keep=2):
@@ -341,33 +342,6 @@ def _fit(folder, epochs=3, keep=2):
     return _weights(model)
 
 
-def _killed_at(k, folder):
-    """Run ``_fit`` in a forked child that SIGKILLs itself at its k-th protocol call (before making it);
-    True if it was killed, False if it finished first."""
-    import signal
-
-    pid = os.fork()
-    if pid == 0:  # the child: one thread (a forked process has no thread pool), never returns
-        try:
-            cr.set_num_threads(1)
-            calls = iter(range(1, 10**9))
-
-            def deadly(fn):
-                def call(*args, **kwargs):
-                    if next(calls) == k:
-                        os.kill(os.getpid(), signal.SIGKILL)
-                    return fn(*args, **kwargs)
-                return call
-
-            for name in PROTOCOL:
-                setattr(os, name, deadly(getattr(os, name)))
-            _fit(folder)
-        finally:
-            os._exit(0)
-    _, status = os.waitpid(pid, 0)
-    return os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGKILL
-
-
 def _count_protocol_calls(monkeypatch, folder):
     count = [0]
     for name in PROTOCOL:
@@ -383,7 +357,7 @@ def test_a_kill_at_any_step_of_the_protocol_resumes_to_the_uninterrupted_weights
     assert calls >= 3 * 4  # per epoch at least: write, fsync (file), replace, fsync (folder)
     for k in range(1, calls + 1):
         folder = tmp_path / f"kill-{k}"
-        assert _killed_at(k, folder), f"the child did not reach protocol call {k}"
+        assert killed_at(k, lambda: _fit(folder)), f"the child did not reach protocol call {k}"
         weights = _fit(folder)  # resume from whatever the kill left
         for name, value in weights.items():
             np.testing.assert_array_equal(value, expected[name], err_msg=f"{name} after a kill at call {k}")
