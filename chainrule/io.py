@@ -7,6 +7,7 @@
 A safetensors file is an 8-byte little-endian header length, a JSON header (name → dtype, shape,
 byte range) and the raw little-endian bytes: no pickle, so loading a file runs no code.
 """
+import io
 import json
 import os
 import tempfile
@@ -76,6 +77,18 @@ def atomic_write(path, data):
             os.remove(tmp)
         raise
     fsync_folder(folder)
+
+
+def save_figure(fig, path, dpi=100):
+    """Render a matplotlib figure to PNG in memory, close it and ``atomic_write`` it to ``path``: a kill
+    mid-write leaves the previous picture, not half a PNG."""
+    import matplotlib.pyplot as plt
+
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=dpi)
+    plt.close(fig)
+    atomic_write(path, buffer.getvalue())
+    return path
 
 
 def remove_stale_temporaries(folder):

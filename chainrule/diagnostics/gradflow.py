@@ -21,6 +21,8 @@ from collections import deque
 
 import numpy as np
 
+from ..io import save_figure
+
 SATURATING = {"Sigmoid": lambda a: (a < 0.02) | (a > 0.98), "Tanh": lambda a: np.abs(a) > 0.98}
 TRACE_SIZE = 512  # points of the whole-run trace (even: halving keeps the spacing uniform)
 
@@ -200,6 +202,4 @@ class GradientFlow:
         ax2.plot(range(1, len(norms) + 1), norms, marker="o")
         ax2.set(yscale="log", xlabel="layer (input → output)", ylabel="gradient norm", title="gradient norm vs depth")
         fig.tight_layout()
-        fig.savefig(path, dpi=100)
-        plt.close(fig)
-        return path
+        return save_figure(fig, path)

@@ -1,10 +1,8 @@
 """Pictures of a run: loss and accuracy curves, and the confusion matrix (matplotlib, Agg backend),
 each written atomically (a kill mid-write leaves the previous picture, not half a PNG)."""
-import io
-
 import numpy as np
 
-from ..io import atomic_write
+from ..io import save_figure
 
 
 def _pyplot():
@@ -14,13 +12,6 @@ def _pyplot():
     import matplotlib.pyplot as plt
 
     return plt
-
-
-def _save(fig, path):
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=100)
-    _pyplot().close(fig)
-    atomic_write(path, buffer.getvalue())
 
 
 def plot_curves(history, path, key, title):
@@ -39,8 +30,7 @@ def plot_curves(history, path, key, title):
     ax.grid(alpha=0.3)
     ax.legend()
     fig.tight_layout()
-    _save(fig, path)
-    return path
+    return save_figure(fig, path)
 
 
 def plot_confusion(matrix, path, classes=None, title="confusion matrix (test set)"):
@@ -56,5 +46,4 @@ def plot_confusion(matrix, path, classes=None, title="confusion matrix (test set
     ax.set_yticks(range(len(m)), classes)
     ax.set(xlabel="predicted", ylabel="true", title=title)
     fig.tight_layout()
-    _save(fig, path)
-    return path
+    return save_figure(fig, path)
