@@ -136,11 +136,30 @@ def unbroadcast(grad, shape):
 
 
 class Function:
-    """One differentiable op: ``forward`` maps input arrays to an output array and keeps on ``self``
-    what the backward needs; ``backward`` maps the output gradient to one gradient per input
-    (``None`` for inputs that need none). ``apply`` records the node when grad mode is on and an
-    input requires a gradient; ``forward`` can ask (``self.recording``) and skip what only the
-    backward would use.
+    """One differentiable op, in either of two styles.
+
+    **PyTorch's** (for your own ops): ``@staticmethod forward(ctx, *args)`` computes the output Tensor
+    from Tensors (and any other arguments) with no graph recorded, keeping what backward needs with
+    ``ctx.save_for_backward(*tensors)`` or as attributes of ``ctx``; ``@staticmethod backward(ctx,
+    grad_output)`` returns one gradient per argument of forward (a Tensor of that argument's shape,
+    or None), reading ``ctx.saved_tensors`` and ``ctx.needs_input_grad``; ``MyOp.apply(*args)``
+    runs it. A wrong number of gradients, or one of the wrong shape, raises naming the Function::
+
+        class Cube(chainrule.autograd.Function):
+            @staticmethod
+            def forward(ctx, x):
+                ctx.save_for_backward(x)
+                return x ** 3
+            @staticmethod
+            def backward(ctx, g):
+                (x,) = ctx.saved_tensors
+                return g * 3 * x ** 2
+
+    **The built-in ops'** (array level, for speed): ``forward`` maps input arrays to an output array
+    and keeps on ``self`` what the backward needs; ``backward`` maps the output gradient array to one
+    gradient array per input (``None`` for inputs that need none). ``apply`` records the node when
+    grad mode is on and an input requires a gradient; ``forward`` can ask (``self.recording``) and
+    skip what only the backward would use.
     """
 
     inputs = None  # the input Tensors (and constants), set when the node is recorded
@@ -192,6 +211,77 @@ class Function:
     def release(self):
         """Drop saved arrays and inputs once backward has used them (the graph is freed)."""
         self.__dict__.clear()
+
+    # -- PyTorch's style: the node is the ctx ------------------------------------------------------------
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if isinstance(cls.__dict__.get("forward"), staticmethod):
+            if not isinstance(cls.__dict__.get("backward"), staticmethod):
+                raise TypeError(f"{cls.__name__}: a forward(ctx, ...) staticmethod needs a backward(ctx, grad_output) "
+                                "staticmethod beside it")
+            cls.ctx_backward = cls.__dict__["backward"]  # the user's; the sweep calls backward(grad array)
+            cls.backward = _backward_through_ctx
+            cls.apply = classmethod(_apply_with_ctx)
+
+    def save_for_backward(self, *tensors):
+        """Keep tensors for backward (``ctx.saved_tensors``); an in-place change to one before backward
+        is an error there, as its saved value is gone."""
+        self._saved = [(t, t._version if isinstance(t, Tensor) else None) for t in tensors]
+
+    @property
+    def saved_tensors(self):
+        for i, (t, version) in enumerate(getattr(self, "_saved", ())):
+            if isinstance(t, Tensor) and t._version != version:
+                raise RuntimeError(f"{type(self).__name__}: saved tensor {i} (shape {t.shape}) was modified by an "
+                                   f"in-place operation after save_for_backward (version {version} → {t._version})")
+        return tuple(t for t, _ in getattr(self, "_saved", ()))
+
+
+def _apply_with_ctx(cls, *args, **kwargs):
+    """``apply`` of a PyTorch-style Function: forward on Tensors without a graph; the output is one
+    node whose backward calls the user's."""
+    if kwargs:
+        raise TypeError(f"{cls.__name__}.apply takes positional arguments only (as torch's), got {sorted(kwargs)}")
+    ctx = cls()
+    needs = tuple(isinstance(a, Tensor) and a.requires_grad for a in args)
+    ctx.needs_input_grad = needs
+    with no_grad():
+        out = cls.forward(ctx, *args)
+    if not isinstance(out, Tensor):
+        several = " (one output only: return a single Tensor)" if isinstance(out, (tuple, list)) else ""
+        raise TypeError(f"{cls.__name__}.forward must return a Tensor, got {type(out).__name__}{several}")
+    result = Tensor(out.data)
+    if _grad_enabled and True in needs:
+        ctx.needs, ctx.inputs = needs, args
+        ctx.versions = [a._version if isinstance(a, Tensor) else 0 for a in args]
+        result.requires_grad, result._ctx = True, ctx
+    return result
+
+
+def _backward_through_ctx(self, grad):
+    """The sweep's ``backward(grad array)`` of a PyTorch-style Function: the user's backward on Tensors,
+    its gradients checked — one per argument of forward, each None or of that argument's shape."""
+    name = type(self).__name__
+    with no_grad():
+        grads = type(self).ctx_backward(self, Tensor(grad))
+    grads = grads if isinstance(grads, tuple) else (grads,)
+    if len(grads) != len(self.inputs):
+        raise RuntimeError(f"{name}.backward returned {len(grads)} gradient(s), but forward took {len(self.inputs)} "
+                           "argument(s): return one per argument, None for those that need none")
+    arrays = []
+    for i, (x, gx) in enumerate(zip(self.inputs, grads)):
+        if gx is not None and not isinstance(x, Tensor):
+            raise RuntimeError(f"{name}.backward returned a gradient for argument {i}, a {type(x).__name__}, not a "
+                               "Tensor: return None there")
+        if gx is None or not self.needs[i]:
+            arrays.append(None)
+            continue
+        data = gx.data if isinstance(gx, Tensor) else np.asarray(gx)
+        if data.shape != x.shape:
+            raise RuntimeError(f"{name}.backward: the gradient for argument {i} has shape {data.shape}, but the "
+                               f"argument has shape {x.shape}")
+        arrays.append(data)
+    return arrays
 
 
 def _topological_order(root):

@@ -422,3 +422,83 @@ def test_gradcheck_checks_every_input():
     b = cr.tensor(draw((2,), 10, 0.5, 1.5), dtype=cr.float64, requires_grad=True)
     with pytest.raises(cr.GradcheckError, match="input 1"):
         cr.gradcheck(lambda p, q: p * 2 + WrongCube.apply(q), [a, b])
+
+
+# -- custom Functions in PyTorch's style ---------------------------------------------------------------------
+class _ScaledCube(cr.autograd.Function):
+    """out = s·x³ + y (s a number); dx = g·3s·x², dy = g."""
+
+    @staticmethod
+    def forward(ctx, x, s, y):
+        ctx.save_for_backward(x)
+        ctx.s = s
+        return s * x ** 3 + y
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        dx = g * 3 * ctx.s * x ** 2 if ctx.needs_input_grad[0] else None
+        return dx, None, g if ctx.needs_input_grad[2] else None
+
+
+def test_a_torch_style_function_equals_torchs_and_passes_gradcheck():
+    import torch
+
+    class TorchScaledCube(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, x, s, y):
+            ctx.save_for_backward(x)
+            ctx.s = s
+            return s * x ** 3 + y
+
+        @staticmethod
+        def backward(ctx, g):
+            (x,) = ctx.saved_tensors
+            return g * 3 * ctx.s * x ** 2, None, g
+
+    rng = np.random.default_rng(0)
+    xv, yv, w = rng.standard_normal((3, 4)), rng.standard_normal((3, 4)), rng.standard_normal((3, 4))
+    x, y = cr.tensor(xv, requires_grad=True), cr.tensor(yv, requires_grad=True)
+    tx, ty = torch.tensor(xv, requires_grad=True), torch.tensor(yv, requires_grad=True)
+    out = _ScaledCube.apply(x.tanh(), 0.5, y)
+    t_out = TorchScaledCube.apply(tx.tanh(), 0.5, ty)
+    np.testing.assert_allclose(out.data, t_out.detach().numpy(), rtol=1e-12)
+    (out * cr.tensor(w)).sum().backward()
+    (t_out * torch.tensor(w)).sum().backward()
+    np.testing.assert_allclose(x.grad.data, tx.grad.numpy(), rtol=1e-12)
+    np.testing.assert_allclose(y.grad.data, ty.grad.numpy(), rtol=1e-12)
+    assert "grad_fn=<_ScaledCubeBackward>" in repr(_ScaledCube.apply(x, 2.0, y))
+    assert cr.gradcheck(lambda a, b: _ScaledCube.apply(a, 1.5, b), (cr.tensor(xv, requires_grad=True),
+                                                                     cr.tensor(yv, requires_grad=True)))
+
+
+def test_a_torch_style_function_checks_what_backward_returns():
+    def make(backward):
+        return type("Bad", (cr.autograd.Function,), {"forward": staticmethod(lambda ctx, x, k: x * k),
+                                                      "backward": staticmethod(backward)})
+
+    x = cr.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    with pytest.raises(RuntimeError, match=r"Bad.backward returned 1 gradient\(s\), but forward took 2 argument"):
+        make(lambda ctx, g: g).apply(x, 2.0).sum().backward()
+    with pytest.raises(RuntimeError, match=r"gradient for argument 0 has shape \(\), but the argument has shape \(3,\)"):
+        make(lambda ctx, g: (g.sum(), None)).apply(x, 2.0).sum().backward()  # a bare scalar, once silently accepted
+    with pytest.raises(RuntimeError, match="returned a gradient for argument 1, a float, not a Tensor"):
+        make(lambda ctx, g: (g, g)).apply(x, 2.0).sum().backward()
+    with pytest.raises(TypeError, match="Bad2.forward must return a Tensor, got tuple"):
+        type("Bad2", (cr.autograd.Function,), {"forward": staticmethod(lambda ctx, x: (x, x)),
+                                                "backward": staticmethod(lambda ctx, g: g)}).apply(x)
+    with pytest.raises(TypeError, match="needs a backward"):
+        type("Bad3", (cr.autograd.Function,), {"forward": staticmethod(lambda ctx, x: x)})
+
+
+def test_a_torch_style_function_saves_tensors_safely_and_records_no_graph_without_grad():
+    x = cr.tensor([1.0, 2.0], requires_grad=True)
+    base = x * 1
+    out = _ScaledCube.apply(base, 2.0, cr.tensor([0.0, 0.0]))
+    with cr.no_grad():
+        base.fill_(5.0)
+    with pytest.raises(RuntimeError, match=r"input 0 \(shape \(2,\)\) of _ScaledCube was modified by an in-place"):
+        out.sum().backward()
+    with cr.no_grad():
+        free = _ScaledCube.apply(x, 2.0, x)
+    assert free.grad_fn is None and not free.requires_grad
