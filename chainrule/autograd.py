@@ -212,6 +212,19 @@ class Function:
         """Drop saved arrays and inputs once backward has used them (the graph is freed)."""
         self.__dict__.clear()
 
+    def __repr__(self):
+        return f"<{type(self).__name__}Backward>"
+
+    @property
+    def next_functions(self):
+        """The nodes this one hands gradients to, as torch's ``grad_fn.next_functions``: one
+        ``(node, 0)`` per Tensor input — its Function, an ``AccumulateGrad`` for a leaf that requires
+        grad, None for one that doesn't. Walking these from ``loss.grad_fn`` visits the whole graph."""
+        if self.inputs is None:
+            raise RuntimeError(f"{type(self).__name__}: the graph was freed by backward (retain_graph=True keeps it)")
+        return tuple((x._ctx if x._ctx is not None else AccumulateGrad(x) if x.requires_grad else None, 0)
+                     for x in self.inputs if isinstance(x, Tensor))
+
     # -- PyTorch's style: the node is the ctx ------------------------------------------------------------
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -235,6 +248,18 @@ class Function:
                 raise RuntimeError(f"{type(self).__name__}: saved tensor {i} (shape {t.shape}) was modified by an "
                                    f"in-place operation after save_for_backward (version {version} → {t._version})")
         return tuple(t for t, _ in getattr(self, "_saved", ()))
+
+
+class AccumulateGrad:
+    """Where a leaf's gradient ends (torch's name): ``variable`` is the leaf tensor."""
+
+    next_functions = ()
+
+    def __init__(self, variable):
+        self.variable = variable
+
+    def __repr__(self):
+        return "<AccumulateGrad>"
 
 
 def _apply_with_ctx(cls, *args, **kwargs):

@@ -502,3 +502,29 @@ def test_a_torch_style_function_saves_tensors_safely_and_records_no_graph_withou
     with cr.no_grad():
         free = _ScaledCube.apply(x, 2.0, x)
     assert free.grad_fn is None and not free.requires_grad
+
+
+def test_grad_fn_is_readable_and_next_functions_walk_the_graph_as_torchs():
+    import torch
+
+    w = cr.tensor([[1.0, 2.0]], requires_grad=True)
+    x = cr.tensor([[3.0], [4.0]])
+    loss = (w @ x).tanh().sum()
+    tw = torch.tensor([[1.0, 2.0]], requires_grad=True)
+    t_loss = (tw @ torch.tensor([[3.0], [4.0]])).tanh().sum()
+    assert repr(loss.grad_fn) == "<SumBackward>"
+
+    def walk(fn):
+        names = []
+        while fn is not None:
+            names.append(type(fn).__name__.replace("Backward0", "").replace("Backward", "").replace("Mm", "MatMul"))
+            nexts = [f for f, _ in fn.next_functions if f is not None]
+            fn = nexts[0] if nexts else None
+        return names
+
+    assert walk(loss.grad_fn) == walk(t_loss.grad_fn) == ["Sum", "Tanh", "MatMul", "AccumulateGrad"]
+    leaf = loss.grad_fn.next_functions[0][0].next_functions[0][0].next_functions
+    assert leaf[0][0].variable is w and leaf[1][0] is None  # x needs no grad: None, as in torch
+    loss.backward()
+    with pytest.raises(RuntimeError, match="SumBackward|Sum: the graph was freed by backward"):
+        loss.grad_fn.next_functions
