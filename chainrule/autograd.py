@@ -309,8 +309,9 @@ def _backward_through_ctx(self, grad):
     return arrays
 
 
-def _topological_order(root):
-    """Tensors that need a gradient, each after all of its inputs (iterative DFS, no recursion)."""
+def _topological_order(root, every_tensor=False):
+    """Tensors that need a gradient (``every_tensor``: also the inputs that don't, for chainrule.viz),
+    each after all of its inputs (iterative DFS, no recursion)."""
     order, seen = [], set()
     stack = [(root, False)]
     while stack:
@@ -331,7 +332,7 @@ def _topological_order(root):
                     "if you need to backward twice"
                 )
             for x in reversed(fn.inputs):  # so ties resolve as in torch: later inputs (e.g. a layer's bias) first
-                if isinstance(x, Tensor) and x.requires_grad and id(x) not in seen:
+                if isinstance(x, Tensor) and (x.requires_grad or every_tensor) and id(x) not in seen:
                     stack.append((x, False))
     return order
 

@@ -118,7 +118,7 @@ class GraphView:
         names = self._leaf_names(params)
         self._ids, self._tensors = {}, []  # id(tensor) → node id, and the tensors until backward has run
         self.nodes, self.edges = [], []
-        for t in self._walk(output):
+        for t in autograd._topological_order(output, every_tensor=True):
             self._add_node(t, names, max_elements)
         for t in self._tensors:
             if t._ctx is not None:
@@ -144,23 +144,6 @@ class GraphView:
             items = params.items() if isinstance(params, dict) else params
             names.update({id(p): n for n, p in items})
         return names
-
-    @staticmethod
-    def _walk(output):
-        """Every tensor of the graph — those that need a gradient and the inputs that don't — each after
-        its inputs (the topological order the backward sweep reverses)."""
-        order, seen = [], set()
-        stack = [(output, False)]
-        while stack:
-            t, expanded = stack.pop()
-            if expanded:
-                order.append(t)
-            elif id(t) not in seen:
-                seen.add(id(t))
-                stack.append((t, True))
-                if t._ctx is not None:
-                    stack.extend((x, False) for x in reversed(t._ctx.inputs) if isinstance(x, Tensor))
-        return order
 
     def _add_node(self, t, names, max_elements):
         fn = t._ctx
