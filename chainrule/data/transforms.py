@@ -14,6 +14,7 @@ import numbers
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
+from ..ops.geometry import pair
 from ..random import rng
 from ..tensor import Tensor
 
@@ -36,15 +37,6 @@ def _as_batch(x, name):
 def _check_float(x, name):
     if x.dtype.kind != "f":
         raise TypeError(f"{name}: expected floating-point data, got {x.dtype}; convert with ToTensor() first")
-
-
-def _pair(value, name):
-    if isinstance(value, numbers.Number):
-        return int(value), int(value)
-    value = tuple(int(v) for v in value)
-    if len(value) != 2:
-        raise ValueError(f"{name}: expected an int or a pair (h, w), got {value}")
-    return value
 
 
 class Compose:
@@ -179,7 +171,7 @@ class RandomCrop:
     """
 
     def __init__(self, size, padding=None, fill=0, padding_mode="constant", generator=None):
-        self.size = _pair(size, "RandomCrop")
+        self.size = pair(size, "size", "RandomCrop")
         if padding is None:
             padding = 0
         if isinstance(padding, numbers.Number):

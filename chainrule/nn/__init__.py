@@ -1,5 +1,5 @@
 """Layers and models' building blocks, with the ``torch.nn`` contract."""
-from ..ops.conv import conv_output_size, resolve_padding, same_padding
+from ..ops.geometry import conv_output_size, resolve_padding, same_padding
 from . import functional, init
 from . import utils
 from .activation import ELU, GELU, LeakyReLU, LogSoftmax, PReLU, ReLU, RReLU, Sigmoid, Softmax, Softplus, Tanh

@@ -10,71 +10,9 @@ import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 from ..autograd import Function, sum_to
+from .geometry import conv_pads, pad_spatial, pair, single
 from ..parallel import get_num_threads, run_blocks
 from ..tensor import Tensor
-
-
-def _pair(v, name, op):
-    if isinstance(v, (int, np.integer)):
-        return int(v), int(v)
-    v = tuple(int(i) for i in v)
-    if len(v) != 2:
-        raise ValueError(f"{op}: {name} must be an int or a pair, got {v}")
-    return v
-
-
-def conv_output_size(size, kernel, stride=1, padding=0, dilation=1, ceil_mode=False):
-    """Output length of a convolution or pooling window along one dim [note 003]:
-    ⌊(size + 2·padding − dilation·(kernel − 1) − 1) / stride⌋ + 1 (⌈…⌉ with ``ceil_mode``).
-
-    ``padding`` may be an int, a (before, after) pair, or 'valid' / 'same' / 'full' (see ``same_padding``).
-    With ``ceil_mode`` the last window must start inside the input or the left padding (PyTorch's rule).
-    """
-    if isinstance(padding, str):
-        before, after = resolve_padding(padding, size, kernel, stride, dilation)
-    elif isinstance(padding, (tuple, list)):
-        before, after = padding
-    else:
-        before = after = padding
-    span = size + before + after - dilation * (kernel - 1) - 1
-    if not ceil_mode:
-        return max(span // stride + 1, 0)
-    # ceil may keep a window that overhangs the padded input (span < 0 included), as PyTorch does
-    out = -(-span // stride) + 1
-    if (out - 1) * stride >= size + before:
-        out -= 1
-    return max(out, 0)
-
-
-def same_padding(size, kernel, stride=1, dilation=1):
-    """TensorFlow's SAME rule: output ⌈size / stride⌉, total pad split with the extra on the bottom/right.
-    For stride 1 this is also PyTorch's padding='same'."""
-    out = -(-size // stride)
-    total = max((out - 1) * stride + dilation * (kernel - 1) + 1 - size, 0)
-    return total // 2, total - total // 2
-
-
-def resolve_padding(padding, size, kernel, stride=1, dilation=1):
-    """(before, after) padding of one dim for 'valid' (none), 'same' (keep size/stride) or 'full'
-    (dilation·(kernel − 1) each side: every partial overlap, the output grows)."""
-    if padding == "valid":
-        return 0, 0
-    if padding == "same":
-        return same_padding(size, kernel, stride, dilation)
-    if padding == "full":
-        return dilation * (kernel - 1), dilation * (kernel - 1)
-    raise ValueError(f"padding must be an int, a tuple, 'valid', 'same' or 'full', got {padding!r}")
-
-
-def pad_spatial(x, pads, value=0.0):
-    """Pad the last two dims of an (N, C, H, W) array by (top, bottom, left, right); no copy if all 0."""
-    top, bottom, left, right = pads
-    if not (top or bottom or left or right):
-        return x
-    n, c, h, w = x.shape
-    out = np.full((n, c, h + top + bottom, w + left + right), value, dtype=x.dtype)
-    out[:, :, top : top + h, left : left + w] = x
-    return out
 
 
 CORRELATE_RATIO = 2  # dx by correlation while out_channels ≤ this × in_channels (else col2im)
@@ -298,19 +236,6 @@ def _flipped(w, groups):
     return w[:, :, ::-1, ::-1].reshape(groups, o // groups, cg, kh, kw).transpose(0, 2, 1, 3, 4).reshape(groups, cg, -1)
 
 
-def _conv_pads(padding, size, kernel, stride, dilation, op):
-    """Padding argument → (top, bottom, left, right)."""
-    if isinstance(padding, str):
-        if padding not in ("valid", "same", "full"):
-            raise ValueError(f"{op}: padding must be an int, a tuple, 'valid', 'same' or 'full', got {padding!r}")
-        (t, b), (l, r) = (resolve_padding(padding, size[i], kernel[i], stride[i], dilation[i]) for i in range(2))
-        return t, b, l, r
-    ph, pw = _pair(padding, "padding", op)
-    if ph < 0 or pw < 0:
-        raise ValueError(f"{op}: padding must be non-negative, got {padding}")
-    return ph, ph, pw, pw
-
-
 def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):  # noqa: A002 - torch's names
     """2-D convolution (cross-correlation, as in PyTorch) of input (N, C, H, W) — or an unbatched
     (C, H, W) — with weight (O, C/groups, k_h, k_w). ``padding``: int, pair, 'valid', 'same' (also
@@ -347,10 +272,10 @@ def _conv(x, weight, bias, stride, padding, dilation, groups, op, shapes=None):
         raise ValueError(f"{op}: bias must have shape ({o},), got {bias.shape}")
     if x.dtype != weight.dtype or (bias is not None and bias.dtype != weight.dtype):
         raise TypeError(f"{op}: input dtype {x.dtype}, weight dtype {weight.dtype} and bias dtype must match")
-    stride, dilation = _pair(stride, "stride", op), _pair(dilation, "dilation", op)
+    stride, dilation = pair(stride, "stride", op), pair(dilation, "dilation", op)
     if min(stride) < 1 or min(dilation) < 1:
         raise ValueError(f"{op}: stride and dilation must be positive, got stride={stride}, dilation={dilation}")
-    pads = _conv_pads(padding, x.shape[2:], (kh, kw), stride, dilation, op)
+    pads = conv_pads(padding, x.shape[2:], (kh, kw), stride, dilation, op)
     eff = (dilation[0] * (kh - 1) + 1, dilation[1] * (kw - 1) + 1)
     padded = (x.shape[2] + pads[0] + pads[1], x.shape[3] + pads[2] + pads[3])
     if padded[0] < eff[0] or padded[1] < eff[1]:
@@ -370,15 +295,9 @@ def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
                          f"{getattr(weight, 'shape', type(weight).__name__)}")
     if not isinstance(input, Tensor) or input.ndim not in (2, 3):
         raise ValueError(f"conv1d: expected a 2-D (C, L) or 3-D (N, C, L) input, got shape {getattr(input, 'shape', None)}")
-    pad = padding if isinstance(padding, str) else (0, _single(padding, "padding"))
-    out = _conv(input.unsqueeze(-2), weight.unsqueeze(-2), bias, (1, _single(stride, "stride")), pad,
-                (1, _single(dilation, "dilation")), groups, "conv1d", (input.shape, weight.shape))
+    pad = padding if isinstance(padding, str) else (0, single(padding, "padding", "conv1d"))
+    out = _conv(input.unsqueeze(-2), weight.unsqueeze(-2), bias, (1, single(stride, "stride", "conv1d")), pad,
+                (1, single(dilation, "dilation", "conv1d")), groups, "conv1d", (input.shape, weight.shape))
     return out.squeeze(-2)
 
 
-def _single(v, name):
-    if isinstance(v, (tuple, list)):
-        if len(v) != 1:
-            raise ValueError(f"conv1d: {name} must be an int or a 1-tuple, got {v}")
-        return int(v[0])
-    return int(v)

@@ -12,7 +12,7 @@ import numpy as np
 
 from ..autograd import Function
 from ..tensor import Tensor
-from .conv import _pair, conv_output_size, pad_spatial
+from .geometry import conv_output_size, pad_spatial, pair, single
 
 
 def _offset_slice(i, j, stride, dilation, out_size):
@@ -215,9 +215,9 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
 def _max_pool(input, kernel_size, stride, padding, dilation, ceil_mode, return_indices, op, shape):
     unbatched = _image_input(input, op)
     x = input.unsqueeze(0) if unbatched else input
-    kernel = _pair(kernel_size, "kernel_size", op)
-    stride = kernel if stride is None else _pair(stride, "stride", op)
-    padding, dilation = _pair(padding, "padding", op), _pair(dilation, "dilation", op)
+    kernel = pair(kernel_size, "kernel_size", op)
+    stride = kernel if stride is None else pair(stride, "stride", op)
+    padding, dilation = pair(padding, "padding", op), pair(dilation, "dilation", op)
     out_size, pads = _geometry(x, kernel, stride, padding, dilation, ceil_mode, op, shape)
     out = MaxPool2d.apply(x, kernel, stride, dilation, out_size, pads)
     if return_indices:
@@ -241,30 +241,22 @@ def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False, coun
 def _avg_pool(input, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override, op, shape):
     unbatched = _image_input(input, op)
     x = input.unsqueeze(0) if unbatched else input
-    kernel = _pair(kernel_size, "kernel_size", op)
-    stride = kernel if stride is None else _pair(stride, "stride", op)
-    padding = _pair(padding, "padding", op)
+    kernel = pair(kernel_size, "kernel_size", op)
+    stride = kernel if stride is None else pair(stride, "stride", op)
+    padding = pair(padding, "padding", op)
     out_size, pads = _geometry(x, kernel, stride, padding, (1, 1), ceil_mode, op, shape)
     out = AvgPool2d.apply(x, kernel, stride, out_size, pads, padding, count_include_pad, divisor_override)
     return out.squeeze(0) if unbatched else out
-
-
-def _single(v, name, op):
-    if isinstance(v, (tuple, list)):
-        if len(v) != 1:
-            raise ValueError(f"{op}: {name} must be an int or a 1-tuple, got {v}")
-        return int(v[0])
-    return int(v)
 
 
 def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):  # noqa: A002
     """Max pooling over (N, C, L) or (C, L): max_pool2d of a height-1 image."""
     op = "max_pool1d"
     _image_input(input, op, dims=3)
-    k = _single(kernel_size, "kernel_size", op)
-    s = k if stride is None else _single(stride, "stride", op)
-    out = _max_pool(input.unsqueeze(-2), (1, k), (1, s), (0, _single(padding, "padding", op)),
-                    (1, _single(dilation, "dilation", op)), ceil_mode, return_indices, op, input.shape)
+    k = single(kernel_size, "kernel_size", op)
+    s = k if stride is None else single(stride, "stride", op)
+    out = _max_pool(input.unsqueeze(-2), (1, k), (1, s), (0, single(padding, "padding", op)),
+                    (1, single(dilation, "dilation", op)), ceil_mode, return_indices, op, input.shape)
     if return_indices:
         return out[0].squeeze(-2), out[1].squeeze(-2)
     return out.squeeze(-2)
@@ -274,9 +266,9 @@ def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode=False, coun
     """Average pooling over (N, C, L) or (C, L): avg_pool2d of a height-1 image."""
     op = "avg_pool1d"
     _image_input(input, op, dims=3)
-    k = _single(kernel_size, "kernel_size", op)
-    s = k if stride is None else _single(stride, "stride", op)
-    out = _avg_pool(input.unsqueeze(-2), (1, k), (1, s), (0, _single(padding, "padding", op)), ceil_mode,
+    k = single(kernel_size, "kernel_size", op)
+    s = k if stride is None else single(stride, "stride", op)
+    out = _avg_pool(input.unsqueeze(-2), (1, k), (1, s), (0, single(padding, "padding", op)), ceil_mode,
                     count_include_pad, None, op, input.shape)
     return out.squeeze(-2)
 

@@ -12,7 +12,7 @@ import torch.nn.functional as TF
 
 import chainrule as cr
 import chainrule.nn.functional as F
-from chainrule.ops import conv
+from chainrule.ops import conv, geometry
 from tests.parity import assert_parity
 
 CASES = [  # (C, O, H, W, kernel, stride, padding, dilation, groups) → the dx method it exercises
@@ -33,9 +33,9 @@ def test_blocks_match_torch(monkeypatch, case, samples_per_block):
     x = rng.standard_normal((5, c, h, w))
     weight = rng.standard_normal((o, c // groups) + k)
     bias = rng.standard_normal(o)
-    cols = conv.Im2col(x.shape, k, conv._pair(stride, "stride", "t"), conv._pair(dilation, "dilation", "t"),
-                       conv._conv_pads(padding, (h, w), k, conv._pair(stride, "stride", "t"),
-                                       conv._pair(dilation, "dilation", "t"), "t"))
+    cols = conv.Im2col(x.shape, k, geometry.pair(stride, "stride", "t"), geometry.pair(dilation, "dilation", "t"),
+                       geometry.conv_pads(padding, (h, w), k, geometry.pair(stride, "stride", "t"),
+                                       geometry.pair(dilation, "dilation", "t"), "t"))
     monkeypatch.setattr(conv, "BLOCK", cols.rows * cols.span * samples_per_block)
     assert conv.Im2col(x.shape, k, cols.stride, cols.dilation, cols.pads).block == samples_per_block
     assert_parity(lambda a, b_, c_: F.conv2d(a, b_, c_, stride, padding, dilation, groups),
