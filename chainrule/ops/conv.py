@@ -10,7 +10,7 @@ import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 from ..autograd import Function, sum_to
-from .geometry import conv_pads, pad_spatial, pair, single
+from .geometry import conv_pads, pair, single
 from ..parallel import get_num_threads, run_blocks
 from ..tensor import Tensor
 
