@@ -4,7 +4,7 @@ import os
 import sys
 import time
 
-# What ``import chainrule`` sets when it comes before NumPy (chainrule/parallel.py: OpenBLAS's workers
+# What ``import chainrule`` sets when it comes before NumPy (chainrule/runtime.py: OpenBLAS's workers
 # spin ~0.1 ms after a product instead of ~0.1 s); the scripts here import NumPy first, so they set it.
 BLAS_SPIN = "18"
 LEAD_IN = 0.1  # seconds of untimed calls before each timed round (see ``interleaved``)

@@ -14,6 +14,9 @@ Later, the first op that splits its work over threads starts a **worker pool** t
 next one. The **thread count** is NumPy's BLAS's, which chainrule changes only when asked:
 ``set_num_threads(n)``, or ``with num_threads(n):`` for a block.
 
+**Which code computes the ops**: the fast kernels (``chainrule/kernels/``) by default, or the reference ops
+that read like the notes (``chainrule/ops/``) under ``use_reference()`` / ``CHAINRULE_REFERENCE=1``.
+
 ``CHAINRULE_RUNTIME_DEFAULTS=0`` in the environment turns off both import-time changes;
 ``CHAINRULE_MALLOC_TUNING=0`` only the malloc tuning; an ``OPENBLAS_THREAD_TIMEOUT`` of your own replaces
 chainrule's. All three are read once, at import.
@@ -26,7 +29,7 @@ from threadpoolctl import ThreadpoolController
 
 from . import allocator
 
-SWITCHES = ("CHAINRULE_RUNTIME_DEFAULTS", "CHAINRULE_MALLOC_TUNING")
+SWITCHES = ("CHAINRULE_RUNTIME_DEFAULTS", "CHAINRULE_MALLOC_TUNING", "CHAINRULE_REFERENCE")
 _switches = {name: os.environ.get(name) for name in SWITCHES}  # as read at import, when they take effect
 DEFAULTS_ON = _switches["CHAINRULE_RUNTIME_DEFAULTS"] != "0"
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
@@ -64,6 +67,30 @@ _blas_spin = _shorten_blas_spin()
 MALLOC_TUNED, _malloc = _tune_malloc()
 _controller = None
 _pool = None
+reference = _switches["CHAINRULE_REFERENCE"] == "1"  # the ops read it at each call: see use_reference
+
+
+class use_reference:
+    """Compute every op with a fast kernel by its reference form instead: ``use_reference()`` or
+    ``use_reference(True)`` switches at once, ``use_reference(False)`` switches back; as a context manager
+    (``with chainrule.use_reference():``) the previous choice comes back on leaving the block.
+    ``CHAINRULE_REFERENCE=1`` in the environment starts a process on the reference ops.
+
+    The reference ops (``chainrule/ops/``) compute each formula of the notes in a few lines of NumPy; the fast
+    kernels (``chainrule/kernels/``: blocked, threaded, fused) are tested equal to them. Both give the same
+    results up to float rounding; the reference is slower (about 2–10× for conv, pooling and the RNNs)."""
+
+    def __init__(self, mode=True):
+        global reference
+        self.previous, reference = reference, bool(mode)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        global reference
+        reference = self.previous
+        return False
 
 
 def thread_pools():
@@ -153,10 +180,16 @@ def settings():
             "why": "ops hand all but the first share of their work to these threads; idle ones wait without "
                    "using a core",
         },
+        "ops": {
+            "path": "reference (chainrule/ops)" if reference else "fast kernels (chainrule/kernels)",
+            "state": "set by CHAINRULE_REFERENCE=1 or use_reference()" if reference else "the default",
+            "why": "the reference ops read like the notes; the fast kernels compute the same results faster",
+        },
         "switches": {
             **_switches,
             "state": "read at import: CHAINRULE_RUNTIME_DEFAULTS=0 turns off the BLAS spin setting and the malloc "
-                     "tuning, CHAINRULE_MALLOC_TUNING=0 the malloc tuning only",
+                     "tuning, CHAINRULE_MALLOC_TUNING=0 the malloc tuning only, CHAINRULE_REFERENCE=1 starts on "
+                     "the reference ops",
         },
     }
 

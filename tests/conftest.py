@@ -8,3 +8,13 @@ from threadpoolctl import threadpool_limits
 def one_blas_thread():
     with threadpool_limits(1):
         yield
+
+
+@pytest.fixture(params=["fast", "reference"])
+def both_paths(request):
+    """Run a test on the fast kernels and again on the reference ops (``chainrule.use_reference``): a module
+    of parity tests says ``pytestmark = pytest.mark.usefixtures("both_paths")`` to check both against torch."""
+    import chainrule as cr
+
+    with cr.use_reference(request.param == "reference"):
+        yield request.param

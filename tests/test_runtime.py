@@ -8,7 +8,8 @@ import sys
 import pytest
 
 import chainrule
-from chainrule import parallel, runtime
+from chainrule import runtime
+from chainrule.kernels import parallel
 from tests.test_allocator import GLIBC
 
 

@@ -11,7 +11,7 @@ from numpy.lib.stride_tricks import as_strided
 
 from ..autograd import Function, sum_to
 from .geometry import conv_pads, pair, single
-from ..parallel import get_num_threads, run_blocks
+from ..kernels.parallel import get_num_threads, run_blocks
 from ..tensor import Tensor
 
 

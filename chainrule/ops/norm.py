@@ -14,7 +14,7 @@ import math
 import numpy as np
 
 from ..autograd import Function, no_grad, sum_to
-from ..parallel import map_rows
+from ..kernels.parallel import map_rows
 from ..tensor import Tensor
 
 

@@ -37,7 +37,7 @@ import math
 import numpy as np
 
 from ..autograd import Function
-from ..parallel import map_rows
+from ..kernels.parallel import map_rows
 
 
 def _sigmoid_of_negated_(a):

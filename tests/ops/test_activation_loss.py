@@ -11,7 +11,7 @@ from hypothesis.extra import numpy as hnp
 
 import chainrule as cr
 import chainrule.nn.functional as F
-from chainrule.ops.activation import ZEROS_BLOCK, ReLU, positive_part
+from chainrule.kernels.activation import ZEROS_BLOCK, ReLU, positive_part
 from chainrule.ops.pool import MaxPool2d
 from tests.parity import assert_parity
 

@@ -7,7 +7,7 @@ copies and BLAS calls — with BLAS pinned to one thread meanwhile.
 """
 import contextvars
 
-from .runtime import get_num_threads, thread_pools, worker_pool
+from ..runtime import get_num_threads, thread_pools, worker_pool
 
 
 def row_slices(n):

@@ -1,8 +1,8 @@
-"""chainrule.parallel: run_blocks' shares (OpenBLAS's spin setting: tests/test_runtime.py)."""
+"""chainrule.kernels.parallel: run_blocks' shares (OpenBLAS's spin setting: tests/test_runtime.py)."""
 import pytest
 
 import chainrule
-from chainrule import parallel
+from chainrule.kernels import parallel
 
 
 @pytest.fixture
