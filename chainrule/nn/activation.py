@@ -5,7 +5,7 @@ family keeps a derivative of 1 for positive inputs; its leaky variants keep nega
 ``inplace`` is accepted for PyTorch compatibility and has no effect (chainrule ops never write in place).
 """
 from .. import creation
-from ..ops import activation as F
+from . import functional as F
 from .module import Module, Parameter
 
 

@@ -2,7 +2,7 @@
 import math
 
 from .. import creation
-from ..ops import conv as F
+from . import functional as F
 from . import init
 from .module import Module, ModuleList, Parameter, Sequential
 

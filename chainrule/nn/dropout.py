@@ -1,6 +1,7 @@
 """Dropout layers [note 001, note 003]: active in ``train()`` mode, the identity in ``eval()``.
 Debugging tip from the notes: set p = 0 (keep_prob = 1) to check that the loss falls monotonically."""
-from ..ops import dropout as F
+from ..ops.dropout import check_p
+from . import functional as F
 from .module import Module
 
 
@@ -10,7 +11,7 @@ class Dropout(Module):
 
     def __init__(self, p=0.5, inplace=False):
         super().__init__()
-        F._check_p(p, type(self).__name__)
+        check_p(p, type(self).__name__)
         self.p, self.inplace = p, inplace
 
     def forward(self, x):

@@ -1,12 +1,13 @@
 """Loss modules over the functional losses (PyTorch's names, arguments and defaults)."""
-from ..ops import loss as F
+from ..ops.loss import check_reduction
+from . import functional as F
 from .module import Module
 
 
 class _Loss(Module):
     def __init__(self, reduction="mean"):
         super().__init__()
-        F._check_reduction(reduction, type(self).__name__)
+        check_reduction(reduction, type(self).__name__)
         self.reduction = reduction
 
     def extra_repr(self):

@@ -5,7 +5,7 @@ small batches (the same computation in training and inference); InstanceNorm for
 and generation; GroupNorm between the two when batches are small.
 """
 from .. import creation
-from ..ops import norm as F
+from . import functional as F
 from ..tensor import Tensor
 from .module import Module, Parameter
 

@@ -1,5 +1,5 @@
 """Pooling layers [note 000, note 003]: max, average, adaptive and global average."""
-from ..ops import pool as F
+from . import functional as F
 from .module import Module
 
 

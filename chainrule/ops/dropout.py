@@ -20,14 +20,14 @@ class Dropout(Function):
         return g * self.scale, None, None, None
 
 
-def _check_p(p, op):
+def check_p(p, op):
     if not (isinstance(p, (int, float)) and 0 <= p <= 1):
         raise ValueError(f"{op}: dropout probability has to be between 0 and 1, got {p!r}")
 
 
 def dropout(input, p=0.5, training=True, generator=None):  # noqa: A002
     """Zero each element with probability ``p`` and scale the rest by 1/(1 − p) in training; identity otherwise."""
-    _check_p(p, "dropout")
+    check_p(p, "dropout")
     if not training or p == 0:
         return input
     return Dropout.apply(input, p, input.shape, generator)
@@ -35,7 +35,7 @@ def dropout(input, p=0.5, training=True, generator=None):  # noqa: A002
 
 def dropout2d(input, p=0.5, training=True, generator=None):  # noqa: A002
     """Zero whole channels of (N, C, H, W) (or unbatched (C, H, W)) with probability ``p``, scaling the rest."""
-    _check_p(p, "dropout2d")
+    check_p(p, "dropout2d")
     if input.ndim not in (3, 4):
         raise ValueError(f"dropout2d: expected a 3-D or 4-D input, got shape {input.shape}")
     if not training or p == 0:

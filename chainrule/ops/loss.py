@@ -14,7 +14,7 @@ from ..tensor import Tensor
 REDUCTIONS = ("none", "mean", "sum")
 
 
-def _check_reduction(reduction, op):
+def check_reduction(reduction, op):
     if reduction not in REDUCTIONS:
         raise ValueError(f"{op}: reduction must be one of {REDUCTIONS}, got {reduction!r}")
 
@@ -185,7 +185,7 @@ class BCEWithLogits(PointwiseLoss):
 
 
 def _pointwise(op, input, target, weight, reduction, name, param=None):  # noqa: A002
-    _check_reduction(reduction, name)
+    check_reduction(reduction, name)
     if not isinstance(input, Tensor):
         raise TypeError(f"{name}: input must be a Tensor, got {type(input).__name__}")
     if not isinstance(target, Tensor):
@@ -297,7 +297,7 @@ def cross_entropy(input, target, weight=None, *, ignore_index=-100, reduction="m
     weights; ``ignore_index``: targets that contribute nothing; ``label_smoothing`` ε mixes the target
     with the uniform distribution."""
     op = "cross_entropy"
-    _check_reduction(reduction, op)
+    check_reduction(reduction, op)
     if not 0 <= label_smoothing <= 1:
         raise ValueError(f"{op}: label_smoothing must be in [0, 1], got {label_smoothing}")
     if not isinstance(input, Tensor):
@@ -324,7 +324,7 @@ def cross_entropy(input, target, weight=None, *, ignore_index=-100, reduction="m
 def nll_loss(input, target, weight=None, *, ignore_index=-100, reduction="mean"):  # noqa: A002
     """Negative log-likelihood of log-probabilities ``input`` (N, C) or (N, C, d1, ...) at class indices."""
     op = "nll_loss"
-    _check_reduction(reduction, op)
+    check_reduction(reduction, op)
     if not isinstance(input, Tensor):
         raise TypeError(f"{op}: input must be a Tensor of log-probabilities, got {type(input).__name__}")
     check_floating(input.data.dtype, op, "input (log-probabilities)")
