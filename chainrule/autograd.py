@@ -155,14 +155,19 @@ class Function:
                 (x,) = ctx.saved_tensors
                 return g * 3 * x ** 2
 
-    **The built-in ops'** (array level, for speed): ``forward`` maps input arrays to an output array
-    and keeps on ``self`` what the backward needs; ``backward`` maps the output gradient array to one
-    gradient array per input (``None`` for inputs that need none). ``apply`` records the node when
-    grad mode is on and an input requires a gradient; ``forward`` can ask (``self.recording``) and
-    skip what only the backward would use.
+    **The built-in ops'** (array level, for speed): ``apply(*tensors, **hyperparameters)``; ``forward``
+    maps the input arrays (keywords passed on) to an output array and keeps on ``self`` what the backward
+    needs; ``backward`` maps the output gradient array to one gradient array per positional input, of that
+    input's shape (``None`` for inputs that need none) — a wrong count or shape raises naming the op.
+    A forward may return a tuple of arrays (several outputs: an LSTM's sequence and final state, values and
+    indices): ``apply`` returns a tuple of Tensors and ``backward`` takes one gradient per output (zeros
+    for a floating-point output that got none, None for an integer one). ``apply`` records the node when
+    grad mode is on and an input requires a gradient; ``forward`` can ask (``self.recording``) and skip
+    what only the backward would use.
     """
 
     inputs = None  # the input Tensors (and constants), set when the node is recorded
+    output_ids = None  # a node with several outputs: id() of each output Tensor, in order
     needs = ()  # needs[i]: does input i require a gradient (backward may skip the others)
     versions = ()  # each input's version when recorded: an in-place change since then is an error
 
@@ -182,6 +187,8 @@ class Function:
         except ValueError as e:
             shapes = ", ".join(str(x.shape) for x in inputs if isinstance(x, Tensor))
             raise ValueError(f"{cls.__name__}: invalid inputs of shapes {shapes}: {e}") from None
+        if type(out) is tuple:
+            return fn._outputs(out, inputs)
         if type(out) is not np.ndarray:
             out = np.asarray(out)  # NumPy reductions return scalars; a Tensor always holds an array
         if _detect_anomaly:
@@ -202,6 +209,24 @@ class Function:
         result._ctx = None
         return result
 
+    def _outputs(self, arrays, inputs):
+        """A forward that returned a tuple of arrays: a tuple of Tensors, each floating-point one recorded
+        as an output of this one node (its ``backward`` then takes one gradient per output)."""
+        arrays = [a if type(a) is np.ndarray else np.asarray(a) for a in arrays]
+        if _detect_anomaly:
+            _check_finite(self, arrays, inputs, "forward")
+        record = True in self.needs
+        outs = tuple(Tensor(a) for a in arrays)
+        if record:
+            self.inputs = inputs
+            self.versions = [x._version if isinstance(x, Tensor) else 0 for x in inputs]
+            self.output_ids = tuple(id(t) for t in outs)
+            self.output_meta = [(a.shape, a.dtype) for a in arrays]
+            for t in outs:
+                if t.data.dtype.kind in "fc":
+                    t.requires_grad, t._ctx = True, self
+        return outs
+
     def forward(self, *arrays, **kwargs):
         raise NotImplementedError
 
@@ -218,11 +243,12 @@ class Function:
     @property
     def next_functions(self):
         """The nodes this one hands gradients to, as torch's ``grad_fn.next_functions``: one
-        ``(node, 0)`` per Tensor input — its Function, an ``AccumulateGrad`` for a leaf that requires
+        ``(node, output index)`` per Tensor input — its Function, an ``AccumulateGrad`` for a leaf that requires
         grad, None for one that doesn't. Walking these from ``loss.grad_fn`` visits the whole graph."""
         if self.inputs is None:
             raise RuntimeError(f"{type(self).__name__}: the graph was freed by backward (retain_graph=True keeps it)")
-        return tuple((x._ctx if x._ctx is not None else AccumulateGrad(x) if x.requires_grad else None, 0)
+        return tuple((x._ctx, x._ctx.output_ids.index(id(x)) if x._ctx.output_ids else 0) if x._ctx is not None
+                     else (AccumulateGrad(x) if x.requires_grad else None, 0)
                      for x in self.inputs if isinstance(x, Tensor))
 
     # -- PyTorch's style: the node is the ctx ------------------------------------------------------------
@@ -309,15 +335,18 @@ def _backward_through_ctx(self, grad):
     return arrays
 
 
-def _topological_order(root, every_tensor=False):
+def _topological_order(root, every_tensor=False, outputs=None):
     """Tensors that need a gradient (``every_tensor``: also the inputs that don't, for chainrule.viz),
-    each after all of its inputs (iterative DFS, no recursion)."""
+    each after all of its inputs (iterative DFS, no recursion). ``outputs``: a dict to count, per node with
+    several outputs, how many of them are in the order (its backward runs once the last has its gradient)."""
     order, seen = [], set()
     stack = [(root, False)]
     while stack:
         t, expanded = stack.pop()
         if expanded:
             order.append(t)
+            if outputs is not None and t._ctx is not None and t._ctx.output_ids is not None:
+                outputs[t._ctx] = outputs.get(t._ctx, 0) + 1
             continue
         if id(t) in seen:
             continue
@@ -352,9 +381,29 @@ def _check_versions(fn):
 _observers = weakref.WeakSet()
 
 
+def _gradient_shape_error(fn, i, gx, x):
+    return RuntimeError(f"{type(fn).__name__}.backward: the gradient of input {i} has shape {gx.shape}, but the "
+                        f"input has shape {x.shape}")
+
+
+def _gather_output_grads(fn, t, g, waiting):
+    """A node with several outputs: keep ``g`` as output ``t``'s gradient; once the last output in the graph
+    has handed its own, the node's backward arguments (zeros for a float output that got no gradient),
+    else None."""
+    slots = fn.__dict__.setdefault("output_grads", [None] * len(fn.output_ids))
+    slots[fn.output_ids.index(id(t))] = g
+    waiting[fn] -= 1
+    if waiting[fn]:
+        return None
+    del fn.output_grads
+    return tuple(np.zeros(shape, dtype) if slot is None and dtype.kind in "fc" else slot
+                 for slot, (shape, dtype) in zip(slots, fn.output_meta))
+
+
 def backward(root, gradient, retain_graph=False):
     """Accumulate d(root)/d(leaf) into every leaf's ``.grad`` (and into non-leaves that ``retain_grad``)."""
-    order = _topological_order(root)
+    waiting = {}
+    order = _topological_order(root, outputs=waiting)
     grads = {id(root): gradient}
     handed_out = set()
     watchers = [w for w in (o.watch(root) for o in list(_observers)) if w is not None] if _observers else None
@@ -386,16 +435,28 @@ def backward(root, gradient, retain_graph=False):
             for watcher in watchers or ():
                 watcher.node(t, g, (), ())
             continue
+        own = g  # t's own gradient (a node with several outputs gets them all at once)
+        if fn.output_ids is not None:
+            g = _gather_output_grads(fn, t, g, waiting)
+            if g is None:
+                for watcher in watchers or ():
+                    watcher.node(t, own, (), ())
+                continue
         _check_versions(fn)
         inputs = fn.inputs
-        in_grads = fn.backward(g) if _profiler is None else _profiler.run_backward(fn, g)
+        if _profiler is not None:
+            in_grads = _profiler.run_backward(fn, g)
+        else:
+            in_grads = fn.backward(*g) if fn.output_ids is not None else fn.backward(g)
         if _detect_anomaly:
             _check_finite(fn, in_grads, inputs, "backward")
         for watcher in watchers or ():
-            watcher.node(t, g, inputs, in_grads)
-        for x, gx in zip(inputs, in_grads):
+            watcher.node(t, own, inputs, in_grads)
+        for j, (x, gx) in enumerate(zip(inputs, in_grads)):
             if gx is None or not isinstance(x, Tensor) or not x.requires_grad:
                 continue
+            if gx.shape != x.data.shape:
+                raise _gradient_shape_error(fn, j, gx, x)
             if gx.dtype != x.data.dtype:
                 gx = gx.astype(x.data.dtype)
             prev = grads.get(id(x))

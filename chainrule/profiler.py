@@ -130,13 +130,14 @@ class profile:
         stat = self._stat(fn, self._scope)
         stat.calls += 1
         stat.forward_s += elapsed
-        stat.forward_bytes += np.asarray(out).nbytes
+        stat.forward_bytes += sum(np.asarray(o).nbytes for o in (out if type(out) is tuple else (out,)))
         return out
 
     def run_backward(self, fn, grad):
-        """``fn.backward(grad)``, timed (for the backward sweep)."""
+        """``fn.backward(grad)`` (``fn.backward(*grads)`` for a node with several outputs), timed (for the
+        backward sweep)."""
         start = time.perf_counter()
-        in_grads = fn.backward(grad)
+        in_grads = fn.backward(*grad) if fn.output_ids is not None else fn.backward(grad)
         elapsed = time.perf_counter() - start
         stat = self._stat(fn, getattr(fn, "profile_scope", ()))  # () for an op recorded before start()
         stat.backward_calls += 1
