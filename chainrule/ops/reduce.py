@@ -48,7 +48,7 @@ def _expand_back(g, axes, keepdim):
 class Sum(Function):
     """out = Σ_dims a;  da = broadcast(g)."""
 
-    def forward(self, a, axes, keepdim):
+    def forward(self, a, *, axes, keepdim):
         self.shape, self.axes, self.keepdim = a.shape, axes, keepdim
         return np.sum(a, axis=axes, keepdims=keepdim)
 
@@ -59,7 +59,7 @@ class Sum(Function):
 class Mean(Function):
     """out = Σ_dims a / n;  da = broadcast(g) / n."""
 
-    def forward(self, a, axes, keepdim):
+    def forward(self, a, *, axes, keepdim):
         self.shape, self.axes, self.keepdim = a.shape, axes, keepdim
         self.n = math.prod(a.shape[i] for i in axes) if a.ndim else 1
         return np.mean(a, axis=axes, keepdims=keepdim)
@@ -72,7 +72,7 @@ class Mean(Function):
 class ExtremumEven(Function):
     """out = max (or min) over dims; the gradient is shared equally among tied extrema (torch.amax)."""
 
-    def forward(self, a, axes, keepdim, largest):
+    def forward(self, a, *, axes, keepdim, largest):
         self.a, self.axes, self.keepdim = a, axes, keepdim
         self.out = np.max(a, axis=axes, keepdims=True) if largest else np.min(a, axis=axes, keepdims=True)
         return self.out if keepdim else np.squeeze(self.out, axis=axes)
@@ -81,30 +81,33 @@ class ExtremumEven(Function):
         mask = self.a == self.out
         count = mask.sum(axis=self.axes, keepdims=True)
         g = _expand_back(g, self.axes, self.keepdim)
-        return (np.where(mask, g / count, 0).astype(self.a.dtype, copy=False), None, None, None)
+        return (np.where(mask, g / count, 0).astype(self.a.dtype, copy=False),)
 
 
 class ExtremumAlongDim(Function):
-    """values = max (or min) along one dim; the whole gradient goes to the index returned."""
+    """(values, indices) = max (or min) along one dim and where it is (the first, among ties); the whole
+    gradient of values goes to that index (indices, integers, have none)."""
 
-    def forward(self, a, axis, keepdim, largest):
+    def forward(self, a, *, axis, keepdim, largest):
         self.shape, self.axis, self.keepdim = a.shape, axis, keepdim
-        idx = np.argmax(a, axis=axis) if largest else np.argmin(a, axis=axis)
-        self.idx = np.expand_dims(idx, axis)
-        values = np.take_along_axis(a, self.idx, axis=axis)
-        return values if keepdim else np.squeeze(values, axis=axis)
+        idx = np.argmax(a, axis=axis, keepdims=True) if largest else np.argmin(a, axis=axis, keepdims=True)
+        self.idx = idx
+        values = np.take_along_axis(a, idx, axis=axis)
+        if not keepdim:
+            values, idx = np.squeeze(values, axis=axis), np.squeeze(idx, axis=axis)
+        return values, idx.astype(np.int64, copy=False)
 
-    def backward(self, g):
+    def backward(self, g, g_indices):
         gx = np.zeros(self.shape, dtype=g.dtype)
         g = g if self.keepdim else np.expand_dims(g, self.axis)
         np.put_along_axis(gx, self.idx, g, axis=self.axis)
-        return gx, None, None, None
+        return (gx,)
 
 
 class Var(Function):
     """out = Σ (a − mean)² / (n − correction);  da = 2·g·(a − mean) / (n − correction)."""
 
-    def forward(self, a, axes, keepdim, correction):
+    def forward(self, a, *, axes, keepdim, correction):
         self.axes, self.keepdim = axes, keepdim
         n = math.prod(a.shape[i] for i in axes) if a.ndim else 1
         self.denom = builtins.max(n - correction, 0)
@@ -115,15 +118,15 @@ class Var(Function):
     def backward(self, g):
         g = _expand_back(g, self.axes, self.keepdim)
         with np.errstate(divide="ignore", invalid="ignore"):
-            return (g * (2 / self.denom if self.denom else np.inf) * self.centered, None, None, None)
+            return (g * (2 / self.denom if self.denom else np.inf) * self.centered,)
 
 
 class Std(Var):
     """out = √var;  da = g·(a − mean) / ((n − correction)·out), and 0 where out = 0 (PyTorch's choice
     at the kink, instead of the ∞·0 = NaN that composing var and √ gives)."""
 
-    def forward(self, a, axes, keepdim, correction):
-        self.out = np.sqrt(super().forward(a, axes, keepdim, correction))
+    def forward(self, a, *, axes, keepdim, correction):
+        self.out = np.sqrt(super().forward(a, axes=axes, keepdim=keepdim, correction=correction))
         return self.out
 
     def backward(self, g):
@@ -135,7 +138,7 @@ class Std(Var):
 class Prod(Function):
     """out = Π a along one axis (or all);  da_i = g · Π_{j≠i} a_j (exact with zeros: prefix·suffix products)."""
 
-    def forward(self, a, axis, keepdim):
+    def forward(self, a, *, axis, keepdim):
         self.a, self.axis, self.keepdim = a, axis, keepdim
         if axis is None:
             return np.prod(a)
@@ -149,16 +152,16 @@ class Prod(Function):
         after = np.flip(np.concatenate([ones, np.cumprod(np.flip(flat, -1)[..., :-1], axis=-1)], axis=-1), -1)
         others = before * after
         if axis is None:
-            return (g * others.reshape(a.shape), None, None)
+            return (g * others.reshape(a.shape),)
         others = np.moveaxis(others, -1, axis)
         g = g if self.keepdim else np.expand_dims(g, axis)
-        return (g * others, None, None)
+        return (g * others,)
 
 
 class LogSumExp(Function):
     """out = log Σ exp(a) over dims, computed stably;  da = g · softmax(a)."""
 
-    def forward(self, a, axes, keepdim):
+    def forward(self, a, *, axes, keepdim):
         self.a, self.axes, self.keepdim = a, axes, keepdim
         m = np.max(a, axis=axes, keepdims=True)
         m = np.where(np.isfinite(m), m, 0)
@@ -167,7 +170,7 @@ class LogSumExp(Function):
 
     def backward(self, g):
         g = _expand_back(g, self.axes, self.keepdim)
-        return (g * np.exp(self.a - self.out), None, None)
+        return (g * np.exp(self.a - self.out),)
 
 
 def _check(x, op):
@@ -185,7 +188,7 @@ def sum(x, dim=None, keepdim=False, *, dtype=None):  # noqa: A001 - torch.sum
         x = x.to(dtype)
     elif x.data.dtype.kind in "bui":
         x = x.to(int64)
-    return Sum.apply(x, normalize_dims(dim, x.shape, "sum"), keepdim)
+    return Sum.apply(x, axes=normalize_dims(dim, x.shape, "sum"), keepdim=keepdim)
 
 
 def mean(x, dim=None, keepdim=False, *, dtype=None):
@@ -194,7 +197,7 @@ def mean(x, dim=None, keepdim=False, *, dtype=None):
         x = x.to(dtype)
     elif x.data.dtype.kind != "f":
         raise TypeError(f"mean: input dtype should be floating point, got {x.dtype}; pass dtype=")
-    return Mean.apply(x, normalize_dims(dim, x.shape, "mean"), keepdim)
+    return Mean.apply(x, axes=normalize_dims(dim, x.shape, "mean"), keepdim=keepdim)
 
 
 def _extremum(x, dim, keepdim, largest):
@@ -203,16 +206,11 @@ def _extremum(x, dim, keepdim, largest):
     if x.data.size == 0:
         raise ValueError(f"{op}: cannot reduce an empty tensor of shape {x.shape}")
     if dim is None:
-        return ExtremumEven.apply(x, normalize_dims(None, x.ndim, op), False, largest)
+        return ExtremumEven.apply(x, axes=normalize_dims(None, x.ndim, op), keepdim=False, largest=largest)
     (axis,) = normalize_dims(dim, x.shape, op) if x.ndim else (0,)
     if x.ndim == 0:
         return MaxMin(x, Tensor(np.zeros((), dtype=np.int64)))
-    values = ExtremumAlongDim.apply(x, axis, keepdim, largest)
-    fn = values._ctx
-    idx = fn.idx if fn is not None else np.expand_dims(
-        np.argmax(x.data, axis=axis) if largest else np.argmin(x.data, axis=axis), axis
-    )
-    return MaxMin(values, Tensor(idx if keepdim else np.squeeze(idx, axis=axis)))
+    return MaxMin(*ExtremumAlongDim.apply(x, axis=axis, keepdim=keepdim, largest=largest))
 
 
 def max(x, dim=None, keepdim=False):  # noqa: A001 - torch.max
@@ -233,26 +231,26 @@ def min(x, dim=None, keepdim=False):  # noqa: A001 - torch.min
 
 def amax(x, dim=None, keepdim=False):
     _check(x, "amax")
-    return ExtremumEven.apply(x, normalize_dims(dim, x.shape, "amax"), keepdim, True)
+    return ExtremumEven.apply(x, axes=normalize_dims(dim, x.shape, "amax"), keepdim=keepdim, largest=True)
 
 
 def amin(x, dim=None, keepdim=False):
     _check(x, "amin")
-    return ExtremumEven.apply(x, normalize_dims(dim, x.shape, "amin"), keepdim, False)
+    return ExtremumEven.apply(x, axes=normalize_dims(dim, x.shape, "amin"), keepdim=keepdim, largest=False)
 
 
 def var(x, dim=None, unbiased=True, keepdim=False, *, correction=None):
     """Variance with Bessel's correction by default (``correction=1``; ``unbiased=False`` → 0)."""
     _check(x, "var")
     correction = (1 if unbiased else 0) if correction is None else correction
-    return Var.apply(_float(x), normalize_dims(dim, x.shape, "var"), keepdim, correction)
+    return Var.apply(_float(x), axes=normalize_dims(dim, x.shape, "var"), keepdim=keepdim, correction=correction)
 
 
 def std(x, dim=None, unbiased=True, keepdim=False, *, correction=None):
     """Standard deviation: √var (gradient 0 where it is 0)."""
     _check(x, "std")
     correction = (1 if unbiased else 0) if correction is None else correction
-    return Std.apply(_float(x), normalize_dims(dim, x.shape, "std"), keepdim, correction)
+    return Std.apply(_float(x), axes=normalize_dims(dim, x.shape, "std"), keepdim=keepdim, correction=correction)
 
 
 def prod(x, dim=None, keepdim=False):
@@ -261,12 +259,12 @@ def prod(x, dim=None, keepdim=False):
         raise TypeError(f"prod: dim must be an int or None (one dim at a time, as torch), got {dim!r}")
     axes = () if dim is None else normalize_dims(dim, x.shape, "prod")  # () for a 0-d tensor: itself
     axis = axes[0] if axes else None
-    return Prod.apply(x, axis, keepdim)
+    return Prod.apply(x, axis=axis, keepdim=keepdim)
 
 
 def logsumexp(x, dim, keepdim=False):
     _check(x, "logsumexp")
-    return LogSumExp.apply(_float(x), normalize_dims(dim, x.shape, "logsumexp"), keepdim)
+    return LogSumExp.apply(_float(x), axes=normalize_dims(dim, x.shape, "logsumexp"), keepdim=keepdim)
 
 
 def _index_of(x, dim, keepdim, op, find):

@@ -15,51 +15,51 @@ from ..tensor import Tensor
 class Cast(Function):
     """out = a as another dtype; the gradient is cast back to the input's dtype."""
 
-    def forward(self, a, dtype):
+    def forward(self, a, *, dtype):
         self.dtype = a.dtype
         return a.astype(dtype)
 
     def backward(self, g):
-        return g.astype(self.dtype), None
+        return (g.astype(self.dtype),)
 
 
 class Reshape(Function):
     """out = a viewed with a new shape of the same size."""
 
-    def forward(self, a, shape):
+    def forward(self, a, *, shape):
         self.shape = a.shape
         return a.reshape(shape)
 
     def backward(self, g):
-        return g.reshape(self.shape), None
+        return (g.reshape(self.shape),)
 
 
 class Permute(Function):
     """out = a with dims reordered: out.shape[i] = a.shape[perm[i]]; the backward applies the inverse."""
 
-    def forward(self, a, perm):
+    def forward(self, a, *, perm):
         self.inverse = tuple(np.argsort(perm))
         return a.transpose(perm)
 
     def backward(self, g):
-        return g.transpose(self.inverse), None
+        return (g.transpose(self.inverse),)
 
 
 class Expand(Function):
     """out = a broadcast to ``shape`` (a read-only view); the backward sums over the copies."""
 
-    def forward(self, a, shape):
+    def forward(self, a, *, shape):
         self.shape = a.shape
         return np.broadcast_to(a, shape)
 
     def backward(self, g):
-        return unbroadcast(g, self.shape), None
+        return (unbroadcast(g, self.shape),)
 
 
 class GetItem(Function):
     """out = a[index]; the backward scatters g into zeros, adding where integer-array indices repeat."""
 
-    def forward(self, a, index, advanced):
+    def forward(self, a, *, index, advanced):
         self.shape, self.dtype, self.index, self.advanced = a.shape, a.dtype, index, advanced
         return a[index]
 
@@ -69,41 +69,41 @@ class GetItem(Function):
             np.add.at(gx, self.index, g)
         else:
             gx[self.index] = g
-        return gx, None, None
+        return (gx,)
 
 
 class Cat(Function):
     """out = the inputs joined along ``axis``; the backward slices g back into pieces."""
 
-    def forward(self, axis, *arrays):
+    def forward(self, *arrays, axis):
         self.axis = axis
         self.bounds = np.cumsum([a.shape[axis] for a in arrays])[:-1]
         return np.concatenate(arrays, axis=axis)
 
     def backward(self, g):
-        return (None, *np.split(g, self.bounds, axis=self.axis))
+        return tuple(np.split(g, self.bounds, axis=self.axis))
 
 
 class Stack(Function):
     """out = the inputs stacked along a new ``axis``; the backward takes slice i for input i."""
 
-    def forward(self, axis, *arrays):
+    def forward(self, *arrays, axis):
         self.axis = axis
         return np.stack(arrays, axis=axis)
 
     def backward(self, g):
-        return (None, *(np.take(g, i, axis=self.axis) for i in range(g.shape[self.axis])))
+        return tuple(np.take(g, i, axis=self.axis) for i in range(g.shape[self.axis]))
 
 
 class Pad(Function):
     """out = a padded with a constant; ``widths`` is NumPy's ((before, after), ...) per dim, ≥ 0."""
 
-    def forward(self, a, widths, value):
+    def forward(self, a, *, widths, value):
         self.crop = tuple(slice(lo, lo + n) for (lo, _), n in zip(widths, a.shape))
         return np.pad(a, widths, mode="constant", constant_values=value)
 
     def backward(self, g):
-        return g[self.crop], None, None
+        return (g[self.crop],)
 
 
 def _shape_arg(shape):
@@ -118,7 +118,7 @@ def cast(x, dtype):
         return x
     if dtype.kind != "f":
         return Tensor(x.data.astype(dtype))
-    return Cast.apply(x, dtype)
+    return Cast.apply(x, dtype=dtype)
 
 
 def reshape(x, *shape):
@@ -130,7 +130,7 @@ def reshape(x, *shape):
         raise ValueError(f"reshape: shape {shape} is invalid for input of shape {x.shape} ({size} elements)")
     if shape == x.shape:
         return x
-    return Reshape.apply(x, shape)
+    return Reshape.apply(x, shape=shape)
 
 
 def _dim(d, shape, op):
@@ -178,7 +178,7 @@ def permute(x, *dims):
     dims = tuple(d % x.ndim for d in dims)
     if dims == tuple(range(x.ndim)):
         return x
-    return Permute.apply(x, dims)
+    return Permute.apply(x, perm=dims)
 
 
 def transpose(x, dim0, dim1):
@@ -203,7 +203,7 @@ def expand(x, *shape):
             raise ValueError(f"expand: the tensor's shape {x.shape} cannot be expanded to {shape} (dim {i})")
     if target == x.shape:
         return x
-    return Expand.apply(x, target)
+    return Expand.apply(x, shape=target)
 
 
 def _index_part(i):
@@ -228,7 +228,7 @@ def _is_int(i):
 def _index(x, index):
     parts = index if isinstance(index, tuple) else (index,)
     advanced = any(isinstance(i, np.ndarray) and i.dtype.kind != "b" for i in parts)
-    return GetItem.apply(x, index, advanced)
+    return GetItem.apply(x, index=index, advanced=advanced)
 
 
 def getitem(x, index):
@@ -263,7 +263,7 @@ def cat(tensors, dim=0):
             raise ValueError(
                 f"cat: shapes must match except in dim {dim}, got {ref.shape} and {t.shape}"
             )
-    return Cat.apply(d, *_common_dtype(tensors))
+    return Cat.apply(*_common_dtype(tensors), axis=d)
 
 
 def stack(tensors, dim=0):
@@ -278,7 +278,7 @@ def stack(tensors, dim=0):
         raise IndexError(
             f"stack: dim {dim} out of range for tensors with {tensors[0].ndim} dims of shape {tensors[0].shape}"
         )
-    return Stack.apply(dim % (tensors[0].ndim + 1), *_common_dtype(tensors))
+    return Stack.apply(*_common_dtype(tensors), axis=dim % (tensors[0].ndim + 1))
 
 
 def _common_dtype(tensors):
@@ -329,4 +329,4 @@ def pad(x, pad, mode="constant", value=0.0):
     widths = [(0, 0)] * x.ndim
     for i in range(len(pad) // 2):
         widths[x.ndim - 1 - i] = (pad[2 * i], pad[2 * i + 1])
-    return Pad.apply(x, tuple(widths), value)
+    return Pad.apply(x, widths=tuple(widths), value=value)
