@@ -45,7 +45,7 @@ class SyncBatchNormFunction(Function):
     """y = γ·(x − μ)/√(σ² + ε) + β with μ, σ² the global batch statistics (given); shapes: x (N, C, ...),
     γ, β, μ, σ² (C,). The backward reduces its two channel sums over all ranks."""
 
-    def forward(self, x, weight, bias, mean, var, count, eps, world):
+    def forward(self, x, weight, bias, *, mean, var, count, eps, world):
         shape = (1, x.shape[1]) + (1,) * (x.ndim - 2)
         self.inv_std = (1.0 / np.sqrt(var + eps)).astype(x.dtype).reshape(shape)
         self.xhat = (x - mean.astype(x.dtype).reshape(shape)) * self.inv_std
@@ -72,7 +72,7 @@ class SyncBatchNormFunction(Function):
             mean_dy_xhat = (sums[c:] / self.count).reshape(shape)
             scale = self.inv_std if self.weight is None else self.inv_std * self.weight
             gx = scale * (g - mean_dy - xhat * mean_dy_xhat)
-        return gx, gw, gb, None, None, None, None, None
+        return gx, gw, gb
 
 
 class SyncBatchNorm(_BatchNorm):
@@ -94,7 +94,8 @@ class SyncBatchNorm(_BatchNorm):
         factor = self._factor()
         world = comm.world()
         mean, var, count = _global_moments(x.data, world)
-        out = SyncBatchNormFunction.apply(x, self.weight, self.bias, mean, var, count, self.eps, world)
+        out = SyncBatchNormFunction.apply(x, self.weight, self.bias, mean=mean, var=var, count=count, eps=self.eps,
+                                         world=world)
         if self.track_running_stats:
             with no_grad():
                 for running, value in ((self.running_mean, mean), (self.running_var, var * (count / (count - 1)))):

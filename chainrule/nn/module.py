@@ -30,12 +30,12 @@ IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_k
 class _HookIdentity(Function):
     """out = x; its backward reports g to a module's backward-hook call (and may swap it)."""
 
-    def forward(self, x, call, slot):
+    def forward(self, x, *, call, slot):
         self.call, self.slot = call, slot
         return x
 
     def backward(self, g):
-        return self.call.received(self.slot, g), None, None
+        return (self.call.received(self.slot, g),)
 
 
 class _BackwardHookCall:
@@ -50,11 +50,11 @@ class _BackwardHookCall:
         self.grad_output = None
 
     def wrap_inputs(self, args):
-        return tuple(_HookIdentity.apply(a, self, i) if i in self.pending else a for i, a in enumerate(args))
+        return tuple(_HookIdentity.apply(a, call=self, slot=i) if i in self.pending else a for i, a in enumerate(args))
 
     def wrap_output(self, out):
         if isinstance(out, Tensor) and out.requires_grad:
-            return _HookIdentity.apply(out, self, "output")
+            return _HookIdentity.apply(out, call=self, slot="output")
         return out
 
     def received(self, slot, g):
