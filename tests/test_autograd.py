@@ -528,3 +528,60 @@ def test_grad_fn_is_readable_and_next_functions_walk_the_graph_as_torchs():
     loss.backward()
     with pytest.raises(RuntimeError, match="SumBackward|Sum: the graph was freed by backward"):
         loss.grad_fn.next_functions
+
+
+# ----- the array-level contract: several outputs, one gradient per input of that input's shape ---------------
+class _TwoOutputs(Function):
+    """(2x, x², argmax over the last dim): two float outputs and an integer one, one node."""
+
+    calls = 0
+
+    def forward(self, x, *, scale):
+        self.x, self.scale = x, scale
+        return scale * x, x * x, np.argmax(x, axis=-1)
+
+    def backward(self, g_scaled, g_square, g_index):
+        type(self).calls += 1
+        assert g_index is None
+        return (self.scale * g_scaled + 2 * self.x * g_square,)
+
+
+@pytest.mark.parametrize("use", ["both", "first", "second"])
+def test_a_node_with_several_outputs_runs_its_backward_once_with_every_output_gradient(use):
+    x = cr.tensor(np.array([[1.0, -2.0, 3.0], [0.5, 4.0, -1.0]]), requires_grad=True)
+    xt = torch.tensor(x.data, requires_grad=True)
+    _TwoOutputs.calls = 0
+    a, b, idx = _TwoOutputs.apply(x, scale=2.0)
+    assert idx.dtype == np.int64 and not idx.requires_grad and a.requires_grad and b.requires_grad
+    assert a.grad_fn is b.grad_fn and [i for _, i in (a * b).grad_fn.next_functions] == [0, 1]
+    loss = {"both": (a * b).sum() + a.sum(), "first": (a * a).sum(), "second": b.exp().sum()}[use]
+    at, bt = 2.0 * xt, xt * xt
+    loss_t = {"both": (at * bt).sum() + at.sum(), "first": (at * at).sum(), "second": bt.exp().sum()}[use]
+    loss.backward()
+    loss_t.backward()
+    assert _TwoOutputs.calls == 1
+    np.testing.assert_allclose(x.grad.data, xt.grad.numpy(), rtol=1e-12)
+
+
+def test_a_node_with_several_outputs_backwards_again_with_retain_graph():
+    x = cr.tensor([1.0, 2.0], requires_grad=True)
+    a, b, _ = _TwoOutputs.apply(x, scale=3.0)
+    loss = (a + b).sum()
+    loss.backward(retain_graph=True)
+    loss.backward()
+    np.testing.assert_allclose(x.grad.data, 2 * (3.0 + 2 * x.data))
+
+
+class _WrongShape(Function):
+    def forward(self, x):
+        return x * 1
+
+    def backward(self, g):
+        return (g.sum(),)  # a scalar where the input was a vector
+
+
+def test_a_builtin_backward_with_a_gradient_of_the_wrong_shape_is_named():
+    x = cr.tensor([1.0, 2.0], requires_grad=True)
+    with pytest.raises(RuntimeError, match=r"_WrongShape.backward: the gradient of input 0 has shape \(\), but the "
+                                           r"input has shape \(2,\)"):
+        _WrongShape.apply(x).sum().backward()
