@@ -1,6 +1,5 @@
 """Autograd semantics against PyTorch: graphs with shared nodes, very deep graphs, accumulation,
 retain_graph, grad mode, leaves, backward's errors, the worked example of note 004, and gradcheck."""
-import time
 
 import numpy as np
 import pytest
@@ -66,15 +65,12 @@ def test_same_leaf_in_two_inputs_of_one_op():
                          ids=["mul", "add"])
 def test_100k_deep_chain_backpropagates(step, factor):
     x = cr.tensor(0.5, dtype=cr.float64, requires_grad=True)
-    start = time.perf_counter()
     y = x
     for _ in range(100_000):
         y = step(y)
     y.backward()  # a recursive backward would hit RecursionError long before this depth
-    elapsed = time.perf_counter() - start
     np.testing.assert_allclose(x.grad.item(), factor**100_000, rtol=1e-9)
     np.testing.assert_allclose(y.item(), 0.5 * factor**100_000, rtol=1e-9)
-    assert elapsed < 5.0, f"100k-op chain took {elapsed:.1f} s"
 
 
 # ----- accumulation and retain_graph ----------------------------------------------------------------
