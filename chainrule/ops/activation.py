@@ -51,12 +51,12 @@ class LeakyReLU(Function):
     """out = x if x > 0 else slope·x;  dx = g·(1 if x > 0 else slope) [note 000: against dead ReLUs].
     RReLU uses it too, with a random slope per element (an array) in training."""
 
-    def forward(self, x, slope):
+    def forward(self, x, *, slope):
         self.scale = np.where(x > 0, np.ones((), x.dtype), np.asarray(slope, dtype=x.dtype))
         return x * self.scale
 
     def backward(self, g):
-        return g * self.scale, None
+        return (g * self.scale,)
 
 
 class PReLU(Function):
@@ -76,19 +76,19 @@ class PReLU(Function):
 class ELU(Function):
     """out = x if x > 0 else α(eˣ − 1);  dx = g·(1 if x > 0 else out + α)."""
 
-    def forward(self, x, alpha):
+    def forward(self, x, *, alpha):
         self.pos, self.alpha = x > 0, alpha
         self.out = np.where(self.pos, x, alpha * np.expm1(np.minimum(x, 0)))
         return self.out
 
     def backward(self, g):
-        return np.where(self.pos, g, g * (self.out + self.alpha)), None
+        return (np.where(self.pos, g, g * (self.out + self.alpha)),)
 
 
 class Softplus(Function):
     """out = log(1 + e^(βx))/β, linear where βx > threshold;  dx = g·σ(βx) (1 above the threshold)."""
 
-    def forward(self, x, beta, threshold):
+    def forward(self, x, *, beta, threshold):
         bx = beta * x
         self.linear = bx > threshold
         e = np.exp(-np.abs(bx))  # σ(βx) without overflow for large |βx|, as Sigmoid
@@ -96,7 +96,7 @@ class Softplus(Function):
         return np.where(self.linear, x, (np.maximum(bx, 0) + np.log1p(e)) / beta)
 
     def backward(self, g):
-        return np.where(self.linear, g, g * self.sig), None, None
+        return (np.where(self.linear, g, g * self.sig),)
 
 
 _erf = np.frompyfunc(math.erf, 1, 1)
@@ -106,7 +106,7 @@ class GELU(Function):
     """Exact: out = x·Φ(x), Φ(x) = (1 + erf(x/√2))/2, dx = g·(Φ(x) + x·φ(x)).
     approximate='tanh': out = x/2·(1 + tanh(√(2/π)(x + 0.044715x³)))."""
 
-    def forward(self, x, approximate):
+    def forward(self, x, *, approximate):
         self.x, self.approximate = x, approximate
         if approximate == "tanh":
             self.t = np.tanh(math.sqrt(2 / math.pi) * (x + 0.044715 * x**3))
@@ -120,15 +120,15 @@ class GELU(Function):
         if self.approximate == "tanh":
             t = self.t
             inner = math.sqrt(2 / math.pi) * (1 + 3 * 0.044715 * x * x)
-            return g * (0.5 * (1 + t) + 0.5 * x * (1 - t * t) * inner), None
+            return (g * (0.5 * (1 + t) + 0.5 * x * (1 - t * t) * inner),)
         pdf = np.exp(-0.5 * x * x) / math.sqrt(2 * math.pi)
-        return g * (self.cdf + x * pdf), None
+        return (g * (self.cdf + x * pdf),)
 
 
 class Softmax(Function):
     """out = e^(x − max) / Σ e^(x − max) along ``axis``;  dx = out·(g − Σ g·out)."""
 
-    def forward(self, x, axis):
+    def forward(self, x, *, axis):
         self.axis = axis
         e = np.exp(x - np.max(x, axis=axis, keepdims=True))
         self.out = e / np.sum(e, axis=axis, keepdims=True)
@@ -136,20 +136,20 @@ class Softmax(Function):
 
     def backward(self, g):
         out = self.out
-        return out * (g - np.sum(g * out, axis=self.axis, keepdims=True)), None
+        return (out * (g - np.sum(g * out, axis=self.axis, keepdims=True)),)
 
 
 class LogSoftmax(Function):
     """out = x − logsumexp(x) along ``axis``;  dx = g − softmax(x)·Σ g."""
 
-    def forward(self, x, axis):
+    def forward(self, x, *, axis):
         self.axis = axis
         shifted = x - np.max(x, axis=axis, keepdims=True)
         self.out = shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
         return self.out
 
     def backward(self, g):
-        return g - np.exp(self.out) * np.sum(g, axis=self.axis, keepdims=True), None
+        return (g - np.exp(self.out) * np.sum(g, axis=self.axis, keepdims=True),)
 
 
 def relu(x):
@@ -178,17 +178,17 @@ def _softmax_axis(x, dim, op):
 
 def softmax(x, dim):
     """Softmax along ``dim`` (stable: the max is subtracted first)."""
-    return Softmax.apply(x, _softmax_axis(x, dim, "softmax"))
+    return Softmax.apply(x, axis=_softmax_axis(x, dim, "softmax"))
 
 
 def log_softmax(x, dim):
     """log(softmax(x)) along ``dim``, computed as x − logsumexp(x) without forming softmax."""
-    return LogSoftmax.apply(x, _softmax_axis(x, dim, "log_softmax"))
+    return LogSoftmax.apply(x, axis=_softmax_axis(x, dim, "log_softmax"))
 
 
 def leaky_relu(x, negative_slope=0.01):
     """x for x > 0, negative_slope·x otherwise."""
-    return LeakyReLU.apply(_float_input(x), negative_slope)
+    return LeakyReLU.apply(_float_input(x), slope=negative_slope)
 
 
 def prelu(x, weight):
@@ -212,26 +212,26 @@ def rrelu(x, lower=1.0 / 8, upper=1.0 / 3, training=False, generator=None):
         raise ValueError(f"rrelu: expected 0 <= lower <= upper, got lower={lower}, upper={upper}")
     x = _float_input(x)
     if not training:
-        return LeakyReLU.apply(x, (lower + upper) / 2)
+        return LeakyReLU.apply(x, slope=(lower + upper) / 2)
     slope = rng(generator).uniform(lower, upper, x.shape).astype(x.dtype)
-    return LeakyReLU.apply(x, slope)
+    return LeakyReLU.apply(x, slope=slope)
 
 
 def elu(x, alpha=1.0):
     """x for x > 0, α(eˣ − 1) otherwise."""
-    return ELU.apply(_float_input(x), alpha)
+    return ELU.apply(_float_input(x), alpha=alpha)
 
 
 def softplus(x, beta=1.0, threshold=20.0):
     """Smooth ReLU: log(1 + e^(βx))/β (x itself where βx > threshold, for stability)."""
-    return Softplus.apply(_float_input(x), beta, threshold)
+    return Softplus.apply(_float_input(x), beta=beta, threshold=threshold)
 
 
 def gelu(x, approximate="none"):
     """Gaussian error linear unit x·Φ(x) (``approximate='tanh'``: the tanh approximation)."""
     if approximate not in ("none", "tanh"):
         raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
-    return GELU.apply(_float_input(x), approximate)
+    return GELU.apply(_float_input(x), approximate=approximate)
 
 
 from ..kernels import activation as fast  # noqa: E402 - the fast kernels subclass the ops above

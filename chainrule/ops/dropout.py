@@ -11,13 +11,13 @@ class Dropout(Function):
     """out = x·mask/(1 − p), mask ~ Bernoulli(1 − p) with ``mask_shape`` (broadcast: a whole channel
     for Dropout2d); dx = g·mask/(1 − p)."""
 
-    def forward(self, x, p, mask_shape, generator):
+    def forward(self, x, *, p, mask_shape, generator):
         keep = rng(generator).random(mask_shape) >= p
         self.scale = (keep / (1 - p)).astype(x.dtype) if p < 1 else np.zeros(mask_shape, dtype=x.dtype)
         return x * self.scale
 
     def backward(self, g):
-        return g * self.scale, None, None, None
+        return (g * self.scale,)
 
 
 def check_p(p, op):
@@ -30,7 +30,7 @@ def dropout(input, p=0.5, training=True, generator=None):  # noqa: A002
     check_p(p, "dropout")
     if not training or p == 0:
         return input
-    return Dropout.apply(input, p, input.shape, generator)
+    return Dropout.apply(input, p=p, mask_shape=input.shape, generator=generator)
 
 
 def dropout2d(input, p=0.5, training=True, generator=None):  # noqa: A002
@@ -40,4 +40,4 @@ def dropout2d(input, p=0.5, training=True, generator=None):  # noqa: A002
         raise ValueError(f"dropout2d: expected a 3-D or 4-D input, got shape {input.shape}")
     if not training or p == 0:
         return input
-    return Dropout.apply(input, p, input.shape[:-2] + (1, 1), generator)
+    return Dropout.apply(input, p=p, mask_shape=input.shape[:-2] + (1, 1), generator=generator)

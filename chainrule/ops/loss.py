@@ -7,6 +7,7 @@ targets' classes when class weights are given.
 """
 import numpy as np
 
+from .. import runtime
 from ..autograd import Function
 from ..dtypes import check_floating
 from ..tensor import Tensor
@@ -19,68 +20,60 @@ def check_reduction(reduction, op):
         raise ValueError(f"{op}: reduction must be one of {REDUCTIONS}, got {reduction!r}")
 
 
-def _log_softmax_rows(z):
-    """log softmax along the last axis, stable; also returns softmax."""
-    shifted = z - np.max(z, axis=-1, keepdims=True)
-    exp = np.exp(shifted)
-    total = np.sum(exp, axis=-1, keepdims=True)
-    return shifted - np.log(total), exp / total
-
-
 class CrossEntropy(Function):
-    """Logits z (M, C) against class indices t (M,) or class probabilities q (M, C), class weights w:
+    """Cross-entropy of logits z (M, C) against a target distribution q (M, C), fused with log-softmax so
+    that the backward is the closed form of [note 004] (softmax − one-hot, by the chain rule of [note 002]):
 
-        indices:        loss_i = (1 − ε)·w_t·(−log p_i,t) + (ε/C)·Σ_c w_c·(−log p_i,c)   (0 where t = ignore_index)
-        probabilities:  loss_i = Σ_c w_c·q'_c·(−log p_i,c),  q' = (1 − ε)·q + ε/C
-        dz_i = p_i·Σ_c w_c·q'_i,c − w⊙q'_i   (the indices case is q'_i = (1 − ε)·onehot(t_i) + ε/C, masked)
+        log p_i = z_i − max z_i − log Σ_c e^(z_i,c − max z_i)          (log-softmax, stable)
+        q_i     = (1 − ε)·onehot(t_i) + ε/C for class indices t (M,), label smoothing ε
+                  (a row of 0 where t_i = ignore_index);  or (1 − ε)·q_i + ε/C for probabilities q (M, C)
+        loss_i  = −Σ_c w_c·q_i,c·log p_i,c                              (class weights w; 1 without)
+        dz_i    = p_i·Σ_c w_c·q_i,c − w⊙q_i                             (w = 1, ε = 0: p_i − onehot(t_i))
+        dq_i    = −(1 − ε)·w⊙log p_i                                    (probability targets only)
 
-    'mean' divides by Σ_i w_t (indices) or by M (probabilities), as PyTorch does.
+    'mean' divides Σ_i loss_i by Σ_i w_t_i over the targets not ignored (indices) or by M (probabilities),
+    as PyTorch does.
     """
 
-    def forward(self, z, target, weight, ignore_index, smoothing, reduction):
+    def forward(self, z, target, weight, *, ignore_index, smoothing, reduction):
         m, c = z.shape
-        logp, p = _log_softmax_rows(z)
-        w = np.ones(c, dtype=z.dtype) if weight is None else weight
-        if target.dtype.kind in "iu":
-            valid = target != ignore_index
-            t = np.where(valid, target, 0)
-            q = np.zeros((m, c), dtype=z.dtype)
-            q[np.arange(m), t] = 1 - smoothing
-            q += smoothing / c
-            q *= valid[:, None]
-            denom = np.sum(w[t] * valid)
+        shifted = z - np.max(z, axis=1, keepdims=True)
+        self.logp = shifted - np.log(np.sum(np.exp(shifted), axis=1, keepdims=True))
+        self.w = np.ones(c, dtype=z.dtype) if weight is None else weight
+        self.soft_target = target.dtype.kind == "f"
+        if self.soft_target:
+            q = (1 - smoothing) * target + smoothing / c
+            self.valid, self.denom = np.ones(m, dtype=bool), m
         else:
-            q = target * (1 - smoothing) + smoothing / c if smoothing else target
-            denom, valid = m, None
-        wq = w * q
-        loss = -np.sum(wq * logp, axis=1)
-        self.p, self.wq, self.logp, self.w, self.smoothing = p, wq, logp, w, smoothing
-        self.reduction, self.denom, self.soft_target = reduction, denom, target.dtype.kind == "f"
-        self.valid = valid
+            self.valid = target != ignore_index
+            onehot = (target[:, None] == np.arange(c)).astype(z.dtype)
+            q = ((1 - smoothing) * onehot + smoothing / c) * self.valid[:, None]
+            self.denom = np.sum(onehot[self.valid] @ self.w)  # Σ of w_t over the targets not ignored
+        self.wq = self.w * q
+        self.smoothing, self.reduction = smoothing, reduction
+        loss = -np.sum(self.wq * self.logp, axis=1)
+        if reduction == "none":
+            return loss
         if reduction == "sum":
             return np.sum(loss)
-        if reduction == "mean":
-            with np.errstate(divide="ignore", invalid="ignore"):  # every target ignored: nan, as in torch
-                return np.sum(loss) / denom
-        return loss
+        with np.errstate(divide="ignore", invalid="ignore"):  # every target ignored: nan, as in torch
+            return np.sum(loss) / self.denom
 
     def backward(self, g):
         with np.errstate(divide="ignore", invalid="ignore"):
-            scale = g[:, None] if self.reduction == "none" else (g / self.denom if self.reduction == "mean" else g)
-            gz = (self.p * np.sum(self.wq, axis=1, keepdims=True) - self.wq) * scale
-        if self.valid is not None and not self.denom:
-            gz[~self.valid] = 0  # ignored rows get 0, not 0·∞ (torch's gradient when every target is ignored)
-        gq = None
-        if self.soft_target and self.needs[1]:
-            gq = -self.w * self.logp * (1 - self.smoothing) * scale
-        return gz, gq, None, None, None, None
+            scale = g[:, None] if self.reduction == "none" else g / self.denom if self.reduction == "mean" else g
+            p = np.exp(self.logp)
+            gz = (p * np.sum(self.wq, axis=1, keepdims=True) - self.wq) * scale
+        gz[~self.valid] = 0  # an ignored row: 0, also when every target is ignored (0·∞ otherwise), as torch
+        gq = -(1 - self.smoothing) * self.w * self.logp * scale if self.soft_target and self.needs[1] else None
+        return gz, gq, None
 
 
 class NLL(Function):
     """Negative log-likelihood of log-probabilities x (M, C) at class indices t:
     loss_i = −w_t·x_i,t (0 where t = ignore_index); dx_i,t = −w_t·g."""
 
-    def forward(self, x, target, weight, ignore_index, reduction):
+    def forward(self, x, target, weight, *, ignore_index, reduction):
         m, c = x.shape
         valid = target != ignore_index
         t = np.where(valid, target, 0)
@@ -101,15 +94,15 @@ class NLL(Function):
             scale = g if self.reduction != "mean" else g / self.denom
             # ignored rows get 0, not 0·∞ when every target is ignored (as torch)
             gx[np.arange(self.shape[0]), self.t] = np.where(self.valid, -self.wt * scale, 0)
-        return gx, None, None, None, None
+        return gx, None, None
 
 
 class PointwiseLoss(Function):
-    """Base of the elementwise losses: ``terms(x, y, param)`` returns (loss, dloss/dx, dloss/dy)
+    """Base of the elementwise losses: ``terms(x, y, **hyperparameters)`` returns (loss, dloss/dx, dloss/dy)
     elementwise; an optional weight multiplies each term; then the reduction."""
 
-    def forward(self, x, y, weight, reduction, param=None):
-        loss, self.dx, self.dy = self.terms(x, y, param)
+    def forward(self, x, y, weight, *, reduction, **hyperparameters):
+        loss, self.dx, self.dy = self.terms(x, y, **hyperparameters)
         if weight is not None:
             loss, self.dx, self.dy = loss * weight, self.dx * weight, self.dy * weight
         self.reduction, self.n = reduction, loss.size
@@ -123,13 +116,13 @@ class PointwiseLoss(Function):
         scale = g / self.n if self.reduction == "mean" and self.n else g  # (n = 0: the gradients are empty)
         gx = self.dx * scale if self.needs[0] else None
         gy = self.dy * scale if self.needs[1] else None
-        return gx, gy, None, None, None
+        return gx, gy, None
 
 
 class MSE(PointwiseLoss):
     """(x − y)²;  dx = 2(x − y), dy = −dx."""
 
-    def terms(self, x, y, _):
+    def terms(self, x, y):
         d = x - y
         return d * d, 2 * d, -2 * d
 
@@ -137,7 +130,7 @@ class MSE(PointwiseLoss):
 class L1(PointwiseLoss):
     """|x − y|;  dx = sign(x − y), dy = −dx."""
 
-    def terms(self, x, y, _):
+    def terms(self, x, y):
         d = x - y
         s = np.sign(d)
         return np.abs(d), s, -s
@@ -146,7 +139,7 @@ class L1(PointwiseLoss):
 class SmoothL1(PointwiseLoss):
     """0.5(x − y)²/β where |x − y| < β, else |x − y| − 0.5β (β = 0: L1);  dx = (x − y)/β or sign."""
 
-    def terms(self, x, y, beta):
+    def terms(self, x, y, *, beta):
         d = x - y
         a = np.abs(d)
         if beta == 0:
@@ -161,7 +154,7 @@ class BCE(PointwiseLoss):
     """−[y·log x + (1 − y)·log(1 − x)] for probabilities x, logs clamped at −100 as PyTorch;
     dx = (x − y)/max(x(1 − x), 1e-12), dy = log(1 − x) − log x."""
 
-    def terms(self, x, y, _):
+    def terms(self, x, y):
         with np.errstate(divide="ignore"):  # log 0 = −∞, clamped to −100
             log_x = np.maximum(np.log(x), -100)
             log_1mx = np.maximum(np.log1p(-x), -100)
@@ -174,7 +167,7 @@ class BCEWithLogits(PointwiseLoss):
     """−[pw·y·log σ(z) + (1 − y)·log(1 − σ(z))] computed stably with softplus (log σ(z) = −softplus(−z));
     dz = σ(z)·(pw·y + 1 − y) − pw·y, dy = −pw·log σ(z) + log(1 − σ(z))."""
 
-    def terms(self, z, y, pos_weight):
+    def terms(self, z, y, *, pos_weight):
         sp_neg = np.maximum(-z, 0) + np.log1p(np.exp(-np.abs(z)))  # softplus(−z) = −log σ(z)
         sp_pos = sp_neg + z  # softplus(z) = −log(1 − σ(z))
         pw = 1 if pos_weight is None else pos_weight
@@ -184,7 +177,7 @@ class BCEWithLogits(PointwiseLoss):
         return loss, dz, pw * sp_neg - sp_pos
 
 
-def _pointwise(op, input, target, weight, reduction, name, param=None):  # noqa: A002
+def _pointwise(op, input, target, weight, reduction, name, **hyperparameters):  # noqa: A002
     check_reduction(reduction, name)
     if not isinstance(input, Tensor):
         raise TypeError(f"{name}: input must be a Tensor, got {type(input).__name__}")
@@ -204,9 +197,9 @@ def _pointwise(op, input, target, weight, reduction, name, param=None):  # noqa:
             np.broadcast_shapes(w.shape, input.shape)
         except ValueError:
             raise ValueError(f"{name}: weight of shape {w.shape} does not broadcast to input shape {input.shape}") from None
-    if isinstance(param, np.ndarray):
-        param = param.astype(input.data.dtype, copy=False)
-    return op.apply(input, target, w, reduction, param)
+    hyperparameters = {k: v.astype(input.data.dtype, copy=False) if isinstance(v, np.ndarray) else v  # pos_weight
+                       for k, v in hyperparameters.items()}
+    return op.apply(input, target, w, reduction=reduction, **hyperparameters)
 
 
 def mse_loss(input, target, *, reduction="mean"):  # noqa: A002 - PyTorch's argument name
@@ -223,7 +216,7 @@ def smooth_l1_loss(input, target, *, reduction="mean", beta=1.0):  # noqa: A002
     """Quadratic below ``beta``, linear above (Huber-like, as torch's smooth_l1_loss)."""
     if beta < 0:
         raise ValueError(f"smooth_l1_loss: beta must be non-negative, got {beta}")
-    return _pointwise(SmoothL1, input, target, None, reduction, "smooth_l1_loss", beta)
+    return _pointwise(SmoothL1, input, target, None, reduction, "smooth_l1_loss", beta=beta)
 
 
 def _check_float_arguments(input, target, op):  # noqa: A002
@@ -249,7 +242,7 @@ def binary_cross_entropy_with_logits(input, target, weight=None, *, reduction="m
     """Binary cross-entropy of logits (sigmoid fused in, stable for large |z|); ``pos_weight`` weighs positives."""
     _check_float_arguments(input, target, "binary_cross_entropy_with_logits")
     pw = None if pos_weight is None else (pos_weight.data if isinstance(pos_weight, Tensor) else np.asarray(pos_weight))
-    return _pointwise(BCEWithLogits, input, target, weight, reduction, "binary_cross_entropy_with_logits", pw)
+    return _pointwise(BCEWithLogits, input, target, weight, reduction, "binary_cross_entropy_with_logits", pos_weight=pw)
 
 
 def _class_last(x, op):
@@ -317,7 +310,8 @@ def cross_entropy(input, target, weight=None, *, ignore_index=-100, reduction="m
     else:
         t = _index_target(target, input, batch, op)
         _check_classes(t, c, ignore_index, op)
-    loss = CrossEntropy.apply(rows, t, w, ignore_index, label_smoothing, reduction)
+    op_class = CrossEntropy if runtime.reference else fast.CrossEntropy
+    loss = op_class.apply(rows, t, w, ignore_index=ignore_index, smoothing=label_smoothing, reduction=reduction)
     return loss.reshape(batch) if reduction == "none" else loss
 
 
@@ -331,5 +325,9 @@ def nll_loss(input, target, weight=None, *, ignore_index=-100, reduction="mean")
     rows, batch = _class_last(input, op)
     t = _index_target(target, input, batch, op)
     _check_classes(t, rows.shape[1], ignore_index, op)
-    loss = NLL.apply(rows, t, _class_weight(weight, rows.shape[1], input.data.dtype, op), ignore_index, reduction)
+    w = _class_weight(weight, rows.shape[1], input.data.dtype, op)
+    loss = NLL.apply(rows, t, w, ignore_index=ignore_index, reduction=reduction)
     return loss.reshape(batch) if reduction == "none" else loss
+
+
+from ..kernels import loss as fast  # noqa: E402 - the fast kernels subclass the ops above

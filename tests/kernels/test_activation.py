@@ -1,6 +1,6 @@
 """kernels/activation.py == ops/activation.py: the fast ReLU (a block of zeros at a time, split over threads)
 against the reference max(x, 0) — outputs and gradients equal, bit for bit (both compare and multiply the same
-numbers). Both against torch: tests/ops/test_activation_loss.py, which runs on both paths."""
+numbers). Both against torch: tests/ops/test_activation.py, which runs its ReLU tests on both paths."""
 import numpy as np
 import pytest
 

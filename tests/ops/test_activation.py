@@ -1,23 +1,32 @@
-"""chainrule.ops.activation beyond relu/sigmoid/tanh/softmax: leaky_relu, prelu (one slope or one per
-channel), rrelu (eval: the mean slope; training: random slopes in [lower, upper], reproducible, the
-gradient is the slope used), elu, softplus (beta, threshold), gelu (exact and tanh) — parity with torch
-in float64 over drawn shapes and arguments, float32 dtypes, finite differences, extremes, errors."""
+"""chainrule.ops.activation against torch: relu sigmoid tanh, softmax log_softmax, and the rest of the ReLU
+family — leaky_relu, prelu (one slope or one per channel), rrelu (eval: the mean slope; training: random
+slopes in [lower, upper], reproducible, the gradient is the slope used), elu, softplus (beta, threshold),
+gelu (exact and tanh) — forward and gradients in float64 and float32 over drawn shapes and arguments,
+extreme inputs, finite differences and error messages. ReLU, the one activation with a fast kernel
+(kernels/activation.py), is checked against torch on both paths (the both_paths fixture)."""
 
 import numpy as np
 import pytest
 import torch
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import chainrule as cr
 import chainrule.nn.functional as F
+from chainrule.kernels.activation import ZEROS_BLOCK, ReLU, positive_part
 from tests.parity import assert_parity
 
-SETTINGS = settings(max_examples=25, deadline=None)
+# the both_paths fixture holds one path for the whole test, every example included
+SETTINGS = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 SEEDS = st.integers(0, 2**32 - 1)
 SHAPES = hnp.array_shapes(min_dims=0, max_dims=4, min_side=1, max_side=4)
 TF = torch.nn.functional
+BOTH_PATHS = pytest.mark.usefixtures("both_paths")
+
+
+def normal(shape, seed, dtype=np.float64, scale=1.0):
+    return np.asarray(np.random.default_rng(seed).standard_normal(shape) * scale, dtype=dtype)
 
 
 def nonzero(shape, seed, dtype=np.float64, scale=1.0):
@@ -30,8 +39,162 @@ def _leaf(array):
     return cr.tensor(array, requires_grad=True)
 
 
-# (ours, torch's, strategy of keyword arguments)
+# ----- relu, sigmoid, tanh ------------------------------------------------------------------------
 ELEMENTWISE = {
+    "relu": (cr.relu, torch.relu),
+    "relu_F": (F.relu, TF.relu),
+    "relu_method": (lambda x: x.relu(), lambda x: x.relu()),
+    "sigmoid": (cr.sigmoid, torch.sigmoid),
+    "sigmoid_F": (F.sigmoid, TF.sigmoid),
+    "sigmoid_method": (lambda x: x.sigmoid(), lambda x: x.sigmoid()),
+    "tanh": (cr.tanh, torch.tanh),
+    "tanh_F": (F.tanh, TF.tanh),
+    "tanh_method": (lambda x: x.tanh(), lambda x: x.tanh()),
+}
+
+
+@BOTH_PATHS
+@pytest.mark.parametrize("name", sorted(ELEMENTWISE))
+@SETTINGS
+@given(shape=SHAPES, seed=SEEDS, scale=st.sampled_from([1.0, 10.0]))
+def test_elementwise_activation_parity(name, shape, seed, scale):
+    ours, theirs = ELEMENTWISE[name]
+    assert_parity(ours, theirs, nonzero(shape, seed, scale=scale))
+
+
+@BOTH_PATHS
+@pytest.mark.parametrize("name", sorted(ELEMENTWISE))
+def test_elementwise_activation_float32(name):
+    ours, theirs = ELEMENTWISE[name]
+    out = assert_parity(ours, theirs, nonzero((3, 4, 5), 0, np.float32) * np.float32(3))
+    assert out.dtype == np.float32
+
+
+@BOTH_PATHS
+@pytest.mark.parametrize("name", sorted(ELEMENTWISE))
+def test_integer_input_dtype_like_torch(name):
+    """relu keeps int64; sigmoid and tanh give the default float dtype (float32)."""
+    ours, theirs = ELEMENTWISE[name]
+    out = assert_parity(ours, theirs, np.array([[-2, 0, 3]]), grad=False)
+    assert out.dtype == (np.int64 if name.startswith("relu") else np.float32)
+
+
+@BOTH_PATHS
+def test_relu_derivative_at_zero_is_zero_like_torch():
+    """note 000 defines relu'(0) = 0; so does torch."""
+    assert_parity(cr.relu, torch.relu, np.array([-1.0, 0.0, 0.0, 2.0]))
+
+
+@pytest.fixture
+def threads(request):
+    before = cr.get_num_threads()
+    cr.set_num_threads(request.param)
+    yield
+    cr.set_num_threads(before)
+
+
+@BOTH_PATHS
+@pytest.mark.parametrize("threads", [1, 3], indirect=True)
+@pytest.mark.parametrize("n", [1, ZEROS_BLOCK - 1, ZEROS_BLOCK, 2 * ZEROS_BLOCK + 3])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32, np.int32])
+def test_relu_over_several_zero_blocks(threads, n, dtype):
+    """positive_part compares x with a block of zeros at a time, the blocks shared out between threads:
+    every block and the partial last one, non-contiguous input, NaN (of either sign) and ±inf kept as
+    torch keeps them; the backward's mask and product likewise by blocks."""
+    x = np.random.default_rng(n).standard_normal((2, n)) * 5
+    if dtype != np.int32:
+        x[0, :4] = [np.nan, -np.inf, np.inf, -np.nan][: min(4, n)]
+    x = x.astype(dtype).T  # (n, 2), not contiguous
+    assert_parity(cr.relu, torch.relu, x, grad=dtype == np.float64)
+    assert positive_part(x.copy()).dtype == dtype
+
+
+def test_fast_relu_saves_nothing_without_a_graph():
+    """A node that will not be recorded (no_grad, or no input needing a gradient) skips the backward's mask."""
+    x = np.random.default_rng(0).standard_normal((2, 3, 4, 4))
+    node = ReLU()
+    node.forward(x)
+    assert "mask" not in vars(node)
+    node.needs = (True,)
+    node.forward(x)
+    assert "mask" in vars(node)
+
+
+@BOTH_PATHS
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_extreme_inputs_stay_finite(dtype):
+    """sigmoid and tanh saturate without overflow warnings or NaN at ±100 and beyond; relu(−inf) is 0."""
+    x = np.array([-1000.0, -100.0, -30.0, 30.0, 100.0, 1000.0], dtype=dtype)
+    for ours, theirs in [(cr.sigmoid, torch.sigmoid), (cr.tanh, torch.tanh), (cr.relu, torch.relu)]:
+        with np.errstate(over="raise", divide="raise", invalid="raise"):
+            out = assert_parity(ours, theirs, x)
+        assert np.all(np.isfinite(out.data))
+    assert_parity(cr.relu, torch.relu, np.array([-np.inf, -1.0, 2.0, np.inf], dtype=dtype), grad=False)
+    t = cr.tensor(x, requires_grad=True)
+    cr.sigmoid(t).sum().backward()
+    assert np.all(np.isfinite(t.grad.data))
+
+
+
+# ----- softmax, log_softmax -----------------------------------------------------------------------
+SOFTMAXES = {
+    "softmax": (cr.softmax, torch.softmax),
+    "log_softmax": (cr.log_softmax, torch.log_softmax),
+    "softmax_F": (F.softmax, TF.softmax),
+    "log_softmax_F": (F.log_softmax, TF.log_softmax),
+    "softmax_method": (lambda x, d: x.softmax(d), lambda x, d: x.softmax(d)),
+    "log_softmax_method": (lambda x, d: x.log_softmax(d), lambda x, d: x.log_softmax(d)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(SOFTMAXES))
+@SETTINGS
+@given(shape=SHAPES, data=st.data(), seed=SEEDS, scale=st.sampled_from([1.0, 30.0]))
+def test_softmax_parity(name, shape, data, seed, scale):
+    span = max(len(shape), 1)
+    dim = data.draw(st.integers(-span, span - 1))
+    ours, theirs = SOFTMAXES[name]
+    assert_parity(lambda x: ours(x, dim), lambda x: theirs(x, dim), normal(shape, seed, scale=scale))
+
+
+@pytest.mark.parametrize("name", sorted(SOFTMAXES))
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_softmax_large_logits_and_float32(name, dtype):
+    ours, theirs = SOFTMAXES[name]
+    x = np.array([[1000.0, 0.0, -1000.0], [500.0, 500.0, 499.0]], dtype=dtype)
+    for dim in (0, 1, -1):
+        with np.errstate(over="raise", invalid="raise"):
+            out = assert_parity(lambda t, d=dim: ours(t, d), lambda t, d=dim: theirs(t, d), x)
+        assert out.dtype == dtype
+        assert np.all(np.isfinite(out.data))
+
+
+@pytest.mark.parametrize("name", ["softmax", "log_softmax"])
+@pytest.mark.parametrize("data, dtype", [([1, 2, 3], "int64"), ([True, False], "bool")])
+def test_softmax_refuses_integer_and_bool_tensors_as_torch(name, data, dtype):
+    with pytest.raises(NotImplementedError, match="not implemented for"):
+        getattr(torch, name)(torch.tensor(data), 0)
+    with pytest.raises(TypeError, match=rf"{name}: needs a floating-point input, got {dtype}; convert with .float\(\)"):
+        getattr(cr, name)(cr.tensor(data), 0)
+    with pytest.raises(TypeError, match=rf"{name}: needs a floating-point input"):
+        getattr(cr.tensor(data), name)(0)
+
+
+def test_softmax_dim_errors():
+    x = cr.tensor(normal((2, 3), 0))
+    with pytest.raises(IndexError, match=r"softmax: dim 2 out of range for a tensor with 2 dims of shape \(2, 3\)"):
+        cr.softmax(x, 2)
+    with pytest.raises(
+        IndexError, match=r"log_softmax: dim -3 out of range for a tensor with 2 dims of shape \(2, 3\)"
+    ):
+        cr.log_softmax(x, -3)
+    with pytest.raises(TypeError, match="softmax: dim must be an int, got None"):
+        cr.softmax(x, None)
+
+
+# ----- leaky_relu, elu, softplus, gelu, rrelu in evaluation -------------------------------------------
+# (ours, torch's, strategy of keyword arguments)
+RELU_FAMILY = {
     "leaky_relu": (F.leaky_relu, TF.leaky_relu,
                    st.fixed_dictionaries({"negative_slope": st.sampled_from([0.0, 0.01, 0.2, 1.0, 1.5, -0.3])})),
     "elu": (F.elu, TF.elu, st.fixed_dictionaries({"alpha": st.sampled_from([1.0, 0.5, 2.0, 0.0])})),
@@ -46,36 +209,36 @@ ELEMENTWISE = {
 }
 
 
-@pytest.mark.parametrize("name", sorted(ELEMENTWISE))
+@pytest.mark.parametrize("name", sorted(RELU_FAMILY))
 @SETTINGS
 @given(shape=SHAPES, seed=SEEDS, scale=st.sampled_from([1.0, 10.0]), data=st.data())
-def test_elementwise_parity(name, shape, seed, scale, data):
-    ours, theirs, kwargs_strategy = ELEMENTWISE[name]
+def test_relu_family_parity(name, shape, seed, scale, data):
+    ours, theirs, kwargs_strategy = RELU_FAMILY[name]
     kwargs = data.draw(kwargs_strategy)
     if name == "rrelu_eval" and kwargs["lower"] > kwargs["upper"]:
         kwargs["lower"], kwargs["upper"] = kwargs["upper"], kwargs["lower"]
     assert_parity(lambda x: ours(x, **kwargs), lambda x: theirs(x, **kwargs), nonzero(shape, seed, scale=scale))
 
 
-@pytest.mark.parametrize("name", sorted(ELEMENTWISE))
-def test_elementwise_float32(name):
-    ours, theirs, _ = ELEMENTWISE[name]
+@pytest.mark.parametrize("name", sorted(RELU_FAMILY))
+def test_relu_family_float32(name):
+    ours, theirs, _ = RELU_FAMILY[name]
     out = assert_parity(ours, theirs, nonzero((3, 4, 5), 1, np.float32, scale=3.0))
     assert out.dtype == np.float32
 
 
-def test_elementwise_positional_arguments_and_defaults():
+def test_relu_family_positional_arguments_and_defaults():
     x = nonzero((4, 5), 2, scale=4.0)
     assert_parity(lambda t: F.leaky_relu(t, 0.3), lambda t: TF.leaky_relu(t, 0.3), x)
     assert_parity(lambda t: F.elu(t, 0.7), lambda t: TF.elu(t, 0.7), x)
     assert_parity(lambda t: F.softplus(t, 2.0, 3.0), lambda t: TF.softplus(t, 2.0, 3.0), x)
     assert_parity(lambda t: F.rrelu(t, 0.1, 0.2), lambda t: TF.rrelu(t, 0.1, 0.2), x)
-    for ours, theirs, _ in ELEMENTWISE.values():  # the defaults are torch's
+    for ours, theirs, _ in RELU_FAMILY.values():  # the defaults are torch's
         assert_parity(ours, theirs, x)
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-def test_extreme_inputs_stay_finite(dtype):
+def test_relu_family_extreme_inputs_stay_finite(dtype):
     """No overflow or NaN at ±1000 (softplus, elu and gelu each saturate to a line or a constant)."""
     x = np.array([-1000.0, -100.0, -40.0, -1.0, 1.0, 40.0, 100.0, 1000.0], dtype=dtype)
     cases = [(F.softplus, TF.softplus), (F.elu, TF.elu), (F.leaky_relu, TF.leaky_relu),
@@ -99,7 +262,7 @@ def test_softplus_threshold_switches_to_identity_like_torch():
         np.testing.assert_array_equal(out.data[linear], x[linear])
 
 
-def test_integer_input_gives_default_float():
+def test_relu_family_integer_input_gives_default_float():
     for fn in (F.leaky_relu, F.elu, F.softplus, F.gelu, F.rrelu):
         out = fn(cr.tensor([[-2, 0, 3]]))
         assert out.dtype == np.float32
@@ -216,10 +379,20 @@ def test_gelu_bad_approximate():
     lambda t: F.softplus(t, 2.0, 3.0), lambda t: F.gelu(t), lambda t: F.gelu(t, "tanh"),
     lambda t: F.rrelu(t, 0.1, 0.3),
 ], ids=["leaky_relu", "elu", "softplus", "softplus_beta_threshold", "gelu", "gelu_tanh", "rrelu_eval"])
-def test_gradcheck(fn):
+def test_gradcheck_relu_family(fn):
     assert cr.gradcheck(fn, (_leaf(nonzero((3, 5), 21, scale=2.0)),))
 
 
 def test_gradcheck_rrelu_training_with_a_fixed_generator():
     """The slopes are redrawn per call; a fresh generator with the same seed makes them the same draw."""
     assert cr.gradcheck(lambda t: F.rrelu(t, 0.1, 0.3, True, cr.Generator(4)), (_leaf(nonzero((3, 5), 22)),))
+
+
+@BOTH_PATHS
+def test_gradcheck_activations_and_mse():
+    x, t = _leaf(nonzero((3, 4), 3)), _leaf(normal((3, 4), 4))
+    assert cr.gradcheck(
+        lambda a, b: F.mse_loss(cr.sigmoid(a) * cr.relu(a) + cr.softmax(a, 1) - cr.log_softmax(a, 0), b.tanh(), reduction="sum"),
+        (x, t),
+    )
+

@@ -1,26 +1,31 @@
-"""chainrule.ops.loss against torch beyond the basics of test_activation_loss.py: cross_entropy with class
-weights, ignore_index, label smoothing, probability targets, (N, C, d1, d2) and unbatched (C,) inputs,
-every target ignored; nll_loss; l1_loss; smooth_l1_loss (beta, 0 included); binary_cross_entropy (weights,
-probabilities at and near 0 and 1); binary_cross_entropy_with_logits (weight, pos_weight, |z| up to 100)
-— values and the gradients of every input torch differentiates, every reduction, float32 dtypes, NaN
-propagation, finite differences and error messages."""
+"""chainrule.ops.loss against torch: cross_entropy (class indices, class weights, ignore_index, label
+smoothing, probability targets, (N, C, d1, d2) and unbatched (C,) inputs, every target ignored), nll_loss,
+mse_loss, l1_loss, smooth_l1_loss (beta, 0 included), binary_cross_entropy (weights, probabilities at and
+near 0 and 1), binary_cross_entropy_with_logits (weight, pos_weight, |z| up to 100) — values and the
+gradients of every input torch differentiates, every reduction, float32 dtypes, NaN propagation, finite
+differences and error messages. cross_entropy, the loss with a fast kernel (kernels/loss.py), is checked
+against torch on both paths (the both_paths fixture)."""
 
 import re
 
 import numpy as np
 import pytest
 import torch
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
 
 import chainrule as cr
 import chainrule.nn.functional as F
 from tests.parity import assert_parity
 
-SETTINGS = settings(max_examples=25, deadline=None)
+# the both_paths fixture holds one path for the whole test, every example included
+SETTINGS = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 SEEDS = st.integers(0, 2**32 - 1)
+ARRAY_SHAPES = hnp.array_shapes(min_dims=0, max_dims=4, min_side=1, max_side=4)
 REDUCTIONS = ["none", "mean", "sum"]
 TF = torch.nn.functional
+BOTH_PATHS = pytest.mark.usefixtures("both_paths")
 
 
 def normal(shape, seed, dtype=np.float64, scale=1.0):
@@ -47,6 +52,55 @@ def _pair(array):
 
 
 # ----- cross_entropy: class-index targets ---------------------------------------------------------
+@BOTH_PATHS
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@SETTINGS
+@given(n=st.integers(1, 6), c=st.integers(1, 6), seed=SEEDS, scale=st.sampled_from([1.0, 50.0]))
+def test_cross_entropy_parity(reduction, n, c, seed, scale):
+    logits = normal((n, c), seed, scale=scale)
+    target = np.random.default_rng(seed + 1).integers(0, c, n)
+    out = assert_parity(
+        lambda x, y: F.cross_entropy(x, y, reduction=reduction),
+        lambda x, y: TF.cross_entropy(x, y, reduction=reduction),
+        logits,
+        target,
+    )
+    assert out.shape == ((n,) if reduction == "none" else ())
+
+
+@BOTH_PATHS
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+def test_cross_entropy_float32_and_target_forms(reduction):
+    logits = normal((5, 4), 0, np.float32)
+    target = np.array([0, 3, 3, 1, 2])
+    out = assert_parity(
+        lambda x, y: F.cross_entropy(x, y, reduction=reduction),
+        lambda x, y: TF.cross_entropy(x, y, reduction=reduction),
+        logits,
+        target,
+    )
+    assert out.dtype == np.float32
+    # targets as a NumPy array or a list, and as int32
+    assert_parity(
+        lambda x: F.cross_entropy(x, target, reduction=reduction),
+        lambda x: TF.cross_entropy(x, torch.tensor(target), reduction=reduction),
+        logits,
+    )
+    assert_parity(
+        lambda x: F.cross_entropy(x, target.astype(np.int32).tolist(), reduction=reduction),
+        lambda x: TF.cross_entropy(x, torch.tensor(target), reduction=reduction),
+        logits,
+    )
+
+
+@BOTH_PATHS
+def test_cross_entropy_after_a_computation():
+    x, w = normal((4, 3), 0), normal((5, 3), 1)
+    y = np.array([4, 0, 2, 2])
+    assert_parity(lambda a, b, t: F.cross_entropy(a @ b.T, t), lambda a, b, t: TF.cross_entropy(a @ b.T, t), x, w, y)
+
+
+@BOTH_PATHS
 @pytest.mark.parametrize("reduction", REDUCTIONS)
 @SETTINGS
 @given(n=st.integers(1, 4), c=st.integers(1, 5), spatial=st.sampled_from([(), (3,), (2, 3)]),
@@ -68,6 +122,7 @@ def test_cross_entropy_index_targets_parity(reduction, n, c, spatial, weighted, 
     assert out.shape == (target.shape if reduction == "none" else ())
 
 
+@BOTH_PATHS
 @pytest.mark.parametrize("reduction", REDUCTIONS)
 def test_cross_entropy_every_target_ignored(reduction):
     """torch: 'mean' is 0/0 = nan, 'sum' 0, 'none' zeros; the gradient is 0 everywhere (not NaN)."""
@@ -82,6 +137,7 @@ def test_cross_entropy_every_target_ignored(reduction):
             assert np.isnan(out.data) if reduction == "mean" else np.all(out.data == 0)
 
 
+@BOTH_PATHS
 def test_cross_entropy_ignored_rows_get_no_gradient():
     x = _leaf(normal((4, 3), 1))
     F.cross_entropy(x, [0, 7, 2, 7], ignore_index=7, label_smoothing=0.3).backward()
@@ -89,6 +145,7 @@ def test_cross_entropy_ignored_rows_get_no_gradient():
     assert np.all(x.grad.data[[0, 2]] != 0)
 
 
+@BOTH_PATHS
 def test_cross_entropy_unbatched():
     """(C,) logits with a 0-d class index (a tensor, an array or an int) or a (C,) distribution."""
     logits = normal(5, 2)
@@ -105,6 +162,7 @@ def test_cross_entropy_unbatched():
 
 
 # ----- cross_entropy: probability targets ---------------------------------------------------------
+@BOTH_PATHS
 @pytest.mark.parametrize("reduction", REDUCTIONS)
 @SETTINGS
 @given(n=st.integers(1, 4), c=st.integers(1, 5), spatial=st.sampled_from([(), (3,), (2, 2)]), weighted=st.booleans(),
@@ -118,12 +176,14 @@ def test_cross_entropy_probability_targets_parity(reduction, n, c, spatial, weig
     assert_parity(lambda x, t: F.cross_entropy(x, t, w, **kw), lambda x, t: TF.cross_entropy(x, t, wt, **kw), logits, q)
 
 
+@BOTH_PATHS
 def test_cross_entropy_probability_targets_not_normalized():
     """Any non-negative (or even negative) float target is used as given, as in torch."""
     assert_parity(lambda x, t: F.cross_entropy(x, t, label_smoothing=0.1),
                   lambda x, t: TF.cross_entropy(x, t, label_smoothing=0.1), normal((3, 4), 4), normal((3, 4), 5))
 
 
+@BOTH_PATHS
 def test_cross_entropy_after_a_computation_with_everything():
     x, w = normal((6, 3), 0), normal((4, 3), 1)
     y = np.array([3, 0, -1, 2, 2, -1])
@@ -133,6 +193,7 @@ def test_cross_entropy_after_a_computation_with_everything():
                   lambda a, b: TF.cross_entropy(a @ b.T, torch.tensor(y), torch.tensor(cw), **kw), x, w)
 
 
+@BOTH_PATHS
 @pytest.mark.parametrize("reduction", REDUCTIONS)
 def test_cross_entropy_float32(reduction):
     """float32 logits with float64 class weights or targets: the loss and gradients stay float32."""
@@ -170,6 +231,33 @@ def test_nll_loss_of_log_softmax_equals_cross_entropy_and_unbatched():
     assert_parity(lambda a: F.nll_loss(a, 2), lambda a: TF.nll_loss(a, torch.tensor(2)), normal(4, 1))
     out = assert_parity(lambda a: F.nll_loss(a, t, reduction="sum"),
                         lambda a: TF.nll_loss(a, torch.tensor(t), reduction="sum"), x.astype(np.float32))
+    assert out.dtype == np.float32
+
+
+# ----- mse_loss -----------------------------------------------------------------------------------
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@SETTINGS
+@given(shape=ARRAY_SHAPES, seed=SEEDS)
+def test_mse_loss_parity(reduction, shape, seed):
+    a, b = normal(shape, seed), normal(shape, seed + 1)
+    assert_parity(
+        lambda x, y: F.mse_loss(x, y, reduction=reduction), lambda x, y: TF.mse_loss(x, y, reduction=reduction), a, b
+    )
+    assert_parity(
+        lambda x: F.mse_loss(x, cr.tensor(b), reduction=reduction),
+        lambda x: TF.mse_loss(x, torch.tensor(b), reduction=reduction),
+        a,
+    )
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+def test_mse_loss_float32(reduction):
+    out = assert_parity(
+        lambda x, y: F.mse_loss(x, y, reduction=reduction),
+        lambda x, y: TF.mse_loss(x, y, reduction=reduction),
+        normal((3, 4), 0, np.float32),
+        normal((3, 4), 1, np.float32),
+    )
     assert out.dtype == np.float32
 
 
@@ -299,6 +387,7 @@ def test_binary_cross_entropy_with_logits_equals_bce_of_sigmoid():
 
 
 # ----- NaN propagates ------------------------------------------------------------------------------
+@BOTH_PATHS
 def test_nan_in_logits_propagates():
     """A NaN logit makes its row's loss NaN (and the mean NaN); the other rows are untouched."""
     z = normal((3, 4), 0)
@@ -330,6 +419,7 @@ def test_nan_in_logits_propagates():
 
 
 # ----- finite differences --------------------------------------------------------------------------
+@BOTH_PATHS
 def test_gradcheck_losses():
     x = _leaf(normal((3, 4, 2), 0, scale=2.0))
     t = np.array([[0, 3], [-100, 1], [2, 2]])
@@ -347,7 +437,56 @@ def test_gradcheck_losses():
                         (a, y))
 
 
+@BOTH_PATHS
+def test_gradcheck_mlp_with_cross_entropy():
+    x, w1, w2 = _leaf(normal((4, 3), 0)), _leaf(normal((5, 3), 1)), _leaf(normal((3, 5), 2))
+    y = cr.tensor([0, 2, 1, 2])
+    assert cr.gradcheck(lambda a, p, q: F.cross_entropy(F.linear(cr.tanh(F.linear(a, p)), q), y), (x, w1, w2))
+
+
+@BOTH_PATHS
+def test_gradcheck_cross_entropy_unreduced():
+    x = _leaf(normal((3, 5), 5, scale=3.0))
+    assert cr.gradcheck(
+        lambda a: F.cross_entropy(a, [4, 0, 0], reduction="none") * cr.tensor([1.0, 2.0, -1.0], dtype=cr.float64), (x,)
+    )
+
+
 # ----- errors ----------------------------------------------------------------------------------------
+def test_cross_entropy_class_out_of_range():
+    x = cr.tensor(normal((3, 4), 0), requires_grad=True)
+    with pytest.raises(IndexError, match=r"cross_entropy: target class 4 out of range \[0, 4\)"):
+        F.cross_entropy(x, cr.tensor([0, 4, 1]))
+    with pytest.raises(IndexError, match=r"cross_entropy: target class -1 out of range \[0, 4\)"):
+        F.cross_entropy(x, cr.tensor([0, -1, 1]))
+
+
+def test_cross_entropy_float_targets_are_probabilities():
+    """As in torch, a float target is a distribution over classes and must have the input's shape."""
+    x = cr.tensor(normal((3, 4), 0))
+    with pytest.raises(ValueError, match=r"cross_entropy: probability targets must have the input's shape \(3, 4\), got \(3,\)"):
+        F.cross_entropy(x, cr.tensor([0.0, 1.0, 2.0]))
+    with pytest.raises(TypeError, match="cross_entropy: class-index targets must be integers, got dtype float64"):
+        F.cross_entropy(x, np.array([0.0, 1.0, 2.0]))
+
+
+def test_cross_entropy_shape_errors_name_shapes():
+    x = cr.tensor(normal((3, 4), 0))
+    with pytest.raises(ValueError, match=r"cross_entropy: target of shape \(2,\) does not match input of shape \(3, 4\) \(expected \(3,\)\)"):
+        F.cross_entropy(x, cr.tensor([0, 1]))
+    with pytest.raises(ValueError, match=r"target of shape \(2,\) does not match input of shape \(2, 3, 4\) \(expected \(2, 4\)\)"):
+        F.cross_entropy(cr.tensor(normal((2, 3, 4), 0)), cr.tensor([0, 1]))  # (N, C, d) input: target (N, d)
+    with pytest.raises(ValueError, match="cross_entropy: reduction must be one of"):
+        F.cross_entropy(x, cr.tensor([0, 1, 2]), reduction="avg")
+
+
+def test_mse_loss_shape_mismatch_names_shapes():
+    with pytest.raises(ValueError, match=r"mse_loss: input shape \(3, 4\) and target shape \(4,\) differ"):
+        F.mse_loss(cr.tensor(normal((3, 4), 0)), cr.tensor(normal((4,), 1)))
+    with pytest.raises(ValueError, match="mse_loss: reduction must be one of"):
+        F.mse_loss(cr.tensor(normal((4,), 0)), cr.tensor(normal((4,), 1)), reduction="max")
+
+
 def test_cross_entropy_class_out_of_range_in_spatial_input_and_with_ignore_index():
     x = cr.tensor(normal((2, 4, 3), 0))
     with pytest.raises(IndexError, match=r"cross_entropy: target class 4 out of range \[0, 4\)"):
