@@ -91,6 +91,20 @@ def save_figure(fig, path, dpi=100):
     return path
 
 
+def to_json(value, owner, **options):
+    """``json.dumps(value, **options)`` that also writes NumPy values, a scalar as its Python number and
+    an array as nested lists; anything else JSON cannot write raises a TypeError naming ``owner``."""
+
+    def numpy_value(v):
+        if isinstance(v, np.generic):
+            return v.item()
+        if isinstance(v, np.ndarray):
+            return v.tolist()
+        raise TypeError(f"{owner}: {type(v).__name__} is not JSON-serializable")
+
+    return json.dumps(value, default=numpy_value, **options)
+
+
 def remove_stale_temporaries(folder):
     """Delete the ``.tmp-*`` files that killed writes left in ``folder``."""
     for name in os.listdir(folder):

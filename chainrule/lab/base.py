@@ -6,9 +6,10 @@ whether the claim held in a fair setup, and draws its pictures into ``out``. The
 was measured: a claim that does not hold is reported as such.
 """
 import importlib
-import json
 import os
 from dataclasses import asdict, dataclass, field
+
+from ..io import to_json
 
 MODULES = (
     "vanishing_gradients", "exploding_gradients", "initialization", "normalization", "activations",
@@ -47,17 +48,7 @@ class Result:
 
     def save(self, out):
         with open(os.path.join(out, "result.json"), "w") as f:
-            json.dump(self.to_dict(), f, indent=1, default=_jsonable)
-
-
-def _jsonable(v):
-    import numpy as np
-
-    if isinstance(v, np.generic):
-        return v.item()
-    if isinstance(v, np.ndarray):
-        return v.tolist()
-    raise TypeError(f"Result: {type(v).__name__} is not JSON-serializable")
+            f.write(to_json(self.to_dict(), "Result", indent=1))
 
 
 def _import(module_name):

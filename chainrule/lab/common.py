@@ -38,3 +38,30 @@ def train_curve(model, optimizer, x, y, steps, batch, seed, every, diverged=math
                 if step == steps:
                     break
     return curve
+
+
+def train_steps(model, optimizer, loader, steps=None, epochs=None, after_backward=None):
+    """Mini-batch training with cross-entropy over ``loader``, epoch after epoch, for ``steps`` steps or
+    ``epochs`` epochs, stopping at the first mini-batch loss that is not finite (that step is not taken).
+    ``after_backward()`` runs between backward and the step, to measure or clip the gradients.
+
+    Returns (the finite per-step losses, the first non-finite loss or None): a run diverged at step
+    ``len(losses)`` exactly when the second is not None."""
+    losses, epoch = [], 0
+    with np.errstate(over="ignore", invalid="ignore"):  # overflow is measured, not an error
+        while len(losses) != steps and epoch != epochs:
+            for x, y in loader:
+                loss = nn.functional.cross_entropy(model(x), y)
+                value = float(loss.data)
+                if not math.isfinite(value):
+                    return losses, value
+                losses.append(value)
+                optimizer.zero_grad()
+                loss.backward()
+                if after_backward is not None:
+                    after_backward()
+                optimizer.step()
+                if len(losses) == steps:
+                    break
+            epoch += 1
+    return losses, None

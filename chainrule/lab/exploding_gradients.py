@@ -19,6 +19,7 @@ from ..nn import init
 from ..nn.utils import clip_grad_norm_
 from ..optim import SGD
 from .base import Result
+from .common import train_steps
 
 NAME = "exploding-gradients"
 NOTE = "000–004"
@@ -69,26 +70,16 @@ def _train(gain, lr, clip, train, steps, seed):
     manual_seed(seed)
     model = build(gain)
     optimizer = SGD(model.parameters(), lr=lr, momentum=0.9)
-    loss_fn = nn.CrossEntropyLoss()
     loader = DataLoader(train, batch_size=BATCH, shuffle=True, drop_last=True, seed=seed)
-    losses, norms, diverged = [], [], None
-    with np.errstate(over="ignore", invalid="ignore"):  # overflow is what is being measured
-        while diverged is None and len(losses) < steps:
-            for x, y in loader:
-                loss = loss_fn(model(x), y)
-                value = float(loss.data)
-                if not math.isfinite(value):
-                    diverged = len(losses)
-                    break
-                losses.append(value)
-                optimizer.zero_grad()
-                loss.backward()
-                norms.append(_grad_norm(model))
-                if clip is not None:
-                    clip_grad_norm_(model.parameters(), clip)
-                optimizer.step()
-                if len(losses) == steps:
-                    break
+    norms = []
+
+    def measure_and_clip():
+        norms.append(_grad_norm(model))
+        if clip is not None:
+            clip_grad_norm_(model.parameters(), clip)
+
+    losses, not_finite = train_steps(model, optimizer, loader, steps, after_backward=measure_and_clip)
+    diverged = len(losses) if not_finite is not None else None
     weight_norm = float(np.sqrt(sum(np.sum(np.square(p.data, dtype=np.float64)) for p in model.parameters())))
     late = max(10, steps // 10)
     return {"losses": losses, "grad_norms": norms, "diverged_at": diverged, "first_loss": losses[0],

@@ -9,7 +9,6 @@ and He (Var(w) = 2/fan_in, for ReLU) keep it steady. Ten-layer tanh and ReLU net
 measure each init: activation std per layer at initialization, the spread between hidden units'
 weights after training, and the test accuracy reached.
 """
-import math
 import os
 
 import numpy as np
@@ -21,6 +20,7 @@ from ..nn import init
 from ..optim import SGD
 from ..train import evaluate
 from .base import Result
+from .common import train_steps
 
 NAME = "initialization"
 NOTE = "003, 004"
@@ -91,23 +91,10 @@ def _train(activation, init_name, train, test, steps, seed):
     model = build(activation, init_name)
     stds, saturated, dead = _activation_stats(model, train.data[:512])
     optimizer = SGD(model.parameters(), lr=LR, momentum=0.9)
-    loss_fn = nn.CrossEntropyLoss()
     loader = DataLoader(train, batch_size=BATCH, shuffle=True, drop_last=True, seed=seed)
-    step, diverged, loss = 0, None, float("nan")
-    with np.errstate(over="ignore", invalid="ignore"):  # N(0, 1) on ReLU overflows: that is measured
-        while diverged is None and step < steps:
-            for x, y in loader:
-                out = loss_fn(model(x), y)
-                loss = float(out.data)
-                if not math.isfinite(loss):
-                    diverged = step
-                    break
-                optimizer.zero_grad()
-                out.backward()
-                optimizer.step()
-                step += 1
-                if step == steps:
-                    break
+    losses, not_finite = train_steps(model, optimizer, loader, steps)  # N(0, 1) on ReLU overflows: measured
+    diverged = len(losses) if not_finite is not None else None
+    loss = not_finite if not_finite is not None else (losses[-1] if losses else float("nan"))
     accuracy = None if diverged is not None else float(evaluate(model, DataLoader(test, batch_size=512))["accuracy"])
     return {"std": stds, "std_ratio": stds[-1] / stds[0] if stds[0] > 0 else None,
             "saturated_last": saturated[-1:] or None, "dead_last": dead[-1:] or None,

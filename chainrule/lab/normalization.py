@@ -19,6 +19,7 @@ from ..data.catalog import get_dataset
 from ..optim import SGD
 from ..train import evaluate
 from .base import Result
+from .common import train_steps
 
 NAME = "normalization"
 NOTE = "001, 003"
@@ -79,23 +80,10 @@ def _train(kind, train, test, batch_size, lr, epochs, seed):
     manual_seed(seed)
     model = build(kind)
     optimizer = SGD(model.parameters(), lr=lr, momentum=MOMENTUM)
-    loss_fn = nn.CrossEntropyLoss()
     loader = DataLoader(train, batch_size=batch_size, shuffle=True, drop_last=True, seed=seed)
-    losses, diverged = [], None
-    with np.errstate(over="ignore", invalid="ignore"):  # a plain net at a large lr may overflow: that is measured
-        for _ in range(epochs):
-            for x, y in loader:
-                loss = loss_fn(model(x), y)
-                value = float(loss.data)
-                if not math.isfinite(value):
-                    diverged = len(losses)
-                    break
-                losses.append(value)
-                optimizer.zero_grad()
-                loss.backward()
-                optimizer.step()
-            if diverged is not None:
-                break
+    # a plain net at a large lr may overflow: that is measured
+    losses, not_finite = train_steps(model, optimizer, loader, epochs=epochs)
+    diverged = len(losses) if not_finite is not None else None
     late = max(10, len(losses) // 10)
     accuracy = None if diverged is not None else float(evaluate(model, DataLoader(test, 512))["accuracy"])
     run = {"losses": losses, "diverged_at": diverged, "final_loss": float(np.mean(losses[-late:])) if losses else None,

@@ -21,6 +21,7 @@ from ..nn import init
 from ..optim import SGD
 from ..train import evaluate
 from .base import Result
+from .common import train_steps
 
 NAME = "vanishing-gradients"
 NOTE = "000, 002, 004"
@@ -115,19 +116,8 @@ def _train(variant, train, test, steps, seed):
     slope, saturated = _slopes(model, tensor(train[np.arange(512)][0])) if variant in SATURATING else (None, None)
     monitor = GradientFlow(model)
     optimizer = SGD(model.parameters(), lr=LR, momentum=0.9)
-    loss_fn = nn.CrossEntropyLoss()
     loader = DataLoader(train, batch_size=BATCH, shuffle=True, drop_last=True, seed=seed)
-    losses = []
-    while len(losses) < steps:
-        for x, y in loader:
-            loss = loss_fn(model(x), y)
-            optimizer.zero_grad()
-            loss.backward()
-            monitor.record()
-            optimizer.step()
-            losses.append(float(loss.data))
-            if len(losses) == steps:
-                break
+    losses, _ = train_steps(model, optimizer, loader, steps, after_backward=monitor.record)
     monitor.remove()
     late = max(10, steps // 10)  # "during training": the mean over the last tenth of the steps
     at_init = np.array(_linear_norms(monitor, 0))

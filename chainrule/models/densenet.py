@@ -112,33 +112,26 @@ class DenseNet(nn.Module):
         return self.classifier(out)
 
 
-def _densenet(arch, growth_rate, block_config, num_init_features, num_classes, drop_rate):
-    return DenseNet(growth_rate, block_config, num_init_features, num_classes=num_classes, drop_rate=drop_rate,
-                    arch=arch)
+def _densenet_builder(depth, growth_rate, block_config, num_init_features):
+    """Register and return torchvision's ``densenet{depth}(num_classes=1000, drop_rate=0.0)``: growth
+    rate k, ``block_config[i]`` layers in dense block i, ``num_init_features`` maps from the stem."""
+    arch = f"densenet{depth}"
+
+    def build(num_classes=1000, drop_rate=0.0):
+        return DenseNet(growth_rate, block_config, num_init_features, num_classes=num_classes, drop_rate=drop_rate,
+                        arch=arch)
+
+    build.__name__ = build.__qualname__ = arch
+    blocks = "-".join(map(str, block_config))
+    build.__doc__ = f"DenseNet-{depth} (k = {growth_rate}, blocks {blocks}, {num_init_features} initial features)."
+    return register_model(build)
 
 
-@register_model
-def densenet121(num_classes=1000, drop_rate=0.0):
-    """DenseNet-121 (k = 32, blocks 6-12-24-16): 7,978,856 parameters."""
-    return _densenet("densenet121", 32, (6, 12, 24, 16), 64, num_classes, drop_rate)
-
-
-@register_model
-def densenet161(num_classes=1000, drop_rate=0.0):
-    """DenseNet-161 (k = 48, blocks 6-12-36-24, 96 initial features): 28,681,000 parameters."""
-    return _densenet("densenet161", 48, (6, 12, 36, 24), 96, num_classes, drop_rate)
-
-
-@register_model
-def densenet169(num_classes=1000, drop_rate=0.0):
-    """DenseNet-169 (k = 32, blocks 6-12-32-32): 14,149,480 parameters."""
-    return _densenet("densenet169", 32, (6, 12, 32, 32), 64, num_classes, drop_rate)
-
-
-@register_model
-def densenet201(num_classes=1000, drop_rate=0.0):
-    """DenseNet-201 (k = 32, blocks 6-12-48-32): 20,013,928 parameters."""
-    return _densenet("densenet201", 32, (6, 12, 48, 32), 64, num_classes, drop_rate)
+# depth, growth rate k, layers per dense block, initial features   parameters
+densenet121 = _densenet_builder(121, 32, (6, 12, 24, 16), 64)   # 7,978,856
+densenet161 = _densenet_builder(161, 48, (6, 12, 36, 24), 96)   # 28,681,000
+densenet169 = _densenet_builder(169, 32, (6, 12, 32, 32), 64)   # 14,149,480
+densenet201 = _densenet_builder(201, 32, (6, 12, 48, 32), 64)   # 20,013,928
 
 
 @register_model

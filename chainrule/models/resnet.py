@@ -86,6 +86,22 @@ def _init_resnet(model, zero_init_residual):
                 init.zeros_(m.bn2.weight)
 
 
+def projection(inplanes, outplanes, stride):
+    """The projection shortcut (option B): a strided 1×1 conv + BN from ``inplanes`` to ``outplanes`` channels."""
+    return nn.Sequential(conv1x1(inplanes, outplanes, stride), nn.BatchNorm2d(outplanes))
+
+
+def make_stage(block, inplanes, planes, blocks, stride, shortcut):
+    """One stage: ``blocks`` residual blocks of ``planes`` (``planes · block.expansion`` channels out),
+    the first strided by ``stride`` and, where the shape changes, given ``shortcut(inplanes, outplanes,
+    stride)`` (``projection`` or ``ZeroPadShortcut``); the identity everywhere else."""
+    outplanes = planes * block.expansion
+    downsample = shortcut(inplanes, outplanes, stride) if stride != 1 or inplanes != outplanes else None
+    layers = [block(inplanes, planes, stride, downsample)]
+    layers += [block(outplanes, planes) for _ in range(1, blocks)]
+    return nn.Sequential(*layers)
+
+
 class ResNet(nn.Module):
     """torchvision's ResNet: 7×7/2 conv → BN → ReLU → 3×3/2 max pool → layer1..layer4 (64, 128, 256,
     512 planes; stride 2 from layer2 on) → global average pool → fc. Input (N, 3, H, W), H, W >= 32
@@ -96,28 +112,18 @@ class ResNet(nn.Module):
     def __init__(self, block, layers, num_classes=1000, zero_init_residual=False, arch="resnet"):
         super().__init__()
         self.arch = arch
-        self.inplanes = 64
-        self.conv1 = nn.Conv2d(3, self.inplanes, kernel_size=7, stride=2, padding=3, bias=False)
-        self.bn1 = nn.BatchNorm2d(self.inplanes)
+        self.conv1 = nn.Conv2d(3, 64, kernel_size=7, stride=2, padding=3, bias=False)
+        self.bn1 = nn.BatchNorm2d(64)
         self.relu = nn.ReLU()
         self.maxpool = nn.MaxPool2d(kernel_size=3, stride=2, padding=1)
-        self.layer1 = self._make_layer(block, 64, layers[0])
-        self.layer2 = self._make_layer(block, 128, layers[1], stride=2)
-        self.layer3 = self._make_layer(block, 256, layers[2], stride=2)
-        self.layer4 = self._make_layer(block, 512, layers[3], stride=2)
+        e = block.expansion
+        self.layer1 = make_stage(block, 64, 64, layers[0], 1, projection)
+        self.layer2 = make_stage(block, 64 * e, 128, layers[1], 2, projection)
+        self.layer3 = make_stage(block, 128 * e, 256, layers[2], 2, projection)
+        self.layer4 = make_stage(block, 256 * e, 512, layers[3], 2, projection)
         self.avgpool = nn.AdaptiveAvgPool2d((1, 1))
-        self.fc = nn.Linear(512 * block.expansion, num_classes)
+        self.fc = nn.Linear(512 * e, num_classes)
         _init_resnet(self, zero_init_residual)
-
-    def _make_layer(self, block, planes, blocks, stride=1):
-        downsample = None
-        if stride != 1 or self.inplanes != planes * block.expansion:
-            downsample = nn.Sequential(conv1x1(self.inplanes, planes * block.expansion, stride),
-                                       nn.BatchNorm2d(planes * block.expansion))
-        layers = [block(self.inplanes, planes, stride, downsample)]
-        self.inplanes = planes * block.expansion
-        layers += [block(self.inplanes, planes) for _ in range(1, blocks)]
-        return nn.Sequential(*layers)
 
     def forward(self, x):
         check_image_input(x, self.arch, 3, self.min_size)
@@ -126,38 +132,25 @@ class ResNet(nn.Module):
         return self.fc(self.avgpool(x).flatten(1))
 
 
-def _resnet(arch, block, layers, num_classes, zero_init_residual):
-    return ResNet(block, layers, num_classes, zero_init_residual, arch)
+def _imagenet_builder(depth, block, layers):
+    """Register and return torchvision's ``resnet{depth}(num_classes=1000, zero_init_residual=False)``:
+    ``layers[i]`` ``block``s in stage i."""
+    arch = f"resnet{depth}"
+
+    def build(num_classes=1000, zero_init_residual=False):
+        return ResNet(block, layers, num_classes, zero_init_residual, arch)
+
+    build.__name__ = build.__qualname__ = arch
+    build.__doc__ = f"ResNet-{depth}: {block.__name__}s {layers}."
+    return register_model(build)
 
 
-@register_model
-def resnet18(num_classes=1000, zero_init_residual=False):
-    """ResNet-18: BasicBlocks [2, 2, 2, 2], 11,689,512 parameters."""
-    return _resnet("resnet18", BasicBlock, [2, 2, 2, 2], num_classes, zero_init_residual)
-
-
-@register_model
-def resnet34(num_classes=1000, zero_init_residual=False):
-    """ResNet-34: BasicBlocks [3, 4, 6, 3], 21,797,672 parameters."""
-    return _resnet("resnet34", BasicBlock, [3, 4, 6, 3], num_classes, zero_init_residual)
-
-
-@register_model
-def resnet50(num_classes=1000, zero_init_residual=False):
-    """ResNet-50: Bottlenecks [3, 4, 6, 3], 25,557,032 parameters."""
-    return _resnet("resnet50", Bottleneck, [3, 4, 6, 3], num_classes, zero_init_residual)
-
-
-@register_model
-def resnet101(num_classes=1000, zero_init_residual=False):
-    """ResNet-101: Bottlenecks [3, 4, 23, 3], 44,549,160 parameters."""
-    return _resnet("resnet101", Bottleneck, [3, 4, 23, 3], num_classes, zero_init_residual)
-
-
-@register_model
-def resnet152(num_classes=1000, zero_init_residual=False):
-    """ResNet-152: Bottlenecks [3, 8, 36, 3], 60,192,808 parameters."""
-    return _resnet("resnet152", Bottleneck, [3, 8, 36, 3], num_classes, zero_init_residual)
+# depth, block, blocks per stage                               parameters (1000 classes)
+resnet18 = _imagenet_builder(18, BasicBlock, [2, 2, 2, 2])      # 11,689,512
+resnet34 = _imagenet_builder(34, BasicBlock, [3, 4, 6, 3])      # 21,797,672
+resnet50 = _imagenet_builder(50, Bottleneck, [3, 4, 6, 3])      # 25,557,032
+resnet101 = _imagenet_builder(101, Bottleneck, [3, 4, 23, 3])   # 44,549,160
+resnet152 = _imagenet_builder(152, Bottleneck, [3, 8, 36, 3])   # 60,192,808
 
 
 # ----- CIFAR ResNets (paper section 4.2) ---------------------------------------------------------------
@@ -192,32 +185,21 @@ class CifarResNet(nn.Module):
         if (depth - 2) % 6 or depth < 8:
             raise ValueError(f"cifar resnet: depth must be 6n + 2 with n >= 1, got {depth}")
         if shortcut not in ("A", "B"):
-            raise ValueError(f"resnet{depth}: shortcut must be 'A' (zero padding) or 'B' (projection), got {shortcut!r}")
+            raise ValueError(
+                f"resnet{depth}: shortcut must be 'A' (zero padding) or 'B' (projection), got {shortcut!r}")
         n = (depth - 2) // 6
         self.arch = arch or f"resnet{depth}"
         self.shortcut = shortcut
-        self.inplanes = 16
         self.conv1 = conv3x3(3, 16)
         self.bn1 = nn.BatchNorm2d(16)
         self.relu = nn.ReLU()
-        self.layer1 = self._make_layer(16, n)
-        self.layer2 = self._make_layer(32, n, stride=2)
-        self.layer3 = self._make_layer(64, n, stride=2)
+        make_shortcut = ZeroPadShortcut if shortcut == "A" else projection
+        self.layer1 = make_stage(BasicBlock, 16, 16, n, 1, make_shortcut)
+        self.layer2 = make_stage(BasicBlock, 16, 32, n, 2, make_shortcut)
+        self.layer3 = make_stage(BasicBlock, 32, 64, n, 2, make_shortcut)
         self.avgpool = nn.AdaptiveAvgPool2d((1, 1))
         self.fc = nn.Linear(64, num_classes)
         _init_resnet(self, False)
-
-    def _make_layer(self, planes, blocks, stride=1):
-        downsample = None
-        if stride != 1 or self.inplanes != planes:
-            if self.shortcut == "A":
-                downsample = ZeroPadShortcut(self.inplanes, planes, stride)
-            else:
-                downsample = nn.Sequential(conv1x1(self.inplanes, planes, stride), nn.BatchNorm2d(planes))
-        layers = [BasicBlock(self.inplanes, planes, stride, downsample)]
-        self.inplanes = planes
-        layers += [BasicBlock(planes, planes) for _ in range(1, blocks)]
-        return nn.Sequential(*layers)
 
     def forward(self, x):
         check_image_input(x, self.arch, 3, self.min_size)
@@ -226,31 +208,21 @@ class CifarResNet(nn.Module):
         return self.fc(self.avgpool(x).flatten(1))
 
 
-@register_model
-def resnet20(num_classes=10, shortcut="A"):
-    """CIFAR ResNet-20 (n = 3): 269,722 parameters with option A shortcuts, 272,474 with option B."""
-    return CifarResNet(20, num_classes, shortcut)
+def _cifar_builder(depth):
+    """Register and return ``resnet{depth}(num_classes=10, shortcut="A")``, the paper's CIFAR network of
+    depth 6n + 2."""
+
+    def build(num_classes=10, shortcut="A"):
+        return CifarResNet(depth, num_classes, shortcut)
+
+    build.__name__ = build.__qualname__ = f"resnet{depth}"
+    build.__doc__ = f"CIFAR ResNet-{depth} (n = {(depth - 2) // 6})."
+    return register_model(build)
 
 
-@register_model
-def resnet32(num_classes=10, shortcut="A"):
-    """CIFAR ResNet-32 (n = 5)."""
-    return CifarResNet(32, num_classes, shortcut)
-
-
-@register_model
-def resnet44(num_classes=10, shortcut="A"):
-    """CIFAR ResNet-44 (n = 7)."""
-    return CifarResNet(44, num_classes, shortcut)
-
-
-@register_model
-def resnet56(num_classes=10, shortcut="A"):
-    """CIFAR ResNet-56 (n = 9)."""
-    return CifarResNet(56, num_classes, shortcut)
-
-
-@register_model
-def resnet110(num_classes=10, shortcut="A"):
-    """CIFAR ResNet-110 (n = 18)."""
-    return CifarResNet(110, num_classes, shortcut)
+# depth 6n + 2                    parameters with option A shortcuts (10 classes)
+resnet20 = _cifar_builder(20)     # 269,722 (272,474 with option B)
+resnet32 = _cifar_builder(32)     # 464,154
+resnet44 = _cifar_builder(44)     # 658,586
+resnet56 = _cifar_builder(56)     # 853,018
+resnet110 = _cifar_builder(110)   # 1,727,962

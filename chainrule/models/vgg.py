@@ -15,6 +15,7 @@ CFGS = {
     16: [64, 64, "M", 128, 128, "M", 256, 256, 256, "M", 512, 512, 512, "M", 512, 512, 512, "M"],
     19: [64, 64, "M", 128, 128, "M", 256, 256, 256, 256, "M", 512, 512, 512, 512, "M", 512, 512, 512, 512, "M"],
 }
+CFG_NAMES = {11: "A", 13: "B", 16: "D", 19: "E"}
 
 
 def make_layers(cfg, batch_norm=False, in_channels=3):
@@ -99,57 +100,25 @@ class VGGCIFAR(nn.Module):
         return self.classifier(self.avgpool(self.features(x)).flatten(1))
 
 
-def _vgg(depth, batch_norm, num_classes, init_weights, dropout):
+def _vgg_builder(depth, batch_norm):
+    """Register and return the builder of VGG-``depth`` (a row of ``CFGS``), with BatchNorm after each
+    conv if ``batch_norm``: torchvision's name (``vgg16``, ``vgg16_bn``) and signature."""
     arch = f"vgg{depth}" + ("_bn" if batch_norm else "")
-    return VGG(make_layers(CFGS[depth], batch_norm), num_classes, init_weights, dropout, arch)
+
+    def build(num_classes=1000, init_weights=True, dropout=0.5):
+        return VGG(make_layers(CFGS[depth], batch_norm), num_classes, init_weights, dropout, arch)
+
+    build.__name__ = build.__qualname__ = arch
+    norm = " with BatchNorm after each conv" if batch_norm else ""
+    build.__doc__ = f"VGG-{depth} (configuration {CFG_NAMES[depth]}){norm}."
+    return register_model(build)
 
 
-@register_model
-def vgg11(num_classes=1000, init_weights=True, dropout=0.5):
-    """VGG-11 (configuration A): 132,863,336 parameters."""
-    return _vgg(11, False, num_classes, init_weights, dropout)
-
-
-@register_model
-def vgg11_bn(num_classes=1000, init_weights=True, dropout=0.5):
-    """VGG-11 with BatchNorm after each conv."""
-    return _vgg(11, True, num_classes, init_weights, dropout)
-
-
-@register_model
-def vgg13(num_classes=1000, init_weights=True, dropout=0.5):
-    """VGG-13 (configuration B)."""
-    return _vgg(13, False, num_classes, init_weights, dropout)
-
-
-@register_model
-def vgg13_bn(num_classes=1000, init_weights=True, dropout=0.5):
-    """VGG-13 with BatchNorm after each conv."""
-    return _vgg(13, True, num_classes, init_weights, dropout)
-
-
-@register_model
-def vgg16(num_classes=1000, init_weights=True, dropout=0.5):
-    """VGG-16 (configuration D): 138,357,544 parameters."""
-    return _vgg(16, False, num_classes, init_weights, dropout)
-
-
-@register_model
-def vgg16_bn(num_classes=1000, init_weights=True, dropout=0.5):
-    """VGG-16 with BatchNorm after each conv."""
-    return _vgg(16, True, num_classes, init_weights, dropout)
-
-
-@register_model
-def vgg19(num_classes=1000, init_weights=True, dropout=0.5):
-    """VGG-19 (configuration E): 143,667,240 parameters."""
-    return _vgg(19, False, num_classes, init_weights, dropout)
-
-
-@register_model
-def vgg19_bn(num_classes=1000, init_weights=True, dropout=0.5):
-    """VGG-19 with BatchNorm after each conv."""
-    return _vgg(19, True, num_classes, init_weights, dropout)
+# 132,863,336 / 133,047,848 / 138,357,544 / 143,667,240 parameters without BatchNorm
+vgg11, vgg11_bn = _vgg_builder(11, False), _vgg_builder(11, True)
+vgg13, vgg13_bn = _vgg_builder(13, False), _vgg_builder(13, True)
+vgg16, vgg16_bn = _vgg_builder(16, False), _vgg_builder(16, True)
+vgg19, vgg19_bn = _vgg_builder(19, False), _vgg_builder(19, True)
 
 
 @register_model

@@ -1,10 +1,33 @@
 """Optimizer base: parameter groups with their own hyper-parameters, per-parameter state, and a
 ``state_dict`` in PyTorch's layout so a run can be resumed exactly."""
 import copy
+import math
 
 import numpy as np
 
 from ..tensor import Tensor
+
+# the arguments whose torch message is not "Invalid <name> value: <value>", and those whose interval is
+# not [0, inf): argument → (words in the message, low, high, whether high itself is allowed)
+_ARGUMENTS = {
+    "lr": ("learning rate", 0.0, math.inf, True),
+    "eps": ("epsilon value", 0.0, math.inf, True),
+    "rho": ("rho value", 0.0, 1.0, True),
+    "betas": ("beta parameter at index {index}", 0.0, 1.0, False),
+}
+
+
+def check_hyperparameters(**arguments):
+    """Check an optimizer's arguments in the order given, raising torch's own
+    ``ValueError("Invalid <what>: <value>")`` for the first outside its interval: [0, ∞) unless
+    ``_ARGUMENTS`` says otherwise (rho ∈ [0, 1], each of ``betas`` ∈ [0, 1)). NaN lies in no interval."""
+    for name, value in arguments.items():
+        words, low, high, high_allowed = _ARGUMENTS.get(name, (f"{name} value", 0.0, math.inf, True))
+        entries = enumerate(value) if name == "betas" else [(None, value)]
+        for index, v in entries:
+            inside = low <= v <= high if high_allowed else low <= v < high
+            if not inside:
+                raise ValueError(f"Invalid {words.format(index=index)}: {v}")
 
 
 class Optimizer:

@@ -23,7 +23,7 @@ import warnings
 
 import numpy as np
 
-from ..io import atomic_write, fsync_folder, remove_stale_temporaries
+from ..io import atomic_write, fsync_folder, remove_stale_temporaries, to_json
 from ..random import default_generator
 
 FORMAT = "chainrule-checkpoint-2"
@@ -62,14 +62,6 @@ def _optimizer_payload(optimizer):
     return tensors, {"type": type(optimizer).__name__, "state": state, "param_groups": sd["param_groups"]}
 
 
-def _json_default(v):
-    if isinstance(v, np.generic):
-        return v.item()
-    if isinstance(v, np.ndarray):
-        return v.tolist()
-    raise TypeError(f"save_checkpoint: {type(v).__name__} is not JSON-serializable")
-
-
 def checkpoint_bytes(model, optimizer=None, scheduler=None, **info):
     """The bytes of a checkpoint file (see the module docstring)."""
     from safetensors.numpy import save
@@ -82,7 +74,7 @@ def checkpoint_bytes(model, optimizer=None, scheduler=None, **info):
         tensors.update(opt_tensors)
     if scheduler is not None:
         state["scheduler"] = scheduler.state_dict()
-    text = json.dumps(state, default=_json_default)
+    text = to_json(state, "save_checkpoint")
     metadata = {"format": FORMAT, "state": text, "state_sha256": _sha256(text),
                 "tensors_sha256": _tensors_digest(tensors)}
     return save(tensors, metadata=metadata)

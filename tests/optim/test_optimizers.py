@@ -339,6 +339,13 @@ def test_errors_as_torch(name, case, make):
     assert str(ours.value) == str(theirs.value)
 
 
+@pytest.mark.parametrize("name", NAMES + ["SGD"])
+def test_a_nan_learning_rate_is_rejected(name):
+    # torch's SGD lets lr=nan through (its check is lr < 0); every optimizer here shares one check, NaN outside
+    with pytest.raises(ValueError, match="Invalid learning rate: nan"):
+        getattr(optim, name)(p_list(cr), lr=float("nan"))
+
+
 @pytest.mark.parametrize("name", NAMES)
 def test_add_param_group_rejects_a_parameter_already_present(name):
     a, b = nn.Parameter(cr.zeros(2)), nn.Parameter(cr.zeros(2))
