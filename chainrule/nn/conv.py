@@ -1,4 +1,4 @@
-"""Convolution layers [note 000, note 003] and the receptive-field formula."""
+"""Convolution and transposed-convolution layers [note 000, note 003] and the receptive-field formula."""
 import math
 
 from .. import creation
@@ -8,9 +8,11 @@ from .module import Module, ModuleList, Parameter, Sequential
 
 
 class _ConvNd(Module):
-    """Shared parameters and PyTorch's default init: W, b ~ U(−1/√fan_in, 1/√fan_in), fan_in = C/G·Πk."""
+    """Shared parameters and PyTorch's default init: W, b ~ U(−1/√fan_in, 1/√fan_in), fan_in = weight.shape[1]·Πk
+    (C_in/G for a convolution, C_out/G for a transposed one, whose weight is (C_in, C_out/G, k…))."""
 
     dims = 2
+    transposed = False
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1, bias=True,
                  padding_mode="zeros", dtype=None):
@@ -31,7 +33,8 @@ class _ConvNd(Module):
             raise ValueError(f"{name}: kernel_size must be positive, got {kernel_size}")
         self.padding = padding if isinstance(padding, str) else tup(padding)
         self.padding_mode = padding_mode
-        self.weight = Parameter(creation.empty(out_channels, in_channels // groups, *self.kernel_size, dtype=dtype))
+        shape = (in_channels, out_channels // groups) if self.transposed else (out_channels, in_channels // groups)
+        self.weight = Parameter(creation.empty(*shape, *self.kernel_size, dtype=dtype))
         self.bias = Parameter(creation.empty(out_channels, dtype=dtype)) if bias else None
         self.reset_parameters()
 
@@ -56,6 +59,8 @@ class _ConvNd(Module):
             s += f", padding={self.padding!r}" if isinstance(self.padding, str) else f", padding={self.padding}"
         if self.dilation != (1,) * self.dims:
             s += f", dilation={self.dilation}"
+        if self.transposed and self.output_padding != (0,) * self.dims:
+            s += f", output_padding={self.output_padding}"
         if self.groups != 1:
             s += f", groups={self.groups}"
         if self.bias is None:
@@ -83,6 +88,64 @@ class Conv1d(_ConvNd):
         self._check_input(x)
         padding = self.padding if isinstance(self.padding, str) else self.padding[0]
         return F.conv1d(x, self.weight, self.bias, self.stride[0], padding, self.dilation[0], self.groups)
+
+
+class _ConvTransposeNd(_ConvNd):
+    """Shared by the transposed convolutions: torch's argument order (output_padding, groups, bias, then
+    dilation), integer padding only, and ``output_size`` in forward — the output_padding that gives it."""
+
+    transposed = True
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, output_padding=0, groups=1, bias=True,
+                 dilation=1, padding_mode="zeros", dtype=None):
+        name = type(self).__name__
+        if isinstance(padding, str):
+            raise ValueError(f"{name}: padding must be an int or a tuple, got {padding!r}")
+        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias, padding_mode,
+                         dtype)
+        self.output_padding = (output_padding,) * self.dims if isinstance(output_padding, int) else tuple(output_padding)
+
+    def _output_padding(self, x, output_size):
+        """output_size (the spatial sizes, or with the batch and channel dims too) → the output_padding that
+        gives it: its offset from the smallest output, (H − 1)·s − 2p + d·(k − 1) + 1, less than the stride."""
+        if output_size is None:
+            return self.output_padding
+        output_size = tuple(output_size)[-self.dims :] if len(output_size) in (x.ndim, x.ndim - 1) else tuple(output_size)
+        if len(output_size) != self.dims:
+            raise ValueError(f"{self!r}: output_size must have {self.dims} elements (or include the batch and channel "
+                             f"dims), got {output_size}")
+        smallest = [(n - 1) * s - 2 * p + d * (k - 1) + 1 for n, s, p, d, k in
+                    zip(x.shape[-self.dims :], self.stride, self.padding, self.dilation, self.kernel_size)]
+        largest = [m + s - 1 for m, s in zip(smallest, self.stride)]
+        if any(not lo <= n <= hi for n, lo, hi in zip(output_size, smallest, largest)):
+            raise ValueError(f"{self!r}: requested an output size of {output_size}, but valid sizes range from "
+                             f"{tuple(smallest)} to {tuple(largest)} (for an input of {x.shape[-self.dims:]})")
+        return tuple(n - m for n, m in zip(output_size, smallest))
+
+
+class ConvTranspose2d(_ConvTransposeNd):
+    """2-D transposed convolution over (N, C_in, H, W) → (N, C_out, H_out, W_out), weight (C_in, C_out/G, k_h, k_w):
+    H_out = (H − 1)·stride − 2·padding + dilation·(k_h − 1) + output_padding + 1 — the input gradient of a
+    Conv2d with the same arguments (an upsampling). ``forward(x, output_size=None)``: output_size picks the
+    output_padding, as torch's."""
+
+    dims = 2
+
+    def forward(self, x, output_size=None):
+        self._check_input(x)
+        return F.conv_transpose2d(x, self.weight, self.bias, self.stride, self.padding,
+                                  self._output_padding(x, output_size), self.groups, self.dilation)
+
+
+class ConvTranspose1d(_ConvTransposeNd):
+    """1-D transposed convolution over (N, C_in, L) → (N, C_out, L_out), weight (C_in, C_out/G, k)."""
+
+    dims = 1
+
+    def forward(self, x, output_size=None):
+        self._check_input(x)
+        return F.conv_transpose1d(x, self.weight, self.bias, self.stride[0], self.padding[0],
+                                  self._output_padding(x, output_size)[0], self.groups, self.dilation[0])
 
 
 def _layer_geometry(layer):

@@ -1,239 +1,130 @@
-"""Convolution [note 000, note 003]: local connectivity and weight sharing, by im2col + GEMM.
+"""Convolution and transposed convolution [note 000, note 003].
 
-im2col lays every k_h×k_w window of the padded input out as a column, so that the convolution is
-one matrix product: out = W (O, C·k_h·k_w) @ columns. ``Im2col`` builds the columns a block of
-samples at a time, in a buffer small enough to stay in the CPU cache, and each block goes straight
-into the GEMMs (forward, weight gradient, input gradient); stride-1 columns are contiguous shifted
-runs of the flat padded image, copied at memory speed. conv1d is conv2d on a height-1 image.
+A fully connected layer joins every output to every input. A convolution keeps two things of images:
+**local connectivity** — output (y, x) sees only a k_h×k_w window of the input, around (y·s, x·s) — and
+**weight sharing** — every window is weighed by the same kernel, so a feature learnt at one place is found
+everywhere. Each output channel o has its kernel w[o] (C/G, k_h, k_w), slid over the zero-padded input with
+stride s and dilation d (kernel taps d apart); along one dim the output has
+H_out = ⌊(H + 2p − d·(k − 1) − 1) / s⌋ + 1 positions [note 003]. With G groups the channels split into G
+stacks convolved independently (G = C: depthwise).
+
+**im2col** turns it into one matrix product: lay the C·k_h·k_w entries of every window out as a column,
+and out = W (O, C·k_h·k_w) @ columns. Its gradients are the products the other way round —
+dW = Σ g ⊗ columns, dcolumns = Wᵀ g — and **col2im**, which adds every column entry back onto the input
+position it was read from. The **transposed convolution** is that col2im used as a forward: every input
+pixel, times the kernel, is added into the output (an upsampling, the adjoint of the convolution).
+
+The classes here compute these formulas in plain NumPy. The fast kernels (``chainrule/kernels/conv.py``:
+the columns built a cache-sized block of samples at a time, shared out between threads, dx by
+correlation with the flipped kernel) are tested equal to them; ``conv2d`` and ``conv_transpose2d`` pick
+one at each call (``chainrule.use_reference``). conv1d is conv2d on a height-1 image.
 """
 import numpy as np
-from numpy.lib.stride_tricks import as_strided
+from numpy.lib.stride_tricks import sliding_window_view
 
-from ..autograd import Function, sum_to
-from .geometry import conv_pads, pair, single
-from ..kernels.parallel import get_num_threads, run_blocks
+from .. import runtime
+from ..autograd import Function
 from ..tensor import Tensor
+from .geometry import conv_pads, pad_spatial, pair, single
 
 
-CORRELATE_RATIO = 2  # dx by correlation while out_channels ≤ this × in_channels (else col2im)
-BLOCK = 1 << 20  # column-matrix entries built at once (4 MiB in float32): small enough to stay in the L3 cache
+def im2col(xp, kernel, stride, dilation, groups):
+    """The columns of the padded input xp (N, C, H_p, W_p), (N, G, C/G·k_h·k_w, H_out·W_out), and (H_out, W_out):
+    column (y, x) holds window (y, x), its entries in (c, i, j) order: xp[n, c, y·s_h + i·d_h, x·s_w + j·d_w]."""
+    (kh, kw), (sh, sw), (dh, dw) = kernel, stride, dilation
+    n, c = xp.shape[:2]
+    extent = (dh * (kh - 1) + 1, dw * (kw - 1) + 1)
+    windows = sliding_window_view(xp, extent, axis=(2, 3))[:, :, ::sh, ::sw, ::dh, ::dw]  # (N, C, H_out, W_out, k_h, k_w)
+    ho, wo = windows.shape[2:4]
+    return windows.transpose(0, 1, 4, 5, 2, 3).reshape(n, groups, c // groups * kh * kw, ho * wo), (ho, wo)
 
 
-class Im2col:
-    """The column matrix of a convolution, a block of samples at a time.
-
-    Column (n, y, x) holds window (y, x) of sample n: its C·k_h·k_w entries, in (c, i, j) order, so
-    that out = W (O, C·k_h·k_w) @ columns is the convolution. Columns are built for ``block`` samples
-    at once into a buffer that stays in cache, and consumed by the matrix products right away; the
-    whole matrix (k_h·k_w times the input) never exists.
-
-    Stride 1 — the flat trick: in a sample's padded image flattened row by row, the window at (y, x)
-    starts at q = y·W_p + x and its entry (i, j) sits at q + i·d_h·W_p + j·d_w; so row (c, i, j) of
-    the columns is one contiguous run of the flat image, shifted by i·d_h·W_p + j·d_w, and the copy
-    runs at memory speed. A sample has ``span`` = H_p·W_p − max shift such positions; those with
-    x ≥ W_out wrap around the row's end and are discarded (outputs) or meet a zero (gradients).
-    Stride > 1 copies the window view (C, k_h, k_w, n, H_out, W_out) instead: span = H_out·W_out.
-    """
-
-    def __init__(self, x_shape, kernel, stride, dilation, pads):
-        n, c, h, w = x_shape
-        (kh, kw), (sh, sw), (dh, dw) = kernel, stride, dilation
-        top, bottom, left, right = pads
-        self.hp, self.wp = h + top + bottom, w + left + right
-        self.ho, self.wo = (self.hp - dh * (kh - 1) - 1) // sh + 1, (self.wp - dw * (kw - 1) - 1) // sw + 1
-        self.flat = stride == (1, 1)
-        self.span = self.hp * self.wp - dh * (kh - 1) * self.wp - dw * (kw - 1) if self.flat else self.ho * self.wo
-        self.kernel, self.stride, self.dilation, self.pads, self.c = kernel, stride, dilation, pads, c
-        self.rows = c * kh * kw
-        n = max(n, 1)  # an empty batch gets a block size all the same (and no blocks)
-        blocks = -(-n // max(1, BLOCK // (self.rows * self.span)))
-        threads = get_num_threads()
-        self.block = -(-n // (-(-blocks // threads) * threads))  # as many blocks per thread on every thread
-
-    def workspace(self, dtype):
-        """One thread's block buffers: the columns, and the padded block whose border is zeroed once
-        (each block writes only the interior)."""
-        padded = np.zeros((self.block, self.c, self.hp, self.wp), dtype) if any(self.pads) else None
-        return np.empty(self.rows * self.block * self.span, dtype), padded
-
-    def blocks(self, n):
-        return [(n0, min(n0 + self.block, n)) for n0 in range(0, n, self.block)]
-
-    def columns(self, x, workspace):
-        """(C·k_h·k_w, m·span) columns of the m samples of x (m ≤ block), in the ``workspace``."""
-        m = len(x)
-        buf, padded = workspace
-        if padded is None:
-            xp = np.ascontiguousarray(x)
-        else:
-            top, _, left, _ = self.pads
-            xp = padded[:m]
-            xp[:, :, top : top + x.shape[2], left : left + x.shape[3]] = x
-        (kh, kw), (dh, dw) = self.kernel, self.dilation
-        s_n, s_c, s_h, s_w = xp.strides
-        cols = buf[: self.rows * m * self.span]
-        if self.flat:
-            view = as_strided(xp, (self.c, kh, kw, m, self.span), (s_c, s_h * dh, s_w * dw, s_n, s_w))
-        else:
-            sh, sw = self.stride
-            view = as_strided(xp, (self.c, kh, kw, m, self.ho, self.wo), (s_c, s_h * dh, s_w * dw, s_n, s_h * sh, s_w * sw))
-        cols.reshape(view.shape)[...] = view
-        return cols.reshape(self.rows, m * self.span)
-
-    def outputs(self, res):
-        """The (R, m, H_out, W_out) view of the real outputs in a contiguous (R, m·span) result."""
-        r, ms = res.shape
-        if not self.flat:
-            return res.reshape(r, ms // self.span, self.ho, self.wo)
-        it = res.itemsize
-        return as_strided(res, (r, ms // self.span, self.ho, self.wo), (ms * it, self.span * it, self.wp * it, it))
-
-    def add_columns(self, gcols, gxp):
-        """col2im, the adjoint of ``columns``: add every entry of gcols (C·k_h·k_w, m·span) onto the
-        position of gxp (C, m, H_p, W_p) — the padded block, channels first — it was read from: one
-        strided add per kernel offset (i, j)."""
-        (kh, kw), (dh, dw), (sh, sw) = self.kernel, self.dilation, self.stride
-        m = gxp.shape[1]
-        g6 = gcols.reshape(self.c, kh, kw, m, self.span)
-        flat = gxp.reshape(self.c, m, self.hp * self.wp)
-        for i in range(kh):
-            for j in range(kw):
-                if self.flat:
-                    off = i * dh * self.wp + j * dw
-                    flat[:, :, off : off + self.span] += g6[:, i, j]
-                else:
-                    gxp[:, :, i * dh : i * dh + sh * (self.ho - 1) + 1 : sh, j * dw : j * dw + sw * (self.wo - 1) + 1 : sw] += \
-                        g6[:, i, j].reshape(self.c, m, self.ho, self.wo)
-
-
-def correlate(x, wg, cols, bias=None):
-    """The convolution of x (N, C, H, W) by wg (G, O/G, C/G·k_h·k_w) (+ bias) with the geometry of
-    ``cols`` (an Im2col): out = wg @ columns, block by block → (N, O, H_out, W_out)."""
-    groups, og, _ = wg.shape
-    o = groups * og
-    out = np.empty((x.shape[0], o, cols.ho, cols.wo), dtype=x.dtype)
-
-    def work(blocks):
-        workspace = cols.workspace(x.dtype)
-        res = np.empty(o * cols.block * cols.span, dtype=x.dtype)
-        for n0, n1 in blocks:
-            cx = cols.columns(x[n0:n1], workspace)
-            r = res[: o * cx.shape[1]].reshape(groups, og, cx.shape[1])
-            np.matmul(wg, cx.reshape(groups, -1, cx.shape[1]), out=r)
-            view = cols.outputs(r.reshape(o, -1)).transpose(1, 0, 2, 3)
-            if bias is None:
-                out[n0:n1] = view
-            else:
-                np.add(view, bias.reshape(1, o, 1, 1), out=out[n0:n1])
-
-    run_blocks(work, cols.blocks(x.shape[0]))
-    return out
+def col2im(cols, padded_shape, kernel, out_size, stride, dilation):
+    """The adjoint of ``im2col``: every entry of cols (N, G, C/G·k_h·k_w, H_out·W_out) added onto the position
+    of the padded input (N, C, H_p, W_p) it was read from — one strided add per kernel offset (i, j)."""
+    (kh, kw), (ho, wo), (sh, sw), (dh, dw) = kernel, out_size, stride, dilation
+    n, c = padded_shape[:2]
+    cols = cols.reshape(n, c, kh, kw, ho, wo)
+    xp = np.zeros(padded_shape, dtype=cols.dtype)
+    for i in range(kh):
+        for j in range(kw):
+            xp[:, :, i * dh : i * dh + sh * (ho - 1) + 1 : sh, j * dw : j * dw + sw * (wo - 1) + 1 : sw] += cols[:, :, i, j]
+    return xp
 
 
 class Conv2d(Function):
     """out[n, o, y, x] = b[o] + Σ_{c, i, j} w[o, c, i, j] · xp[n, g(o)·C/G + c, y·s_h + i·d_h, x·s_w + j·d_w]
 
-    x (N, C, H, W), w (O, C/G, k_h, k_w), b (O,) → out (N, O, H_out, W_out). With the columns of
-    ``Im2col``, block by block: out = W @ cols; dW = Σ g @ colsᵀ; db = Σ g. dx: for stride 1 the
-    correlation of g, padded by d·(k − 1) − pad, with the flipped kernel, in/out channels swapped
-    (``correlate`` again); otherwise dcols = Wᵀ @ g added back onto the input positions (col2im).
-    A 1×1 stride-1 unpadded conv needs no columns: x is its own.
+    x (N, C, H, W), w (O, C/G, k_h, k_w), b (O,) or None → out (N, O, H_out, W_out); xp is x zero-padded by
+    ``pads`` (top, bottom, left, right), g(o) the group of output channel o. With the columns of im2col
+    (N, G, K = C/G·k_h·k_w, L = H_out·W_out) and W as (G, O/G, K):
+    out = W @ cols;  dW = Σ_n g @ colsᵀ;  db = Σ g;  dx = col2im(Wᵀ @ g), the padding cut off.
     """
 
-    def forward(self, x, w, b, stride, pads, dilation, groups):
-        n, c, h, wd = x.shape
-        o, cg, kh, kw = w.shape
-        self.x, self.w, self.groups = x, w, groups
-        wg = w.reshape(groups, o // groups, cg * kh * kw)
-        if kh == kw == 1 and stride == (1, 1) and not any(pads):
-            self.im2col = None
-            out = np.matmul(wg, x.reshape(n, groups, cg, h * wd)).reshape(n, o, h, wd)
-            if b is not None:
-                out += b.reshape(1, o, 1, 1)
-            return out
-        self.im2col = Im2col(x.shape, (kh, kw), stride, dilation, pads)
-        return correlate(x, wg, self.im2col, b)
+    def forward(self, x, w, b, *, stride, pads, dilation, groups):
+        n, o = x.shape[0], w.shape[0]
+        xp = pad_spatial(x, pads)
+        self.cols, self.out_size = im2col(xp, w.shape[2:], stride, dilation, groups)
+        self.w = w.reshape(groups, o // groups, -1)
+        self.shape, self.padded_shape, self.kernel = x.shape, xp.shape, w.shape[2:]
+        self.stride, self.pads, self.dilation = stride, pads, dilation
+        out = np.matmul(self.w, self.cols).reshape(n, o, *self.out_size)  # (N, G, O/G, L) → (N, O, H_out, W_out)
+        return out if b is None else out + b.reshape(1, o, 1, 1)
 
     def backward(self, g):
-        x, w, groups, cols = self.x, self.w, self.groups, self.im2col
-        n, c, h, wd = x.shape
-        o, cg, kh, kw = w.shape
-        og, k = o // groups, cg * kh * kw
-        wg = w.reshape(groups, og, k)
-        gb = sum_to((o, 1, 1), g).reshape(o) if self.needs[2] else None
-        if cols is None:
-            gg = g.reshape(n, groups, og, h * wd)
-            gw = gx = None
-            if self.needs[1]:
-                gw = np.matmul(gg, x.reshape(n, groups, cg, h * wd).transpose(0, 1, 3, 2)).sum(axis=0).reshape(w.shape)
-            if self.needs[0]:
-                gx = np.matmul(wg.transpose(0, 2, 1), gg).reshape(x.shape)
-            return gx, gw, gb, None, None, None, None
-        method = self._input_grad_method() if self.needs[0] else None
-        gw, gx = self._block_grads(g, self.needs[1], method == "col2im")
-        if method == "correlation":
-            (dh, dw), (top, bottom, left, right) = cols.dilation, cols.pads
-            ph, pw = dh * (kh - 1), dw * (kw - 1)
-            gcols = Im2col(g.shape, (kh, kw), (1, 1), cols.dilation, (ph - top, ph - bottom, pw - left, pw - right))
-            gx = correlate(g, _flipped(w, groups), gcols)
-        return gx, gw, gb, None, None, None, None
-
-    def _input_grad_method(self):
-        """How to compute dx. Stride 1 with padding ≤ d·(k − 1): 'correlation' — dx is the convolution
-        of g padded by d·(k − 1) − pad with the flipped kernel, in/out channels swapped; its columns
-        (O·k_h·k_w per input position) are cheaper than col2im's adds of C·k_h·k_w per output position
-        unless the conv widens the channels a lot. Otherwise 'col2im' (measured faster for stride 2 than
-        a polyphase split of dx into stride-1 correlations)."""
-        cols, (o, _, kh, kw) = self.im2col, self.w.shape
-        (dh, dw), (top, bottom, left, right) = cols.dilation, cols.pads
-        if cols.flat:
-            fits = max(top, bottom) <= dh * (kh - 1) and max(left, right) <= dw * (kw - 1)
-            if fits and o <= CORRELATE_RATIO * cols.c:
-                return "correlation"
-        return "col2im"
-
-    def _block_grads(self, g, want_w, want_x):
-        """dW = Σ_blocks g @ colsᵀ and, if ``want_x``, dx by col2im (dcols = Wᵀ @ g added back onto the
-        input positions) — both from the same blocks of g."""
-        if not (want_w or want_x):
-            return None, None
-        x, w, groups, cols = self.x, self.w, self.groups, self.im2col
-        n, c, h, wd = x.shape
-        o, cg, kh, kw = w.shape
-        og, k = o // groups, cg * kh * kw
-        top, _, left, _ = cols.pads
-        gx = np.empty(x.shape, dtype=x.dtype) if want_x else None
-
-        def work(blocks):
-            workspace = cols.workspace(x.dtype)
-            gw = np.zeros((groups, og, k), dtype=x.dtype) if want_w else None
-            for n0, n1 in blocks:
-                m = n1 - n0
-                gt = g[n0:n1].transpose(1, 0, 2, 3)
-                if cols.flat:
-                    gblk = np.zeros((o, m * cols.span), dtype=g.dtype)
-                    cols.outputs(gblk)[...] = gt
-                else:
-                    gblk = np.ascontiguousarray(gt).reshape(o, m * cols.span)
-                g3 = gblk.reshape(groups, og, -1)
-                if want_w:
-                    cx = cols.columns(x[n0:n1], workspace)
-                    gw += np.matmul(g3, cx.reshape(groups, k, -1).transpose(0, 2, 1))
-                if want_x:
-                    gxp = np.zeros((c, m, cols.hp, cols.wp), dtype=x.dtype)
-                    cols.add_columns(np.matmul(w.reshape(groups, og, k).transpose(0, 2, 1), g3).reshape(c * kh * kw, -1), gxp)
-                    gx[n0:n1] = gxp[:, :, top : top + h, left : left + wd].transpose(1, 0, 2, 3)
-            return gw
-
-        gws = run_blocks(work, cols.blocks(n))
-        return (sum(gws).reshape(w.shape) if want_w else None), gx
+        n, o = g.shape[:2]
+        gg = g.reshape(n, *self.w.shape[:2], -1)  # (N, G, O/G, L)
+        gx = gw = gb = None
+        if self.needs[0]:
+            gxp = col2im(np.matmul(self.w.transpose(0, 2, 1), gg), self.padded_shape, self.kernel, self.out_size,
+                         self.stride, self.dilation)
+            top, _, left, _ = self.pads
+            gx = gxp[:, :, top : top + self.shape[2], left : left + self.shape[3]]
+        if self.needs[1]:
+            gw = np.matmul(gg, self.cols.transpose(0, 1, 3, 2)).sum(axis=0).reshape(o, -1, *self.kernel)
+        if self.needs[2]:
+            gb = g.sum(axis=(0, 2, 3))
+        return gx, gw, gb
 
 
-def _flipped(w, groups):
-    """The kernel of the input gradient: w (O, C/G, k_h, k_w) flipped in space, in/out channels
-    swapped, as (G, C/G, O/G·k_h·k_w)."""
-    o, cg, kh, kw = w.shape
-    return w[:, :, ::-1, ::-1].reshape(groups, o // groups, cg, kh, kw).transpose(0, 2, 1, 3, 4).reshape(groups, cg, -1)
+class ConvTranspose2d(Function):
+    """out = col2im(Wᵀ @ x) + b: the input gradient of a Conv2d, used as a forward [note 002: the adjoint].
+
+    x (N, C_in, H, W), w (C_in, C_out/G, k_h, k_w), b (C_out,) or None → out (N, C_out, H_out, W_out),
+    H_out = (H − 1)·s − 2p + d·(k − 1) + output_padding + 1. Every input pixel scatters itself times the
+    kernel: x[n, c, y, x']·w[c, :, i, j] is added at (y·s + i·d, x'·s + j·d) of a canvas of
+    H_s = (H − 1)·s + d·(k − 1) + 1 rows (W_s columns); output_padding zero rows and columns are added at its
+    end, and p cut off each side. Backward: the canvas's gradient is g padded by p (cut to H_s rows); its
+    im2col columns give dx = W @ cols — conv2d(g, w), a correlation —, dW = Σ_n x ⊗ cols and db = Σ g.
+    """
+
+    def forward(self, x, w, b, *, stride, padding, output_padding, dilation, groups):
+        n, c_in, h, wd = x.shape
+        kernel, c_out = w.shape[2:], w.shape[1] * groups
+        canvas = tuple((size - 1) * stride[i] + dilation[i] * (kernel[i] - 1) + 1 for i, size in enumerate((h, wd)))
+        self.x, self.w = x.reshape(n, groups, c_in // groups, h * wd), w.reshape(groups, c_in // groups, -1)
+        self.kernel, self.stride, self.dilation, self.padding, self.canvas = kernel, stride, dilation, padding, canvas
+        self.in_size = (h, wd)
+        cols = np.matmul(self.w.transpose(0, 2, 1), self.x)  # (N, G, C_out/G·k_h·k_w, H·W): each pixel times the kernel
+        extended = tuple(canvas[i] + output_padding[i] for i in range(2))  # output_padding: zero rows/columns added
+        full = col2im(cols, (n, c_out) + extended, kernel, (h, wd), stride, dilation)
+        ph, pw = padding
+        out = full[:, :, ph : extended[0] - ph, pw : extended[1] - pw]
+        return out if b is None else out + b.reshape(1, c_out, 1, 1)
+
+    def backward(self, g):
+        (ph, pw), (hs, ws) = self.padding, self.canvas
+        gp = pad_spatial(g, (ph, ph, pw, pw))[:, :, :hs, :ws]  # the canvas's gradient (no pixel reaches past H_s)
+        n, groups, cg, _ = self.x.shape
+        cols, _ = im2col(gp, self.kernel, self.stride, self.dilation, groups)  # (N, G, C_out/G·k_h·k_w, H·W)
+        gx = gw = gb = None
+        if self.needs[0]:
+            gx = np.matmul(self.w, cols).reshape(n, groups * cg, *self.in_size)
+        if self.needs[1]:
+            gw = np.matmul(self.x, cols.transpose(0, 1, 3, 2)).sum(axis=0).reshape(groups * cg, -1, *self.kernel)
+        if self.needs[2]:
+            gb = g.sum(axis=(0, 2, 3))
+        return gx, gw, gb
 
 
 def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):  # noqa: A002 - torch's names
@@ -283,7 +174,8 @@ def _conv(x, weight, bias, stride, padding, dilation, groups, op, shapes=None):
             f"{op}: kernel size {eff[-spatial:]} (dilated) is larger than the padded input {padded[-spatial:]} "
             f"of input shape {x_shape}"
         )
-    out = Conv2d.apply(x, weight, bias, stride, pads, dilation, groups)
+    out = (Conv2d if runtime.reference else fast.Conv2d).apply(x, weight, bias, stride=stride, pads=pads, dilation=dilation,
+                                                                groups=groups)
     return out.squeeze(0) if unbatched else out
 
 
@@ -301,3 +193,85 @@ def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     return out.squeeze(-2)
 
 
+
+
+def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1):  # noqa: A002
+    """2-D transposed convolution of input (N, C_in, H, W) — or an unbatched (C_in, H, W) — with weight
+    (C_in, C_out/groups, k_h, k_w), as torch's: the input gradient of ``conv2d`` with the same stride, padding,
+    dilation and groups, used as a forward. Output H_out = (H − 1)·stride − 2·padding + dilation·(k_h − 1) +
+    output_padding + 1; ``output_padding`` (< stride or < dilation) picks among the input sizes a strided
+    conv2d maps to the size of ``input``."""
+    return _transposed(input, weight, bias, stride, padding, output_padding, groups, dilation, "conv_transpose2d")
+
+
+def _transposed(x, weight, bias, stride, padding, output_padding, groups, dilation, op, shapes=None):
+    """Checks, then ConvTranspose2d; ``shapes``: the (input, weight) shapes to name in errors."""
+    if not isinstance(x, Tensor) or not isinstance(weight, Tensor):
+        raise TypeError(f"{op}: input and weight must be Tensors")
+    if weight.ndim != 4:
+        raise ValueError(f"{op}: weight must be 4-D (in_channels, out_channels/groups, kH, kW), got {weight.shape}")
+    x_shape, w_shape = shapes or (x.shape, weight.shape)
+    spatial = len(w_shape) - 2  # 1 for conv_transpose1d
+    if x.ndim not in (3, 4):
+        raise ValueError(f"{op}: expected a 3-D (C, H, W) or 4-D (N, C, H, W) input, got shape {x.shape}")
+    unbatched = x.ndim == 3
+    if unbatched:
+        x = x.unsqueeze(0)
+    c_in, cg, kh, kw = weight.shape
+    if kh < 1 or kw < 1:
+        raise ValueError(f"{op}: kernel size must be positive, got {w_shape[2:]} (weight shape {w_shape})")
+    if groups < 1 or c_in % groups:
+        raise ValueError(f"{op}: groups={groups} must divide in_channels={c_in} (weight {w_shape})")
+    if x.shape[1] != c_in:
+        raise ValueError(f"{op}: expected input with {c_in} channels (weight {w_shape}: in_channels first), "
+                         f"got {x.shape[1]} channels in input of shape {x_shape}")
+    if min(x.shape[2:]) < 1:
+        raise ValueError(f"{op}: input of shape {x_shape} has an empty spatial dim")
+    c_out = cg * groups
+    if bias is not None and bias.shape != (c_out,):
+        raise ValueError(f"{op}: bias must have shape ({c_out},) (out_channels = weight.shape[1]·groups), got {bias.shape}")
+    if x.dtype != weight.dtype or (bias is not None and bias.dtype != weight.dtype):
+        raise TypeError(f"{op}: input dtype {x.dtype}, weight dtype {weight.dtype} and bias dtype must match")
+    if isinstance(padding, str):
+        raise ValueError(f"{op}: padding must be an int or a pair, got {padding!r}")
+    stride, dilation = pair(stride, "stride", op), pair(dilation, "dilation", op)
+    padding, output_padding = pair(padding, "padding", op), pair(output_padding, "output_padding", op)
+    if min(stride) < 1 or min(dilation) < 1:
+        raise ValueError(f"{op}: stride and dilation must be positive, got stride={stride[-spatial:]}, "
+                         f"dilation={dilation[-spatial:]}")
+    if min(padding) < 0 or min(output_padding) < 0:
+        raise ValueError(f"{op}: padding and output_padding must be non-negative, got padding={padding[-spatial:]}, "
+                         f"output_padding={output_padding[-spatial:]}")
+    if any(p >= s and p >= d for p, s, d in zip(output_padding, stride, dilation)):
+        raise ValueError(f"{op}: output_padding must be smaller than stride or dilation, got output_padding="
+                         f"{output_padding[-spatial:]}, stride={stride[-spatial:]}, dilation={dilation[-spatial:]}")
+    size = tuple((n - 1) * s - 2 * p + d * (k - 1) + q + 1
+                 for n, s, p, d, k, q in zip(x.shape[2:], stride, padding, dilation, (kh, kw), output_padding))
+    if min(size) < 1:
+        raise ValueError(f"{op}: output size {size[-spatial:]} is not positive (input shape {x_shape}, weight {w_shape}, "
+                         f"stride={stride[-spatial:]}, padding={padding[-spatial:]})")
+    out = (ConvTranspose2d if runtime.reference else fast.ConvTranspose2d).apply(
+        x, weight, bias, stride=stride, padding=padding, output_padding=output_padding, dilation=dilation, groups=groups)
+    return out.squeeze(0) if unbatched else out
+
+
+def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1):  # noqa: A002
+    """1-D transposed convolution of input (N, C_in, L) — or unbatched (C_in, L) — with weight
+    (C_in, C_out/groups, k): conv_transpose2d on a height-1 image."""
+    if not isinstance(weight, Tensor) or weight.ndim != 3:
+        raise ValueError(f"conv_transpose1d: weight must be a 3-D Tensor (in_channels, out_channels/groups, k), got "
+                         f"{getattr(weight, 'shape', type(weight).__name__)}")
+    if not isinstance(input, Tensor) or input.ndim not in (2, 3):
+        raise ValueError(f"conv_transpose1d: expected a 2-D (C, L) or 3-D (N, C, L) input, got shape "
+                         f"{getattr(input, 'shape', None)}")
+    op = "conv_transpose1d"
+    if isinstance(padding, str):
+        raise ValueError(f"{op}: padding must be an int, got {padding!r}")
+    s, p, q, d = (single(v, name, op) for v, name in
+                  ((stride, "stride"), (padding, "padding"), (output_padding, "output_padding"), (dilation, "dilation")))
+    out = _transposed(input.unsqueeze(-2), weight.unsqueeze(-2), bias, (1, s), (0, p), (0, q), groups, (1, d), op,
+                      (input.shape, weight.shape))
+    return out.squeeze(-2)
+
+
+from ..kernels import conv as fast  # noqa: E402 - the fast kernels subclass the ops above

@@ -1,7 +1,10 @@
 """chainrule.ops.conv against torch: conv1d / conv2d forward and the gradients of input, weight and bias
 over drawn shapes, strides, paddings, dilations and groups (float64); 'valid' / 'same' / 'full' padding,
 including TensorFlow's 'same' with stride > 1 (checked against explicit asymmetric padding); depthwise and
-1×1 convolutions (the fast path); unbatched inputs; float32; finite differences; conv_output_size; errors."""
+1×1 convolutions (the fast path); unbatched inputs; float32; finite differences; conv_output_size; errors.
+conv_transpose1d / conv_transpose2d: the same over a grid of strides, paddings, output paddings, dilations
+and groups; it is the input gradient of conv2d; its errors. Every test runs on the fast kernels and on the
+reference ops (the both_paths fixture)."""
 import math
 
 import numpy as np
@@ -15,6 +18,8 @@ import chainrule as cr
 import chainrule.nn.functional as F
 from chainrule.nn import conv_output_size
 from tests.parity import assert_parity
+
+pytestmark = pytest.mark.usefixtures("both_paths")
 
 SETTINGS = settings(max_examples=40, deadline=None)
 
@@ -484,3 +489,172 @@ def test_conv_bad_arguments():
         F.conv2d(normal((1, 3, 5, 5), 0), w)
     with pytest.raises(ValueError, match=r"conv1d: stride must be an int or a 1-tuple"):
         F.conv1d(t((1, 3, 5)), t((4, 3, 3)), stride=(1, 2))
+
+
+# ----- transposed convolution -------------------------------------------------------------------------
+
+def transposed_grid():
+    """(stride, padding, output_padding, dilation, groups, bias, batch) over strides 1–3, paddings 0–2,
+    dilations 1–2, every output_padding below the stride or the dilation, groups 1–2, bias on/off; the batch
+    size cycles through 1–3."""
+    cases = []
+    for s in (1, 2, 3):
+        for d in (1, 2):
+            for q in range(max(s, d)):
+                for p in (0, 1, 2):
+                    for groups in (1, 2):
+                        for bias in (True, False):
+                            cases.append((s, p, q, d, groups, bias, 1 + len(cases) % 3))
+    return cases
+
+
+def transposed_args(x, w, groups, bias, dtype=np.float64, seed=0):
+    arrays = [normal(x, seed, dtype), normal(w, seed + 1, dtype)]
+    if bias:
+        arrays.append(normal(w[1] * groups, seed + 2, dtype))
+    return arrays
+
+
+def check_transposed(ours, theirs, x, w, groups, bias, dtype=np.float64, **kwargs):
+    arrays = transposed_args(x, w, groups, bias, dtype)
+    fns = [(lambda *a, f=f: f(*a, groups=groups, **kwargs)) for f in (ours, theirs)]
+    return assert_parity(*fns, *arrays, grad=dtype == np.float64)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("stride, padding, output_padding, dilation, groups, bias, n", transposed_grid())
+def test_conv_transpose2d_parity(stride, padding, output_padding, dilation, groups, bias, n, dtype):
+    """float64: forward and the gradients of input, weight and bias; float32: forward."""
+    out = check_transposed(F.conv_transpose2d, TF.conv_transpose2d, (n, 4, 4, 5), (4, 6 // groups, 3, 2), groups, bias,
+                           dtype, stride=stride, padding=padding, output_padding=output_padding, dilation=dilation)
+    assert out.dtype == dtype
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("stride, padding, output_padding, dilation, groups, bias, n", transposed_grid())
+def test_conv_transpose1d_parity(stride, padding, output_padding, dilation, groups, bias, n, dtype):
+    check_transposed(F.conv_transpose1d, TF.conv_transpose1d, (n, 2, 6), (2, 3, 4), groups, bias, dtype,
+                     stride=stride, padding=padding, output_padding=output_padding, dilation=dilation)
+
+
+@pytest.mark.parametrize("stride, padding, output_padding, dilation", [
+    ((2, 1), (0, 1), (1, 0), (1, 2)), ((1, 3), (2, 0), (1, 2), (2, 1)), ((3, 2), (1, 2), (0, 1), (3, 1)),
+])
+def test_conv_transpose2d_pairs(stride, padding, output_padding, dilation):
+    check_transposed(F.conv_transpose2d, TF.conv_transpose2d, (2, 3, 5, 4), (3, 2, 2, 3), 1, True, stride=stride,
+                     padding=padding, output_padding=output_padding, dilation=dilation)
+
+
+@pytest.mark.parametrize("multiplier", [1, 2])
+def test_depthwise_conv_transpose2d(multiplier):
+    check_transposed(F.conv_transpose2d, TF.conv_transpose2d, (2, 4, 5, 5), (4, multiplier, 3, 3), 4, True,
+                     stride=2, padding=1, output_padding=1)
+
+
+@pytest.mark.parametrize("c_in, c_out, stride", [(2, 8, 1), (8, 2, 1), (2, 8, 2), (6, 6, 1)])
+def test_conv_transpose2d_widening_and_narrowing(c_in, c_out, stride):
+    """The channel ratio picks the fast kernel's method (correlation or col2im): both against torch."""
+    check_transposed(F.conv_transpose2d, TF.conv_transpose2d, (2, c_in, 5, 6), (c_in, c_out, 3, 3), 1, True,
+                     stride=stride, padding=1)
+
+
+def test_conv_transpose2d_output_padding_past_the_canvas():
+    """Padding 2 cuts the canvas (one pixel for a 1×1 input and kernel) away entirely: the output is the
+    output_padding row, the bias alone."""
+    out = check_transposed(F.conv_transpose2d, TF.conv_transpose2d, (1, 2, 1, 1), (2, 3, 1, 1), 1, True,
+                           stride=(5, 1), padding=(2, 0), output_padding=(4, 0))
+    assert out.shape == (1, 3, 1, 1)
+    np.testing.assert_allclose(out.data[0, :, 0, 0], normal(3, 2), rtol=1e-12)
+
+
+@pytest.mark.parametrize("fn, theirs, x, w", [
+    (F.conv_transpose2d, TF.conv_transpose2d, (3, 5, 4), (3, 2, 3, 3)),
+    (F.conv_transpose1d, TF.conv_transpose1d, (3, 7), (3, 2, 3)),
+])
+def test_conv_transpose_unbatched_input(fn, theirs, x, w):
+    arrays = transposed_args(x, w, 1, True)
+    out = assert_parity(lambda *a: fn(*a, stride=2, padding=1, output_padding=1),
+                        lambda *a: theirs(*a, stride=2, padding=1, output_padding=1), *arrays)
+    assert out.ndim == len(x)
+
+
+def test_conv_transpose2d_empty_batch():
+    out = F.conv_transpose2d(cr.zeros(0, 2, 3, 3), cr.zeros(2, 4, 3, 3), stride=2)
+    assert out.shape == tuple(TF.conv_transpose2d(torch.zeros(0, 2, 3, 3), torch.zeros(2, 4, 3, 3), stride=2).shape)
+
+
+@pytest.mark.parametrize("stride, padding, dilation, groups", [(1, 0, 1, 1), (2, 1, 1, 2), (3, 2, 2, 1), ((2, 1), (1, 0), (1, 2), 2)])
+def test_conv_transpose2d_is_the_input_gradient_of_conv2d(stride, padding, dilation, groups):
+    """[note 002] conv_transpose2d(g, w) = ∂⟨g, conv2d(x, w)⟩/∂x, the output_padding making up the rows and
+    columns a strided conv2d drops."""
+    x = cr.tensor(normal((2, 4, 9, 8), 0), requires_grad=True)
+    w = cr.tensor(normal((6, 4 // groups, 3, 2), 1))
+    out = F.conv2d(x, w, None, stride, padding, dilation, groups)
+    g = normal(out.shape, 2)
+    out.backward(g)
+    s, p, d = ((v, v) if isinstance(v, int) else v for v in (stride, padding, dilation))
+    smallest = [(n - 1) * s_ - 2 * p_ + d_ * (k - 1) + 1 for n, s_, p_, d_, k in zip(out.shape[2:], s, p, d, (3, 2))]
+    output_padding = tuple(n - m for n, m in zip((9, 8), smallest))
+    gx = F.conv_transpose2d(cr.tensor(g), w, None, stride, padding, output_padding, groups, dilation)
+    np.testing.assert_allclose(gx.data, x.grad.data, rtol=1e-12, atol=1e-12)
+
+
+def test_conv_transpose_gradcheck():
+    x = cr.tensor(normal((2, 4, 3, 4), 0), requires_grad=True)
+    w = cr.tensor(normal((4, 1, 3, 2), 1), requires_grad=True)
+    b = cr.tensor(normal(2, 2), requires_grad=True)
+    assert cr.gradcheck(lambda x, w, b: F.conv_transpose2d(x, w, b, 2, 1, 1, 2, (1, 2)), (x, w, b))
+    x1 = cr.tensor(normal((2, 3, 5), 0), requires_grad=True)
+    w1 = cr.tensor(normal((3, 2, 3), 1), requires_grad=True)
+    assert cr.gradcheck(lambda x, w: F.conv_transpose1d(x, w, stride=3, padding=1, output_padding=2), (x1, w1))
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda: F.conv_transpose2d(t((1, 4, 5, 5)), t((4, 3, 3))),
+     r"conv_transpose2d: weight must be 4-D \(in_channels, out_channels/groups, kH, kW\), got \(4, 3, 3\)"),
+    (lambda: F.conv_transpose1d(t((1, 4, 5)), t((4, 3, 3, 3))), r"conv_transpose1d: weight must be a 3-D .*\(4, 3, 3, 3\)"),
+    (lambda: F.conv_transpose2d(t((2, 3, 5, 5)), t((4, 3, 3, 3))),
+     (r"conv_transpose2d: expected input with 4 channels \(weight \(4, 3, 3, 3\): in_channels first\), got 3 channels "
+      r"in input of shape \(2, 3, 5, 5\)")),
+    (lambda: F.conv_transpose1d(t((2, 3, 5)), t((4, 3, 3))),
+     r"conv_transpose1d: expected input with 4 channels \(weight \(4, 3, 3\).*input of shape \(2, 3, 5\)"),
+    (lambda: F.conv_transpose2d(t((2, 4, 5, 5)), t((4, 3, 3, 3)), groups=3),
+     r"conv_transpose2d: groups=3 must divide in_channels=4"),
+    (lambda: F.conv_transpose2d(t((2, 4, 5, 5)), t((4, 3, 3, 3)), stride=2, output_padding=2),
+     (r"conv_transpose2d: output_padding must be smaller than stride or dilation, got output_padding=\(2, 2\), "
+      r"stride=\(2, 2\), dilation=\(1, 1\)")),
+    (lambda: F.conv_transpose1d(t((2, 4, 5)), t((4, 3, 3)), output_padding=1, dilation=1),
+     (r"conv_transpose1d: output_padding must be smaller than stride or dilation, got output_padding=\(1,\), "
+      r"stride=\(1,\), dilation=\(1,\)")),
+    (lambda: F.conv_transpose2d(t((2, 4, 5, 5)), t((4, 3, 3, 3)), padding=5),
+     r"conv_transpose2d: output size \(-3, -3\) is not positive \(input shape \(2, 4, 5, 5\)"),
+    (lambda: F.conv_transpose2d(t((2, 4, 5, 5)), t((4, 3, 3, 3)), t(4)),
+     r"conv_transpose2d: bias must have shape \(3,\) \(out_channels = weight.shape\[1\]·groups\), got \(4,\)"),
+    (lambda: F.conv_transpose2d(t((2, 4, 5, 5)), t((4, 3, 3, 3)), padding=-1),
+     r"conv_transpose2d: padding and output_padding must be non-negative"),
+    (lambda: F.conv_transpose2d(t((2, 4, 5, 5)), t((4, 3, 3, 3)), stride=0),
+     r"conv_transpose2d: stride and dilation must be positive"),
+    (lambda: F.conv_transpose2d(t((2, 4, 5, 5)), t((4, 3, 3, 3)), padding="same"),
+     r"conv_transpose2d: padding must be an int or a pair, got 'same'"),
+    (lambda: F.conv_transpose2d(t((2, 4, 0, 5)), t((4, 3, 3, 3))),
+     r"conv_transpose2d: input of shape \(2, 4, 0, 5\) has an empty spatial dim"),
+    (lambda: F.conv_transpose2d(t((2, 4, 5, 5)), t((4, 3, 0, 3))), r"conv_transpose2d: kernel size must be positive"),
+    (lambda: F.conv_transpose2d(t((5, 5)), t((4, 3, 3, 3))), r"conv_transpose2d: expected a 3-D \(C, H, W\) or 4-D"),
+])
+def test_conv_transpose_errors_name_the_op(call, message):
+    with pytest.raises(ValueError, match=message):
+        call()
+
+
+def test_conv_transpose_type_errors():
+    with pytest.raises(TypeError, match=r"conv_transpose2d: input dtype float32, weight dtype float64"):
+        F.conv_transpose2d(cr.tensor(normal((1, 4, 5, 5), 0, np.float32)), t((4, 3, 3, 3)))
+    with pytest.raises(TypeError, match=r"conv_transpose2d: input and weight must be Tensors"):
+        F.conv_transpose2d(normal((1, 4, 5, 5), 0), t((4, 3, 3, 3)))
+
+
+def test_conv_transpose_refuses_what_torch_refuses():
+    """The error cases above that torch also refuses (output_padding, channels, output size)."""
+    for kwargs, w in [({"stride": 2, "output_padding": 2}, (4, 3, 3, 3)), ({}, (3, 3, 3, 3)), ({"padding": 5}, (4, 3, 3, 3))]:
+        with pytest.raises(RuntimeError):
+            TF.conv_transpose2d(torch.zeros(2, 4, 5, 5), torch.zeros(w), **kwargs)
