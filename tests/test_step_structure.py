@@ -63,7 +63,7 @@ def recorded(monkeypatch):
 
     def counting_apply(cls, *inputs, **kwargs):
         out = apply(cls, *inputs, **kwargs)
-        if out._ctx is not None:
+        if any(o._ctx is not None for o in (out if isinstance(out, tuple) else (out,))):
             count[0] += 1
         return out
 
@@ -108,9 +108,10 @@ def assert_float32_only(nodes):
             for a in float_arrays(value):
                 assert a.dtype == np.float32, f"{type(fn).__name__}.{attr} saved a {a.dtype} array in a float32 model"
 
-        def checked(g, fn=fn, backward=fn.backward):
-            assert g.dtype == np.float32, f"{type(fn).__name__}.backward received a {g.dtype} gradient"
-            grads = backward(g)
+        def checked(*gs, fn=fn, backward=fn.backward):  # one gradient per output (None for an integer one)
+            for g in gs:
+                assert g is None or g.dtype == np.float32, f"{type(fn).__name__}.backward received a {g.dtype} gradient"
+            grads = backward(*gs)
             for gx in grads:
                 assert gx is None or gx.dtype == np.float32, f"{type(fn).__name__}.backward returned {gx.dtype}"
             return grads

@@ -2,115 +2,71 @@
 
 BatchNorm normalizes each channel over (N, H, W); LayerNorm each sample over its trailing dims
 (for images all of C, H, W); InstanceNorm each (sample, channel) over (H, W); GroupNorm each
-(sample, group of channels). They differ only in the axes, so one op serves them all, with the
-closed-form backward rather than a chain of primitive nodes:
+(sample, group of channels). They differ only in the axes, so one op serves them all:
 
-    x̂ = (x − μ) / √(σ² + ε),  y = γ·x̂ + β
-    dx = (1/√(σ² + ε)) · (ĝ − mean(ĝ) − x̂·mean(ĝ·x̂)),  ĝ = γ·g   (means over the same axes)
-    dγ = Σ g·x̂,  dβ = Σ g   (over the axes γ is broadcast along)
+    μ = mean(x),  σ² = mean((x − μ)²),  x̂ = (x − μ)/√(σ² + ε),  y = γ·x̂ + β   (means over the axes)
+
+Its backward is the batch-normalization paper's chain rule (Ioffe & Szegedy 2015, section 3), written
+out in ``Normalize``. In evaluation BatchNorm uses fixed running statistics instead, and is then one
+linear map per channel (``ChannelAffine``). The fast kernels: ``chainrule/kernels/norm.py``.
 """
 import math
 
 import numpy as np
 
-from ..autograd import Function, no_grad, sum_to
-from ..kernels.parallel import map_rows
+from .. import runtime
+from ..autograd import Function, no_grad, unbroadcast
 from ..tensor import Tensor
 
 
-def _row(a, shape):
-    """``a``, which broadcasts against an array of ``shape``, with its trailing broadcast dims written
-    out — BatchNorm's (1, C, 1, 1) statistics become a (1, C, H, W) block that repeats only over N.
-    NumPy's binary ops run ~1.8× faster when no operand has stride 0 in the inner loop (0.17 vs 0.31
-    ns per float32 element here); ``a`` itself when the written-out block would not be small."""
-    a = a.reshape((1,) * (len(shape) - a.ndim) + a.shape)
-    k = max((i for i, n in enumerate(a.shape) if n != 1), default=-1)
-    target = a.shape[: k + 1] + tuple(shape[k + 1 :])
-    if k == len(shape) - 1 or 8 * math.prod(target) > math.prod(shape):
-        return a
-    return np.ascontiguousarray(np.broadcast_to(a, target))
-
-
-ROWS_SPLIT_MIN = 1 << 16  # BatchNorm inputs of at least this many elements are split by rows over the threads
-
-
 class Normalize(Function):
-    """y = γ·(x − mean)/√(var + ε) + β with statistics over ``axes`` (biased variance);
-    γ and β (each optional) broadcast against x. Saves x and the statistics only (as PyTorch):
-    the backward recomputes x̂, which costs less than keeping a copy of the input alive per layer.
+    """Normalization over ``axes`` (a tuple of dims of x) [note 001, note 003: batch normalization]:
 
-    When the statistics are shared by all samples (BatchNorm: axis 0 among ``axes``) a large input is
-    processed in slices of its rows, one per thread: each pass over x is split, and each reduction
-    becomes per-slice partial sums that are added (``_passes``)."""
+        μ = mean of x over axes,  σ² = mean of (x − μ)² (biased),  x̂ = (x − μ)/√(σ² + ε),  y = γ·x̂ + β
 
-    def forward(self, x, weight, bias, axes, eps):
-        stats = tuple(1 if i in axes else s for i, s in enumerate(x.shape))
-        n = math.prod(x.shape[i] for i in axes)
-        run = self._passes(x, axes)
-        mean = sum(run(lambda r: sum_to(stats, x[r]))) / n
-        mean_row, out = _row(mean, x.shape), np.empty_like(x)
+    Shapes: x any; γ and β (each optional, None) broadcast against x — (1, C, 1, 1) for BatchNorm2d, the
+    normalized shape for LayerNorm. Returns (y, μ, σ²): y like x, the statistics like x with size 1 along
+    ``axes`` (the batch statistics, for the running averages).
 
-        def centre(r):
-            np.subtract(x[r], mean_row, out=out[r])
-            return sum_to(stats, out[r], out[r])
+    Backward, with m the number of values each statistic is taken over and Σ summing over ``axes``;
+    g is y's gradient, g_μ and g_σ² the statistics' (zeros when only y is used):
 
-        var = sum(run(centre)) / n
-        self.inv_std = 1.0 / np.sqrt(var + eps)
-        scale = _row(self.inv_std if weight is None else self.inv_std * weight, x.shape)
-        shift = None if bias is None else _row(bias, x.shape)
+        dx̂ = g·γ
+        dσ² = Σ dx̂·(x − μ)·(−½)(σ² + ε)^(−3/2)                + g_σ²
+        dμ  = Σ −dx̂/√(σ² + ε) + dσ²·Σ −2(x − μ)/m             + g_μ
+        dx  = dx̂/√(σ² + ε) + dσ²·2(x − μ)/m + dμ/m
+        dγ = Σ g·x̂,  dβ = Σ g   (over the dims γ and β are broadcast along)
 
-        def affine(r):
-            out[r] *= scale
-            if shift is not None:
-                out[r] += shift
+    The paper's steps: x reaches the loss through x̂ directly, through σ² (∂σ²/∂x = 2(x − μ)/m) and
+    through μ (∂μ/∂x = 1/m); μ also reaches it through σ² (∂σ²/∂μ = Σ −2(x − μ)/m, zero in exact
+    arithmetic). The outputs μ and σ² add their own gradients where they stand in that chain.
+    Saves x and the statistics only (as PyTorch): the backward recomputes x − μ."""
 
-        run(affine)
-        self.x, self.axes, self.weight, self.n = x, axes, weight, n
-        self.bias_shape = None if bias is None else bias.shape
-        self.mean, self.var = mean, var  # the batch statistics, for running averages
-        return out
+    def forward(self, x, weight, bias, *, axes, eps):
+        mean = x.mean(axis=axes, keepdims=True)
+        var = ((x - mean) ** 2).mean(axis=axes, keepdims=True)
+        xhat = (x - mean) / np.sqrt(var + eps)
+        y = xhat if weight is None else weight * xhat
+        if bias is not None:
+            y = y + bias
+        self.x, self.mean, self.var, self.axes, self.eps = x, mean, var, axes, eps
+        self.weight, self.bias_shape = weight, None if bias is None else bias.shape
+        self.m = math.prod(x.shape[i] for i in axes)
+        return y, mean, var
 
-    def backward(self, g):
-        x, w, n, shape, needs = self.x, self.weight, self.n, g.shape, self.needs
-        stats, run = self.mean.shape, self._passes(x, self.axes)
-        mean_row, inv_row = _row(self.mean, shape), _row(self.inv_std, shape)
-        w_row = None if w is None or not needs[0] else _row(w, shape)
-        xhat = np.empty(shape, dtype=x.dtype)
-        gh = np.empty(shape, dtype=g.dtype) if w_row is not None else g  # ĝ = γ·g
-
-        def first(r):
-            xh = xhat[r]
-            np.subtract(x[r], mean_row, out=xh)
-            xh *= inv_row
-            sums = [sum_to(w.shape, g[r], xh) if needs[1] else None,
-                    sum_to(self.bias_shape, g[r]) if needs[2] else None]
-            if needs[0]:
-                if w_row is not None:
-                    np.multiply(g[r], w_row, out=gh[r])
-                sums += [sum_to(stats, gh[r], xh), sum_to(stats, gh[r])]
-            return sums
-
-        gw, gb, *gx_sums = [None if parts[0] is None else sum(parts) for parts in zip(*run(first))]
-        gx = None
-        if needs[0]:
-            k_xhat, k_const, gx = _row(-gx_sums[0] / n, shape), _row(gx_sums[1] / n, shape), xhat
-
-            def second(r):
-                gr = gx[r]
-                gr *= k_xhat
-                gr += gh[r]
-                gr -= k_const
-                gr *= inv_row
-
-            run(second)
-        return gx, gw, gb, None, None
-
-    @staticmethod
-    def _passes(x, axes):
-        """How to run a pass ``fn(rows)``: on row slices over the threads for a large x whose statistics
-        are shared by all rows, else once over all of x; returns the list of results."""
-        split = 0 in axes and x.size >= ROWS_SPLIT_MIN
-        return lambda fn: map_rows(fn, x.shape[0], split)
+    def backward(self, g, g_mean, g_var):
+        axes, m = self.axes, self.m
+        xmu, inv_std = self.x - self.mean, 1 / np.sqrt(self.var + self.eps)  # x − μ and 1/√(σ² + ε)
+        dx = None
+        if self.needs[0]:
+            dxhat = g if self.weight is None else g * self.weight
+            dvar = np.sum(dxhat * xmu, axis=axes, keepdims=True) * -0.5 * inv_std**3 + g_var
+            dmean = (np.sum(-dxhat * inv_std, axis=axes, keepdims=True)
+                     + dvar * np.sum(-2 * xmu, axis=axes, keepdims=True) / m + g_mean)
+            dx = dxhat * inv_std + dvar * 2 * xmu / m + dmean / m
+        dw = unbroadcast(g * xmu * inv_std, self.weight.shape) if self.needs[1] else None
+        db = unbroadcast(g, self.bias_shape) if self.needs[2] else None
+        return dx, dw, db
 
 
 class ChannelAffine(Function):
@@ -119,31 +75,18 @@ class ChannelAffine(Function):
 
     def forward(self, x, scale, shift):
         self.x, self.scale, self.shift_shape = x, scale, shift.shape
-        s, t, out = _row(scale, x.shape), _row(shift, x.shape), np.empty_like(x)
-
-        def rows(r):
-            np.multiply(x[r], s, out=out[r])
-            out[r] += t
-
-        map_rows(rows, x.shape[0], x.size >= ROWS_SPLIT_MIN)
-        return out
+        return x * scale + shift
 
     def backward(self, g):
-        gx = g * _row(self.scale, g.shape) if self.needs[0] else None
-        gs = sum_to(self.scale.shape, g, self.x) if self.needs[1] else None
-        gt = sum_to(self.shift_shape, g) if self.needs[2] else None
+        gx = g * self.scale if self.needs[0] else None
+        gs = unbroadcast(g * self.x, self.scale.shape) if self.needs[1] else None
+        gt = unbroadcast(g, self.shift_shape) if self.needs[2] else None
         return gx, gs, gt
 
 
 def _normalize(x, weight, bias, axes, eps):
-    """Apply ``Normalize``; return the output and the batch mean and biased variance (arrays)."""
-    out = Normalize.apply(x, weight, bias, axes, eps)
-    node = out._ctx
-    if node is None:  # no graph recorded (no_grad or nothing requires grad): statistics recomputed cheaply
-        mean = np.mean(x.data, axis=axes, keepdims=True)
-        var = np.mean((x.data - mean) ** 2, axis=axes, keepdims=True)
-        return out, mean, var
-    return out, node.mean, node.var
+    """``Normalize`` over ``axes`` on the path ``runtime.reference`` picks: (y, μ, σ²), three Tensors."""
+    return (Normalize if runtime.reference else fast.Normalize).apply(x, weight, bias, axes=axes, eps=eps)
 
 
 def _channel_shape(x):
@@ -170,7 +113,8 @@ def _update_running(running, batch_value, momentum):
 def _affine_with_stats(x, mean, var, weight, bias, eps):
     """y = (x − mean)/√(var + ε)·γ + β with given (running) statistics of shape broadcastable to x,
     folded into one scale and one shift per channel: y = x·s + t, s = γ/√(var + ε), t = β − mean·s
-    (one ``ChannelAffine``, two passes over x; γ and β still get their gradients through s and t)."""
+    (the paper's inference network, its Algorithm 2: with fixed statistics BN is a linear map). One
+    ``ChannelAffine``; γ and β still get their gradients, through s and t."""
     dtype = x.data.dtype
     scale = Tensor((1.0 / np.sqrt(var + eps)).astype(dtype, copy=False))
     if weight is not None:
@@ -178,7 +122,7 @@ def _affine_with_stats(x, mean, var, weight, bias, eps):
     shift = -Tensor(mean.astype(dtype, copy=False)) * scale
     if bias is not None:
         shift = shift + bias
-    return ChannelAffine.apply(x, scale, shift)
+    return (ChannelAffine if runtime.reference else fast.ChannelAffine).apply(x, scale, shift)
 
 
 def batch_norm(input, running_mean, running_var, weight=None, bias=None, training=False, momentum=0.1,  # noqa: A002
@@ -203,8 +147,8 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
             raise ValueError(f"{op}: expected more than 1 value per channel when training, got input of shape {input.shape}")
         out, mean, var = _normalize(input, w, b, axes, eps)
         if training and running_mean is not None:
-            _update_running(running_mean, mean.reshape(c), momentum)
-            _update_running(running_var, var.reshape(c) * (n / max(n - 1, 1)), momentum)
+            _update_running(running_mean, mean.data.reshape(c), momentum)
+            _update_running(running_var, var.data.reshape(c) * (n / max(n - 1, 1)), momentum)
         return out
     return _affine_with_stats(input, running_mean.data.reshape(shape), running_var.data.reshape(shape), w, b, eps)
 
@@ -228,8 +172,8 @@ def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=
         raise ValueError(f"{op}: expected more than 1 spatial element per channel, got input of shape {input.shape}")
     out, mean, var = _normalize(input, w, b, tuple(range(2, input.ndim)), eps)
     if running_mean is not None and input.shape[0]:  # an empty batch leaves them as they are, as in batch_norm
-        _update_running(running_mean, mean.mean(axis=0).reshape(c), momentum)
-        _update_running(running_var, (var * (n / (n - 1))).mean(axis=0).reshape(c), momentum)
+        _update_running(running_mean, mean.data.mean(axis=0).reshape(c), momentum)
+        _update_running(running_var, (var.data * (n / (n - 1))).mean(axis=0).reshape(c), momentum)
     return out
 
 
@@ -269,3 +213,5 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):  # noqa: A0
         out = out + bias.reshape(shape)
     return out
 
+
+from ..kernels import norm as fast  # noqa: E402 - the fast kernels subclass the ops above

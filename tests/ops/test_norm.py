@@ -2,7 +2,9 @@
 several calls, evaluation with the running statistics), instance_norm (with and without running
 statistics), layer_norm (one or several trailing dims, with or without γ and β) and group_norm — outputs
 and the gradients of input, weight and bias in float64, float32 dtypes, finite differences, constant
-inputs, and error messages that name the shapes."""
+inputs, and error messages that name the shapes; the op's batch statistics (its outputs μ and σ²) and their
+gradients against torch.var_mean. Every test runs on the fast kernels and on the reference ops
+(``both_paths``); the two against each other: tests/kernels/test_norm.py."""
 
 import math
 
@@ -14,7 +16,11 @@ from hypothesis import strategies as st
 
 import chainrule as cr
 import chainrule.nn.functional as F
+from chainrule.kernels.norm import ROWS_SPLIT_MIN
+from chainrule.ops.norm import _normalize
 from tests.parity import assert_parity
+
+pytestmark = pytest.mark.usefixtures("both_paths")
 
 SETTINGS = settings(max_examples=25, deadline=None)
 SEEDS = st.integers(0, 2**32 - 1)
@@ -22,6 +28,8 @@ TF = torch.nn.functional
 
 
 def normal(shape, seed, dtype=np.float64, scale=1.0, shift=0.0):
+    """Inputs of parity tests are not drawn from seed 0: assert_parity's upstream gradient is the standard normal
+    of seed 0, and an x of the same draw would make it proportional to x̂, whose gradient through x is ~0."""
     return np.asarray(np.random.default_rng(seed).standard_normal(shape) * scale + shift, dtype=dtype)
 
 
@@ -82,7 +90,7 @@ def test_batch_norm_eval_uses_running_statistics(n, c, spatial, affine, seed):
 
 def test_batch_norm_without_running_statistics_uses_the_batch():
     """No running statistics: batch statistics in either mode (torch needs training=True for that)."""
-    x, (w, b) = normal((5, 3, 2), 0), _affine(3, 1, True)
+    x, (w, b) = normal((5, 3, 2), 9), _affine(3, 1, True)
     for training in (True, False):
         assert_parity(lambda t, g, h, training=training: F.batch_norm(t, None, None, g, h, training),
                       lambda t, g, h: TF.batch_norm(t, None, None, g, h, True), x, w, b)
@@ -126,7 +134,7 @@ def test_instance_norm_parity(n, c, spatial, affine, running, momentum, seed):
 
 
 def test_instance_norm_defaults_and_float32():
-    x = normal((2, 3, 4, 4), 0, np.float32)
+    x = normal((2, 3, 4, 4), 9, np.float32)
     out = assert_parity(F.instance_norm, TF.instance_norm, x)
     assert out.dtype == np.float32
 
@@ -146,7 +154,7 @@ def test_layer_norm_parity(shape, data, params, eps, seed):
 
 
 def test_layer_norm_int_shape_list_shape_and_float32():
-    x = normal((4, 6), 0, np.float32)
+    x = normal((4, 6), 9, np.float32)
     out = assert_parity(lambda t: F.layer_norm(t, 6), lambda t: TF.layer_norm(t, [6]), x)
     assert out.dtype == np.float32
     assert_parity(lambda t: F.layer_norm(t, [4, 6]), lambda t: TF.layer_norm(t, [4, 6]), x)
@@ -168,7 +176,7 @@ def test_group_norm_parity(n, cg, spatial, affine, seed):
 
 def test_group_norm_float32_and_extremes_of_groups():
     """One group is LayerNorm over (C, H, W); C groups is InstanceNorm."""
-    x = normal((2, 4, 3, 3), 0, np.float32)
+    x = normal((2, 4, 3, 3), 9, np.float32)
     out = assert_parity(lambda t: F.group_norm(t, 2), lambda t: TF.group_norm(t, 2), x)
     assert out.dtype == np.float32
     x64 = cr.tensor(normal((2, 4, 3, 3), 1))
@@ -203,6 +211,39 @@ def test_gradcheck():
     assert cr.gradcheck(lambda t, a, c: F.group_norm(t, 2, a, c), (x, g, h))
     assert cr.gradcheck(lambda t, a, c: F.layer_norm(t, (2,), a, c), (x, _leaf(normal(2, 3)), _leaf(normal(2, 4))))
     assert cr.gradcheck(lambda t: F.layer_norm(t, (4, 2)), (x,))
+
+
+# ----- the batch statistics as outputs -----------------------------------------------------------------
+@pytest.mark.parametrize("shape, axes, param_shape", [
+    ((6, 3), (0,), (1, 3)),                  # BatchNorm1d
+    ((4, 3, 5), (0, 2), (1, 3, 1)),          # BatchNorm1d over (N, L)
+    ((2, 3, 4, 5), (2, 3), (1, 3, 1, 1)),    # InstanceNorm2d
+    ((3, 4, 6), (1, 2), (4, 6)),             # LayerNorm over two dims
+    ((5, 8), (1,), (8,)),                    # LayerNorm over one
+])
+@pytest.mark.parametrize("affine", [True, False])
+def test_statistics_outputs_and_their_gradients(shape, axes, param_shape, affine):
+    """``_normalize`` returns (y, μ, σ²); μ and σ² depend on x, so a loss that uses them sends their gradients
+    into x: y against torch's normalization, μ and σ² against torch.var_mean (biased), the three combined."""
+    stat_shape = tuple(1 if i in axes else s for i, s in enumerate(shape))
+    w, b = (normal(param_shape, 1, scale=0.5, shift=1.0), normal(param_shape, 2)) if affine else (None, None)
+    u, v = normal(stat_shape, 3), normal(stat_shape, 4)
+
+    def ours(t, g, h):
+        y, mean, var = _normalize(t, g, h, axes, 1e-5)
+        return y + mean * cr.tensor(u) + var * cr.tensor(v)
+
+    def theirs(t, g, h):
+        var, mean = torch.var_mean(t, dim=axes, correction=0, keepdim=True)
+        y = (t - mean) / torch.sqrt(var + 1e-5)
+        y = y if g is None else y * g
+        y = y if h is None else y + h
+        return y + mean * torch.tensor(u) + var * torch.tensor(v)
+
+    assert_parity(ours, theirs, normal(shape, 9, scale=2.0, shift=1.0), w, b)
+    weights = (1.0, 2.0, -3.0)  # of y, μ and σ² in a scalar loss
+    assert cr.gradcheck(lambda t: sum(o.sum() * k for o, k in zip(_normalize(t, None, None, axes, 1e-3), weights)),
+                        (_leaf(normal(shape, 5)),))
 
 
 # ----- errors --------------------------------------------------------------------------------------------
@@ -247,8 +288,8 @@ def test_layer_and_group_norm_errors_name_shapes():
 @pytest.mark.parametrize("training", [True, False])
 @pytest.mark.parametrize("affine", [True, False])
 def test_batch_norm_with_statistics_written_out_as_rows(shape, training, affine):
-    """From N ≥ 8 on, per-channel statistics are written out over the spatial dims (``_row``) so that the
-    elementwise passes broadcast over N only: forward and every gradient, both modes, against torch."""
+    """From N ≥ 8 on, the fast kernel writes the per-channel statistics out over the spatial dims (``_row``) so
+    that the elementwise passes broadcast over N only: forward and every gradient, both modes, against torch."""
     c = shape[1]
     assert 8 * c * math.prod(shape[2:]) <= math.prod(shape)  # the written-out path is the one taken
     ours, theirs = _running(c, 3)
@@ -257,17 +298,6 @@ def test_batch_norm_with_statistics_written_out_as_rows(shape, training, affine)
     assert_parity(lambda t, g, h: F.batch_norm(t, *ours, g, h, training, 0.1, 1e-5),
                   lambda t, g, h: TF.batch_norm(t, *theirs, g, h, training, 0.1, 1e-5), x, w, b)
     _assert_running_equal(ours, theirs)
-
-
-def test_rows_are_written_out_only_when_small():
-    from chainrule.ops.norm import _row
-
-    stat = np.arange(3.0).reshape(1, 3, 1, 1)
-    row = _row(stat, (8, 3, 4, 5))
-    assert row.shape == (1, 3, 4, 5) and row.flags.c_contiguous and np.all(row == stat)
-    assert _row(stat, (4, 3, 4, 5)).shape == (1, 3, 1, 1)  # N < 8: the block would not be small
-    assert _row(np.ones((8, 1, 1)), (8, 3, 4)).shape == (8, 1, 1)  # per sample (LayerNorm): full size, left
-    assert _row(np.ones((1, 3)), (8, 3)).shape == (1, 3)  # no trailing broadcast dim
 
 
 @pytest.fixture
@@ -283,11 +313,9 @@ def threads(request):
 @pytest.mark.parametrize("affine", [True, False])
 @pytest.mark.parametrize("training", [True, False])
 def test_batch_norm_split_by_rows_over_threads(threads, shape, affine, training):
-    """Inputs of ≥ ROWS_SPLIT_MIN elements run each pass on row slices, one per thread (training and
-    the evaluation's ChannelAffine), the reductions as partial sums (uneven slices when N is not a multiple of the threads): output, every gradient and
-    the running statistics as torch's."""
-    from chainrule.ops.norm import ROWS_SPLIT_MIN
-
+    """On the fast path inputs of ≥ ROWS_SPLIT_MIN elements run each pass on row slices, one per thread (training
+    and the evaluation's ChannelAffine), the reductions as partial sums (uneven slices when N is not a multiple of
+    the threads): output, every gradient and the running statistics as torch's."""
     assert math.prod(shape) >= ROWS_SPLIT_MIN
     c = shape[1]
     ours, theirs = _running(c, 6)
