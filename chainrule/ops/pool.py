@@ -1,25 +1,20 @@
 """Pooling [note 000, note 003]: max and average, overlapping or not, adaptive and global.
 
-Both work window offset by window offset: for each of the k_h·k_w offsets (i, j) one strided slice
-of the padded input holds that offset's element of every window at once — a loop over the kernel,
-never over pixels. The backward rules are note 000's:
+A pooling window slides over each (H, W) plane as a convolution's does; the output is the max or the mean of
+each window. The backward rules are note 000's:
   • average pooling hands each output gradient out in equal parts (÷ window size) to its window;
-  • max pooling hands it only to the position that held the maximum (the first, on ties, as
-    PyTorch), remembered in the forward.
-1-D pooling is 2-D pooling of a height-1 image.
+  • max pooling hands it only to the position that held the maximum (the first, on ties, as PyTorch),
+    remembered in the forward.
+1-D pooling is 2-D pooling of a height-1 image. The reference ops here gather the windows as they are
+written; the fast kernels (``chainrule/kernels/pool.py``) compute the same without the copies.
 """
 import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
 
+from .. import runtime
 from ..autograd import Function
 from ..tensor import Tensor
 from .geometry import conv_output_size, pad_spatial, pair, single
-
-
-def _offset_slice(i, j, stride, dilation, out_size):
-    """Slice of the padded input holding element (i, j) of every window."""
-    (sh, sw), (dh, dw), (ho, wo) = stride, dilation, out_size
-    return (slice(None), slice(None), slice(i * dh, i * dh + sh * (ho - 1) + 1, sh),
-            slice(j * dw, j * dw + sw * (wo - 1) + 1, sw))
 
 
 def _geometry(x, kernel, stride, padding, dilation, ceil_mode, op, shape):
@@ -43,98 +38,63 @@ def _geometry(x, kernel, stride, padding, dilation, ceil_mode, op, shape):
     return (ho, wo), (ph, bottom, pw, right)
 
 
+def _windows(xp, kernel, stride, dilation, out_size):
+    """Every window of the padded (N, C, H_p, W_p) array ``xp``, a view of shape (N, C, H_out, W_out, k_h, k_w):
+    windows[n, c, y, x, i, j] = xp[n, c, y·s_h + i·d_h, x·s_w + j·d_w]."""
+    (kh, kw), (sh, sw), (dh, dw), (ho, wo) = kernel, stride, dilation, out_size
+    view = sliding_window_view(xp, ((kh - 1) * dh + 1, (kw - 1) * dw + 1), axis=(2, 3))
+    return view[:, :, : (ho - 1) * sh + 1 : sh, : (wo - 1) * sw + 1 : sw, ::dh, ::dw]
+
+
+def window_elements(i, j, stride, dilation, out_size):
+    """Slice of the padded input holding element (i, j) of every window, shape (N, C, H_out, W_out)."""
+    (sh, sw), (dh, dw), (ho, wo) = stride, dilation, out_size
+    return (slice(None), slice(None), slice(i * dh, i * dh + sh * (ho - 1) + 1, sh),
+            slice(j * dw, j * dw + sw * (wo - 1) + 1, sw))
+
+
+def first_argmax(values):
+    """Position along the last axis of each max: the first on ties, the last NaN where there is one — PyTorch's
+    scan, which takes a value when ``val > max or isnan(val)``."""
+    nan = np.isnan(values)
+    last_nan = values.shape[-1] - 1 - np.argmax(nan[..., ::-1], axis=-1)
+    return np.where(nan.any(axis=-1), last_nan, np.argmax(values, axis=-1))
+
+
+def _route_to_max(g, rows, cols, shape):
+    """dx of max pooling [note 003]: each g[n, c, y, x] added at (rows, cols)[n, c, y, x], where its window's max
+    was, in zeros of ``shape`` — a position that is the max of several windows collects all their gradients."""
+    n, c = np.ogrid[: shape[0], : shape[1]]
+    gx = np.zeros(shape, dtype=g.dtype)
+    np.add.at(gx, (n[:, :, None, None], c[:, :, None, None], rows, cols), g)
+    return gx
+
+
 class MaxPool2d(Function):
-    """out[n, c, y, x] = max_{i,j} xp[n, c, y·s_h + i·d_h, x·s_w + j·d_w] (xp padded with −∞);
-    dx: each g goes to the one position that held the max — the first, or the last NaN (PyTorch).
+    """out[n, c, y, x] = max_{i,j} xp[n, c, y·s_h + i·d_h, x·s_w + j·d_w], xp the (N, C, H, W) input padded with −∞,
+    out (N, C, H_out, W_out); dx: each g goes to the one position that held its window's max, every other gets 0
+    [note 000, note 003]. The max is the first one on ties, the last NaN if any (PyTorch).
+    With ``return_indices`` also each max's flat index into the input's H·W plane (int64, torch's indices)."""
 
-    The forward is a running np.maximum over the k_h·k_w offset slices (NaN propagates); the offset
-    of each max is then found by equality, as the count of leading offsets that differ from it — only
-    when the node is recorded (or the indices are asked for).
-    """
-
-    def forward(self, x, kernel, stride, dilation, out_size, pads):
-        kh, kw = kernel
+    def forward(self, x, *, kernel, stride, dilation, out_size, pads, return_indices=False):
         xp = pad_spatial(x, pads, -np.inf)
+        windows = _windows(xp, kernel, stride, dilation, out_size)  # (N, C, H_out, W_out, k_h, k_w)
+        (ho, wo), (sh, sw), (dh, dw), (kh, kw) = out_size, stride, dilation, kernel
+        k = first_argmax(windows.reshape(windows.shape[:4] + (kh * kw,)))  # i·k_w + j: which element is the max
+        self.rows = np.arange(ho)[:, None] * sh + k // kw * dh  # where each max is in xp, (N, C, H_out, W_out)
+        self.cols = np.arange(wo) * sw + k % kw * dw
         self.x_shape, self.padded_shape, self.pads = x.shape, xp.shape, pads
-        self.kernel, self.stride, self.dilation, self.out_size = kernel, stride, dilation, out_size
-        offsets = [xp[_offset_slice(k // kw, k % kw, stride, dilation, out_size)] for k in range(kh * kw)]
-        out = offsets[0].copy()
-        for cand in offsets[1:]:
-            np.maximum(out, cand, out=out)
-        if self.recording:
-            self.arg = self._argmax(offsets, out)
+        out = windows.max(axis=(-2, -1))
+        if return_indices:
+            top, _, left, _ = pads
+            return out, ((self.rows - top) * x.shape[3] + self.cols - left).astype(np.int64)
         return out
 
-    @staticmethod
-    def _argmax(offsets, out):
-        """Which offset k of the window held each max (int8 for windows of ≤ 127)."""
-        arg = np.zeros(out.shape, dtype=np.int8 if len(offsets) <= 127 else np.int32)
-        differ = np.ones(out.shape, dtype=bool)
-        for cand in offsets[:-1]:
-            np.logical_and(differ, cand != out, out=differ)
-            np.add(arg, differ, out=arg, casting="unsafe")
-        nan = np.isnan(out)
-        if nan.any():  # a NaN max goes to the window's last NaN, as PyTorch's `val > max || isnan(val)`
-            for k, cand in enumerate(offsets):
-                arg[nan & np.isnan(cand)] = k
-        return arg
-
-    def backward(self, g):
-        kh, kw = self.kernel
-        (sh, sw), (dh, dw) = self.stride, self.dilation
+    def backward(self, g, g_indices=None):
         top, _, left, _ = self.pads
         h, w = self.x_shape[2:]
-        ho, wo = self.out_size
-        tiles = (sh, sw) == (kh, kw) and (dh, dw) == (1, 1) and (ho * sh, wo * sw) == self.padded_shape[2:]
-        gxp = (np.empty if tiles else np.zeros)(self.padded_shape, dtype=g.dtype)  # tiled: every cell written once
-        for k in range(kh * kw):
-            view = gxp[_offset_slice(k // kw, k % kw, self.stride, self.dilation, self.out_size)]
-            if tiles:
-                np.multiply(self.arg == k, g, out=view)
-            else:
-                view += (self.arg == k) * g
-        return gxp[:, :, top : top + h, left : left + w], None, None, None, None, None
-
-    def indices(self):
-        """Flat index into each input plane (H·W) of every max, as ``return_indices`` gives."""
-        (_, kw), (sh, sw), (dh, dw) = self.kernel, self.stride, self.dilation
-        top, _, left, _ = self.pads
-        ho, wo = self.out_size
-        rows = np.arange(ho)[:, None] * sh - top + (self.arg // kw) * dh
-        cols = np.arange(wo)[None, :] * sw - left + (self.arg % kw) * dw
-        return (rows * self.x_shape[3] + cols).astype(np.int64)
-
-
-class AvgPool2d(Function):
-    """out = Σ_{i,j} xp[..., y·s + i, x·s + j] / divisor(y, x) (xp zero-padded);
-    dx: each g ÷ divisor is added to every position of its window."""
-
-    def forward(self, x, kernel, stride, out_size, pads, padding, count_include_pad, divisor_override):
-        kh, kw = kernel
-        xp = pad_spatial(x, pads)
-        self.x_shape, self.padded_shape, self.pads = x.shape, xp.shape, pads
-        self.kernel, self.stride, self.out_size = kernel, stride, out_size
-        out = np.zeros(x.shape[:2] + out_size, dtype=x.dtype)
-        for k in range(kh * kw):
-            out += xp[_offset_slice(k // kw, k % kw, stride, (1, 1), out_size)]
-        if divisor_override:
-            self.divisor = np.asarray(divisor_override, dtype=x.dtype)
-        else:
-            dh_ = _window_counts(x.shape[2], kh, stride[0], padding[0], out_size[0], count_include_pad)
-            dw_ = _window_counts(x.shape[3], kw, stride[1], padding[1], out_size[1], count_include_pad)
-            self.divisor = np.outer(dh_, dw_).astype(x.dtype)
-        out /= self.divisor
-        return out
-
-    def backward(self, g):
-        kh, kw = self.kernel
-        top, _, left, _ = self.pads
-        h, w = self.x_shape[2:]
-        share = g / self.divisor
-        gxp = np.zeros(self.padded_shape, dtype=g.dtype)
-        for k in range(kh * kw):
-            gxp[_offset_slice(k // kw, k % kw, self.stride, (1, 1), self.out_size)] += share
-        return gxp[:, :, top : top + h, left : left + w], None, None, None, None, None, None, None
+        gxp = _route_to_max(g, self.rows, self.cols, self.padded_shape)
+        return (gxp[:, :, top : top + h, left : left + w],)
 
 
 def _window_counts(size, kernel, stride, pad, out, count_include_pad):
@@ -147,17 +107,35 @@ def _window_counts(size, kernel, stride, pad, out, count_include_pad):
     return np.minimum(end, size) - np.maximum(start, 0)
 
 
-class AdaptiveAvgPool2d(Function):
-    """out = P_h · x · P_wᵀ with P[o, i] = 1/|window o| for i in window o (windows from ⌊o·n/m⌋ to
-    ⌈(o+1)·n/m⌉): average pooling is linear and separable; dx = P_hᵀ · g · P_w."""
+def avg_pool_divisor(x, kernel, stride, padding, out_size, count_include_pad, divisor_override):
+    """What each window's sum is divided by: ``divisor_override``, else its element count, (H_out, W_out)."""
+    if divisor_override:
+        return np.asarray(divisor_override, dtype=x.dtype)
+    rows = _window_counts(x.shape[2], kernel[0], stride[0], padding[0], out_size[0], count_include_pad)
+    cols = _window_counts(x.shape[3], kernel[1], stride[1], padding[1], out_size[1], count_include_pad)
+    return np.outer(rows, cols).astype(x.dtype)
 
-    def forward(self, x, out_size):
-        self.ph = _adaptive_matrix(x.shape[2], out_size[0], x.dtype)
-        self.pw = _adaptive_matrix(x.shape[3], out_size[1], x.dtype)
-        return np.matmul(np.matmul(self.ph, x), self.pw.T)
+
+class AvgPool2d(Function):
+    """out[n, c, y, x] = Σ_{i,j} xp[n, c, y·s_h + i, x·s_w + j] / divisor[y, x], xp the (N, C, H, W) input
+    zero-padded, out (N, C, H_out, W_out); dx: each g ÷ divisor is added to every position of its window — shared
+    out in equal parts, not copied [note 000, note 003]."""
+
+    def forward(self, x, *, kernel, stride, out_size, pads, padding, count_include_pad, divisor_override):
+        xp = pad_spatial(x, pads)
+        self.x_shape, self.padded_shape, self.pads = x.shape, xp.shape, pads
+        self.kernel, self.stride, self.out_size = kernel, stride, out_size
+        self.divisor = avg_pool_divisor(x, kernel, stride, padding, out_size, count_include_pad, divisor_override)
+        return _windows(xp, kernel, stride, (1, 1), out_size).sum(axis=(-2, -1)) / self.divisor
 
     def backward(self, g):
-        return np.matmul(np.matmul(self.ph.T, g), self.pw), None
+        top, _, left, _ = self.pads
+        h, w = self.x_shape[2:]
+        share = g / self.divisor
+        gxp = np.zeros(self.padded_shape, dtype=g.dtype)
+        for i, j in np.ndindex(*self.kernel):  # element (i, j) of every window gets its share
+            gxp[window_elements(i, j, self.stride, (1, 1), self.out_size)] += share
+        return (gxp[:, :, top : top + h, left : left + w],)
 
 
 def adaptive_windows(size, out):
@@ -166,36 +144,60 @@ def adaptive_windows(size, out):
     return (o * size) // out, -((-(o + 1) * size) // out)
 
 
-def _adaptive_matrix(size, out, dtype):
+def _adaptive_positions(size, out):
+    """(out, span) positions of each adaptive window along one dim, span its longest window: a shorter window's
+    row is filled up with its last position, ``inside`` (out, span) marks the true ones."""
     start, end = adaptive_windows(size, out)
-    idx = np.arange(size)
-    inside = (idx[None, :] >= start[:, None]) & (idx[None, :] < end[:, None])
-    return (inside / (end - start)[:, None]).astype(dtype)
+    pos = start[:, None] + np.arange(int((end - start).max()))
+    return np.minimum(pos, end[:, None] - 1), pos < end[:, None]
 
 
-class AdaptiveMax1d(Function):
-    """Max over adaptive windows along the last axis; the gradient goes to each window's (first) argmax."""
+def _adaptive_windows(x, out_size):
+    """Every adaptive window of the (N, C, H, W) array x: (N, C, H_out, W_out, span_h, span_w), the
+    (H_out, W_out, span_h, span_w) mask of the true positions, and their rows and columns."""
+    rows, row_in = _adaptive_positions(x.shape[2], out_size[0])
+    cols, col_in = _adaptive_positions(x.shape[3], out_size[1])
+    rows, cols = rows[:, None, :, None], cols[None, :, None, :]
+    return x[:, :, rows, cols], row_in[:, None, :, None] & col_in[None, :, None, :], rows, cols
 
-    def forward(self, x, out):
-        size = x.shape[-1]
-        start, end = adaptive_windows(size, out)
-        span = int((end - start).max())
-        idx = np.minimum(start[:, None] + np.arange(span)[None, :], end[:, None] - 1)  # repeat the last inside
-        gathered = x[..., idx]  # (..., out, span)
-        first = np.argmax(gathered, axis=-1)
-        nan = np.isnan(gathered)
-        if nan.any():
-            first = np.where(nan.any(-1), np.argmax(nan, axis=-1), first)
-        self.pos = np.take_along_axis(np.broadcast_to(idx, gathered.shape), first[..., None], -1)[..., 0]
-        self.x_shape = x.shape
-        return np.take_along_axis(gathered, first[..., None], -1)[..., 0]
+
+class AdaptiveAvgPool2d(Function):
+    """out[n, c, y, x] = mean of x[n, c, h₀(y):h₁(y), w₀(x):w₁(x)], the windows from ⌊y·H/H_out⌋ to
+    ⌈(y+1)·H/H_out⌉ (and so along W: of unequal size, overlapping, as PyTorch's), (N, C, H, W) → (N, C, H_out,
+    W_out); dx: each g ÷ its window's size added to every position of the window [note 000]."""
+
+    def forward(self, x, *, out_size):
+        windows, self.inside, self.rows, self.cols = _adaptive_windows(x, out_size)
+        self.x_shape, self.count = x.shape, self.inside.sum(axis=(-2, -1)).astype(x.dtype)
+        return np.where(self.inside, windows, 0).sum(axis=(-2, -1)) / self.count
 
     def backward(self, g):
-        pos = self.pos.reshape(-1, self.pos.shape[-1])
-        gx = np.zeros((pos.shape[0], self.x_shape[-1]), dtype=g.dtype)
-        rows = np.arange(pos.shape[0])[:, None]
-        np.add.at(gx, (rows, pos), g.reshape(pos.shape))
-        return gx.reshape(self.x_shape), None
+        gx = np.zeros(self.x_shape, dtype=g.dtype)
+        share = (g / self.count)[..., None, None] * self.inside  # (N, C, H_out, W_out, span_h, span_w)
+        np.add.at(gx, (slice(None), slice(None), self.rows, self.cols), share)
+        return (gx,)
+
+
+class AdaptiveMaxPool2d(Function):
+    """out[n, c, y, x] = max of x[n, c, h₀(y):h₁(y), w₀(x):w₁(x)], the windows of AdaptiveAvgPool2d; dx: each g
+    goes to its window's max (the first on ties, the last NaN if any, as PyTorch) [note 000]. With
+    ``return_indices`` also each max's flat index into the H·W plane (int64)."""
+
+    def forward(self, x, *, out_size, return_indices=False):
+        windows, inside, _, _ = _adaptive_windows(x, out_size)
+        windows = np.where(inside, windows, -np.inf)  # the filled-up positions never win
+        span_h, span_w = windows.shape[4:]
+        k = first_argmax(windows.reshape(windows.shape[:4] + (span_h * span_w,)))  # i·span_w + j: which is the max
+        top, left = (adaptive_windows(x.shape[2 + d], out_size[d])[0] for d in (0, 1))  # each window's first row, column
+        self.rows, self.cols = top[:, None] + k // span_w, left + k % span_w  # where each max is in x
+        self.x_shape = x.shape
+        out = windows.max(axis=(-2, -1))
+        if return_indices:
+            return out, (self.rows * x.shape[3] + self.cols).astype(np.int64)
+        return out
+
+    def backward(self, g, g_indices=None):
+        return (_route_to_max(g, self.rows, self.cols, self.x_shape),)
 
 
 def _image_input(x, op, dims=4):
@@ -219,15 +221,10 @@ def _max_pool(input, kernel_size, stride, padding, dilation, ceil_mode, return_i
     stride = kernel if stride is None else pair(stride, "stride", op)
     padding, dilation = pair(padding, "padding", op), pair(dilation, "dilation", op)
     out_size, pads = _geometry(x, kernel, stride, padding, dilation, ceil_mode, op, shape)
-    out = MaxPool2d.apply(x, kernel, stride, dilation, out_size, pads)
+    out = (MaxPool2d if runtime.reference else fast.MaxPool2d).apply(
+        x, kernel=kernel, stride=stride, dilation=dilation, out_size=out_size, pads=pads, return_indices=return_indices)
     if return_indices:
-        node = out._ctx
-        if node is None:  # no graph was recorded: rerun the forward, recording the positions
-            node = MaxPool2d()
-            node.needs = (True,)
-            node.forward(x.data, kernel, stride, dilation, out_size, pads)
-        idx = Tensor(node.indices())
-        return (out.squeeze(0), idx.squeeze(0)) if unbatched else (out, idx)
+        return tuple(t.squeeze(0) for t in out) if unbatched else out
     return out.squeeze(0) if unbatched else out
 
 
@@ -245,7 +242,9 @@ def _avg_pool(input, kernel_size, stride, padding, ceil_mode, count_include_pad,
     stride = kernel if stride is None else pair(stride, "stride", op)
     padding = pair(padding, "padding", op)
     out_size, pads = _geometry(x, kernel, stride, padding, (1, 1), ceil_mode, op, shape)
-    out = AvgPool2d.apply(x, kernel, stride, out_size, pads, padding, count_include_pad, divisor_override)
+    out = (AvgPool2d if runtime.reference else fast.AvgPool2d).apply(
+        x, kernel=kernel, stride=stride, out_size=out_size, pads=pads, padding=padding,
+        count_include_pad=count_include_pad, divisor_override=divisor_override)
     return out.squeeze(0) if unbatched else out
 
 
@@ -284,49 +283,34 @@ def _adaptive_size(x, output_size, op):
 
 
 def adaptive_avg_pool2d(input, output_size):  # noqa: A002
-    """Average pooling to a fixed output size (None keeps that dim); windows as PyTorch's (equal
-    windows when the size divides: a reshape and a mean; otherwise the separable matrices)."""
+    """Average pooling of (N, C, H, W) or (C, H, W) to a fixed output size (None keeps that dim), windows as
+    PyTorch's."""
     op = "adaptive_avg_pool2d"
     unbatched = _image_input(input, op)
     x = input.unsqueeze(0) if unbatched else input
-    (n, c, h, w), (oh, ow) = x.shape, _adaptive_size(x, output_size, op)
-    if h % oh == 0 and w % ow == 0:  # equal windows that tile the input: a plain mean over each
-        out = x.reshape(n, c, oh, h // oh, ow, w // ow).mean(dim=(3, 5))
-    else:
-        out = AdaptiveAvgPool2d.apply(x, (oh, ow))
+    out_size = _adaptive_size(x, output_size, op)
+    out = (AdaptiveAvgPool2d if runtime.reference else fast.AdaptiveAvgPool2d).apply(x, out_size=out_size)
     return out.squeeze(0) if unbatched else out
 
 
 def adaptive_max_pool2d(input, output_size, return_indices=False):  # noqa: A002
-    """Max pooling to a fixed output size: the max over a rectangle is the max over its rows of the
-    max over its columns, so two 1-D adaptive max passes (width, then height) give it exactly."""
+    """Max pooling of (N, C, H, W) or (C, H, W) to a fixed output size (None keeps that dim), windows as
+    PyTorch's."""
     op = "adaptive_max_pool2d"
     unbatched = _image_input(input, op)
     x = input.unsqueeze(0) if unbatched else input
-    oh, ow = _adaptive_size(x, output_size, op)
-    rows = AdaptiveMax1d.apply(x, ow)  # (N, C, H, ow)
-    out_t = AdaptiveMax1d.apply(rows.transpose(2, 3), oh)  # (N, C, ow, oh)
-    out = out_t.transpose(2, 3)
+    out_size = _adaptive_size(x, output_size, op)
+    out = (AdaptiveMaxPool2d if runtime.reference else fast.AdaptiveMaxPool2d).apply(
+        x, out_size=out_size, return_indices=return_indices)
     if return_indices:
-        width_fn, height_fn = _adaptive_fns(x, rows, out_t, ow, oh)
-        h_idx = height_fn.pos.transpose(0, 1, 3, 2)  # (N, C, oh, ow): input row of each max
-        w_idx = np.take_along_axis(width_fn.pos, h_idx, axis=2)
-        idx = Tensor((h_idx * x.shape[3] + w_idx).astype(np.int64))
-        return (out.squeeze(0), idx.squeeze(0)) if unbatched else (out, idx)
+        return tuple(t.squeeze(0) for t in out) if unbatched else out
     return out.squeeze(0) if unbatched else out
-
-
-def _adaptive_fns(x, rows, out_t, ow, oh):
-    """The two AdaptiveMax1d nodes (recomputed when no graph was recorded)."""
-    if rows._ctx is not None and out_t._ctx is not None:
-        return rows._ctx, out_t._ctx
-    width_fn, height_fn = AdaptiveMax1d(), AdaptiveMax1d()
-    r = width_fn.forward(x.data, ow)
-    height_fn.forward(r.transpose(0, 1, 3, 2), oh)
-    return width_fn, height_fn
 
 
 def global_avg_pool2d(input):  # noqa: A002
     """Mean over H and W, keeping (N, C, 1, 1) — global average pooling in place of big FC heads [note 001]."""
     _image_input(input, "global_avg_pool2d")
     return input.mean(dim=(-2, -1), keepdim=True)
+
+
+from ..kernels import pool as fast  # noqa: E402 - the fast kernels subclass the ops above

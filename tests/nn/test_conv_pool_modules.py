@@ -1,6 +1,7 @@
-"""chainrule.nn conv and pooling layers: parameter shapes, PyTorch's default initialization, forward and
-gradients (input, weight, bias) equal to torch's modules holding the same weights, repr, error messages
-that name the layer, receptive_field on tuples and module stacks (VGG-16 by hand), a LeNet-5 stack."""
+"""chainrule.nn conv, transposed conv and pooling layers: parameter shapes, PyTorch's default initialization,
+forward and gradients (input, weight, bias) equal to torch's modules holding the same weights (the conv and
+pooling layers on both paths: fast kernels and reference ops), repr, error messages that name the layer, receptive_field on
+tuples and module stacks (VGG-16 by hand), a LeNet-5 stack."""
 import math
 import re
 
@@ -47,6 +48,9 @@ def assert_module_parity(module, twin, x, twin_call=None):
     (nn.Conv2d, (6, 12, 1), {}, (12, 6, 1, 1), (12,)),
     (nn.Conv1d, (4, 8, 5), {}, (8, 4, 5), (8,)),
     (nn.Conv1d, (4, 8, (5,)), {"groups": 4, "bias": False}, (8, 1, 5), None),
+    (nn.ConvTranspose2d, (3, 16, 3), {}, (3, 16, 3, 3), (16,)),  # (in, out/groups, k…): transposed
+    (nn.ConvTranspose2d, (4, 8, (3, 5)), {"groups": 2, "bias": False}, (4, 4, 3, 5), None),
+    (nn.ConvTranspose1d, (4, 8, 5), {"groups": 4}, (4, 2, 5), (8,)),
 ])
 def test_conv_parameter_shapes(cls, args, kwargs, weight, bias):
     m = cls(*args, **kwargs)
@@ -62,12 +66,16 @@ def test_conv_parameter_shapes(cls, args, kwargs, weight, bias):
 @pytest.mark.parametrize("cls, args, kwargs", [
     (nn.Conv2d, (16, 32, 3), {}), (nn.Conv2d, (8, 32, (5, 3)), {"groups": 4}), (nn.Conv2d, (3, 64, 1), {}),
     (nn.Conv1d, (6, 48, 7), {}), (nn.Conv2d, (32, 32, 3), {"groups": 32}),
+    (nn.ConvTranspose2d, (32, 16, 3), {}), (nn.ConvTranspose2d, (32, 8, (5, 3)), {"groups": 4}),
+    (nn.ConvTranspose1d, (48, 6, 7), {}),
 ])
 def test_conv_default_init_is_uniform_within_one_over_sqrt_fan_in(cls, args, kwargs):
-    """PyTorch's default: weight and bias ~ U(−1/√fan_in, 1/√fan_in), fan_in = in_channels/groups · Πk."""
+    """PyTorch's default: weight and bias ~ U(−1/√fan_in, 1/√fan_in), fan_in = weight.shape[1] · Πk: in_channels/
+    groups · Πk for a convolution, out_channels/groups · Πk for a transposed one (torch's rule for both)."""
     cr.manual_seed(0)
     m = cls(*args, **kwargs)
-    fan_in = args[0] // kwargs.get("groups", 1) * math.prod(m.kernel_size)
+    channels = args[1] if cls.__name__.startswith("ConvTranspose") else args[0]
+    fan_in = channels // kwargs.get("groups", 1) * math.prod(m.kernel_size)
     bound = 1 / math.sqrt(fan_in)
     for p in (m.weight, m.bias):
         assert np.all(np.abs(p.data) <= bound), p.shape
@@ -104,6 +112,7 @@ CONV2D = [
 ]
 
 
+@pytest.mark.usefixtures("both_paths")
 @pytest.mark.filterwarnings("ignore:Using padding='same'")
 @pytest.mark.parametrize("args, kwargs, shape", CONV2D)
 def test_conv2d_module_matches_torch(args, kwargs, shape):
@@ -120,10 +129,69 @@ CONV1D = [
 ]
 
 
+@pytest.mark.usefixtures("both_paths")
 @pytest.mark.parametrize("args, kwargs, shape", CONV1D)
 def test_conv1d_module_matches_torch(args, kwargs, shape):
     m = nn.Conv1d(*args, **kwargs, dtype=cr.float64)
     assert_module_parity(m, torch_twin(m, tnn.Conv1d, *args, **kwargs), normal(shape, 0))
+
+
+CONV_TRANSPOSE2D = [
+    ((3, 4, 3), {}, (2, 3, 5, 4)),
+    ((3, 4, (3, 2)), {"stride": 2, "padding": 1, "output_padding": 1}, (2, 3, 4, 5)),
+    ((4, 6, 3), {"stride": (1, 3), "padding": (2, 1), "output_padding": (1, 2), "dilation": (2, 1), "groups": 2},
+     (3, 4, 5, 4)),
+    ((4, 8, 4), {"stride": 2, "padding": 1, "groups": 4, "bias": False}, (1, 4, 3, 3)),  # depthwise, ×2 upsampling
+    ((3, 5, 1), {}, (2, 3, 4, 4)),
+    ((3, 2, 3), {"stride": 2}, (3, 4, 4)),  # unbatched
+]
+
+
+@pytest.mark.usefixtures("both_paths")
+@pytest.mark.parametrize("args, kwargs, shape", CONV_TRANSPOSE2D)
+def test_conv_transpose2d_module_matches_torch(args, kwargs, shape):
+    m = nn.ConvTranspose2d(*args, **kwargs, dtype=cr.float64)
+    assert_module_parity(m, torch_twin(m, tnn.ConvTranspose2d, *args, **kwargs), normal(shape, 0))
+
+
+CONV_TRANSPOSE1D = [
+    ((3, 4, 3), {}, (2, 3, 6)),
+    ((4, 6, 5), {"stride": 3, "padding": 2, "output_padding": 2, "dilation": 2, "groups": 2}, (2, 4, 5)),
+    ((3, 2, 3), {"stride": 2, "bias": False}, (3, 7)),  # unbatched
+]
+
+
+@pytest.mark.usefixtures("both_paths")
+@pytest.mark.parametrize("args, kwargs, shape", CONV_TRANSPOSE1D)
+def test_conv_transpose1d_module_matches_torch(args, kwargs, shape):
+    m = nn.ConvTranspose1d(*args, **kwargs, dtype=cr.float64)
+    assert_module_parity(m, torch_twin(m, tnn.ConvTranspose1d, *args, **kwargs), normal(shape, 0))
+
+
+@pytest.mark.parametrize("cls, torch_cls, x, output_size", [
+    (nn.ConvTranspose2d, tnn.ConvTranspose2d, (2, 4, 5, 5), (10, 9)),
+    (nn.ConvTranspose2d, tnn.ConvTranspose2d, (2, 4, 5, 5), (2, 6, 9, 10)),  # with the batch and channel dims
+    (nn.ConvTranspose2d, tnn.ConvTranspose2d, (4, 5, 5), (6, 10, 10)),  # unbatched
+    (nn.ConvTranspose1d, tnn.ConvTranspose1d, (2, 4, 5), (10,)),
+])
+def test_conv_transpose_module_output_size(cls, torch_cls, x, output_size):
+    """forward(x, output_size): the output_padding that gives that size (a strided conv maps several sizes to one)."""
+    m = cls(4, 6, 3, stride=2, padding=1, dtype=cr.float64)
+    twin = torch_twin(m, torch_cls, 4, 6, 3, stride=2, padding=1)
+    out = assert_parity(lambda t: m(t, output_size=output_size), lambda t: twin(t, output_size=list(output_size)),
+                        normal(x, 0))
+    assert out.shape[-len(m.kernel_size):] == tuple(output_size)[-len(m.kernel_size):]
+
+
+def test_conv_transpose_module_output_size_out_of_range():
+    m = nn.ConvTranspose2d(4, 6, 3, stride=2, padding=1)
+    with pytest.raises(ValueError, match=r"^ConvTranspose2d\(4, 6, .*\): requested an output size of \(11, 10\), but "
+                                         r"valid sizes range from \(9, 9\) to \(10, 10\) \(for an input of \(5, 5\)\)"):
+        m(cr.zeros(2, 4, 5, 5), output_size=(11, 10))
+    with pytest.raises(ValueError):  # torch refuses the same size
+        tnn.ConvTranspose2d(4, 6, 3, stride=2, padding=1)(torch.zeros(2, 4, 5, 5), output_size=[11, 10])
+    with pytest.raises(ValueError, match=r"output_size must have 2 elements"):
+        m(cr.zeros(2, 4, 5, 5), output_size=(10,))
 
 
 @pytest.mark.parametrize("padding", ["same", "full"])
@@ -152,11 +220,13 @@ POOLS = [
 ]
 
 
+@pytest.mark.usefixtures("both_paths")
 @pytest.mark.parametrize("cls, torch_cls, args, kwargs, shape", POOLS)
 def test_pool_module_matches_torch(cls, torch_cls, args, kwargs, shape):
     assert_parity(cls(*args, **kwargs), torch_cls(*args, **kwargs), normal(shape, 0))
 
 
+@pytest.mark.usefixtures("both_paths")
 @pytest.mark.parametrize("cls, torch_cls, args", [(nn.MaxPool2d, tnn.MaxPool2d, (3, 2, 1)),
                                                   (nn.MaxPool1d, tnn.MaxPool1d, (3, 2, 1)),
                                                   (nn.AdaptiveMaxPool2d, tnn.AdaptiveMaxPool2d, ((3, 2),))])
@@ -168,6 +238,7 @@ def test_max_pool_modules_return_indices(cls, torch_cls, args):
     np.testing.assert_array_equal(idx.data, ref_idx.numpy())
 
 
+@pytest.mark.usefixtures("both_paths")
 def test_global_avg_pool_module_is_adaptive_avg_pool_1x1():
     x = normal((2, 5, 6, 7), 0)
     out = assert_parity(nn.GlobalAvgPool2d(), tnn.AdaptiveAvgPool2d((1, 1)), x)
@@ -175,6 +246,7 @@ def test_global_avg_pool_module_is_adaptive_avg_pool_1x1():
     np.testing.assert_allclose(nn.AdaptiveAvgPool2d((1, 1))(cr.tensor(x)).data, out.data, rtol=1e-12)
 
 
+@pytest.mark.usefixtures("both_paths")
 def test_module_float32_in_float32_out():
     m = nn.Conv2d(3, 4, 3, padding=1)
     twin = tnn.Conv2d(3, 4, 3, padding=1)
@@ -194,6 +266,10 @@ def test_module_float32_in_float32_out():
     ("Conv2d", (3, 16, (3, 5)), {"stride": 2, "padding": (1, 2), "dilation": (2, 1), "bias": False}),
     ("Conv2d", (4, 8, 3), {"groups": 4, "padding": 1}),
     ("Conv1d", (4, 8, 5), {"padding": 2, "groups": 2}),
+    ("ConvTranspose2d", (3, 16, 3), {}),
+    ("ConvTranspose2d", (4, 8, (3, 5)), {"stride": 2, "padding": (1, 2), "output_padding": 1, "dilation": (2, 1),
+                                         "groups": 2, "bias": False}),
+    ("ConvTranspose1d", (4, 8, 5), {"stride": 3, "output_padding": 2}),
     ("MaxPool2d", (3, 2), {}), ("MaxPool2d", (2,), {"padding": 1, "ceil_mode": True}), ("MaxPool1d", (2,), {}),
     ("AvgPool2d", (2,), {}), ("AdaptiveAvgPool2d", ((1, 1),), {}), ("AdaptiveMaxPool2d", (2,), {}),
 ])
@@ -234,6 +310,19 @@ def test_conv1d_module_wrong_input_names_the_layer():
     with pytest.raises(ValueError, match=r"^Conv1d\(3, 8") as e:
         nn.Conv1d(3, 8, 3)(cr.zeros(2, 3, 1, 10))
     assert "(2, 3, 1, 10)" in str(e.value)
+
+
+def test_conv_transpose_module_wrong_channels_names_the_layer():
+    with pytest.raises(ValueError, match=r"^ConvTranspose2d\(3, 16, kernel_size=\(3, 3\)") as e:
+        nn.ConvTranspose2d(3, 16, 3)(cr.zeros(1, 16, 8, 8))
+    assert "(N, 3, H, W)" in str(e.value) and "(1, 16, 8, 8)" in str(e.value)
+
+
+def test_conv_transpose_module_refuses_string_padding_and_bad_output_padding():
+    with pytest.raises(ValueError, match=r"ConvTranspose2d: padding must be an int or a tuple, got 'same'"):
+        nn.ConvTranspose2d(3, 4, 3, padding="same")
+    with pytest.raises(ValueError, match=r"conv_transpose2d: output_padding must be smaller than stride or dilation"):
+        nn.ConvTranspose2d(3, 4, 3, stride=2, output_padding=2)(cr.zeros(1, 3, 4, 4))
 
 
 def test_conv_module_kernel_larger_than_input():
@@ -351,6 +440,7 @@ def test_two_3x3_convs_see_a_5x5_patch():
 
 # ----- a LeNet-5-like stack ---------------------------------------------------------------------------
 
+@pytest.mark.usefixtures("both_paths")
 def test_lenet5_like_sequential():
     cr.manual_seed(0)
     features = nn.Sequential(nn.Conv2d(1, 6, 5, padding=2), nn.Tanh(), nn.AvgPool2d(2),

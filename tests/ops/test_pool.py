@@ -1,7 +1,8 @@
-"""chainrule.ops.pool against torch: max / average pooling 1-D and 2-D (stride, padding, dilation,
-ceil_mode, count_include_pad, divisor_override, return_indices), overlapping pooling, adaptive average and
-max pooling, global average pooling — forward and input gradient in float64; ties; note 000's two backward
-rules on hand-written inputs; finite differences; error messages."""
+"""chainrule.ops.pool against torch, on the fast kernels and on the reference ops (both_paths): max / average
+pooling 1-D and 2-D (stride, padding, dilation, ceil_mode, count_include_pad, divisor_override, return_indices),
+overlapping pooling, adaptive average and max pooling, global average pooling — forward and input gradient in
+float64; ties and NaNs; note 000's two backward rules on hand-written inputs; finite differences; error messages.
+Fast == reference over the same grids: tests/kernels/test_pool.py."""
 import numpy as np
 import pytest
 import torch
@@ -13,6 +14,7 @@ import chainrule as cr
 import chainrule.nn.functional as F
 from tests.parity import assert_parity
 
+pytestmark = pytest.mark.usefixtures("both_paths")
 SETTINGS = settings(max_examples=40, deadline=None)
 
 
@@ -143,6 +145,21 @@ def test_max_pool2d_nan_and_inf_like_torch():
     ref, ref_idx = TF.max_pool2d(torch.tensor(x), 2, return_indices=True)
     np.testing.assert_array_equal(out.data, ref.numpy())
     assert_indices_equal(idx, ref_idx)
+
+
+@pytest.mark.parametrize("name, args", [("max_pool2d", ((2, 3), 1)), ("adaptive_max_pool2d", ((2, 2),))])
+def test_max_pools_take_the_last_nan_of_a_window_like_torch(name, args):
+    """Several NaNs in one window: torch's scan (``val > max || isnan(val)``) keeps the last one, row-major."""
+    x = normal((1, 2, 4, 5), 0)
+    x[0, 0, 0, 1] = x[0, 0, 1, 0] = x[0, 0, 1, 2] = x[0, 1, 2, 4] = x[0, 1, 3, 3] = np.nan
+    xt, xr = cr.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    out, idx = getattr(F, name)(xt, *args, return_indices=True)
+    ref, ref_idx = getattr(TF, name)(xr, *args, return_indices=True)
+    np.testing.assert_array_equal(out.data, ref.detach().numpy())
+    assert_indices_equal(idx, ref_idx)
+    out.sum().backward()
+    ref.sum().backward()
+    np.testing.assert_array_equal(xt.grad.data, xr.grad.numpy())
 
 
 # ----- average pooling --------------------------------------------------------------------------------
