@@ -34,15 +34,14 @@ def _check_dtype(name, what, t, weight):
 
 def _run_direction(mode, x, h0, c0, w_ih, w_hh, b_ih, b_hh, reverse):
     """One layer direction over x (T, N, I): (output (T, N, H), h_T, c_T or None)."""
-    T = x.shape[0]
     if mode == "LSTM":
-        packed = lstm_sequence(x, h0, c0, w_ih, w_hh, b_ih, b_hh, reverse)
-        return packed[:T], packed[0 if reverse else T - 1], packed[T]
+        return lstm_sequence(x, h0, c0, w_ih, w_hh, b_ih, b_hh, reverse=reverse)
     if mode == "GRU":
-        y = gru_sequence(x, h0, w_ih, w_hh, b_ih, b_hh, reverse)
+        y, h = gru_sequence(x, h0, w_ih, w_hh, b_ih, b_hh, reverse=reverse)
     else:
-        y = rnn_sequence(x, h0, w_ih, w_hh, b_ih, b_hh, reverse, "relu" if mode == "RNN_RELU" else "tanh")
-    return y, y[0 if reverse else T - 1], None
+        nonlinearity = "relu" if mode == "RNN_RELU" else "tanh"
+        y, h = rnn_sequence(x, h0, w_ih, w_hh, b_ih, b_hh, reverse=reverse, nonlinearity=nonlinearity)
+    return y, h, None
 
 
 class RNNBase(Module):

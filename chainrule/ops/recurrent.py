@@ -1,419 +1,231 @@
 """Recurrent sequences: one Function runs one layer in one direction over the whole sequence, with
-backpropagation through time written by hand — one graph node per layer and direction, not dozens
-of small nodes per time step.
+backpropagation through time written by hand — one graph node per layer and direction, not dozens of
+small nodes per time step [note 004: LSTM, backprop through time].
 
-Shapes (time-major): x (T, N, I), h0 and c0 (N, H), W_ih (G·H, I), W_hh (G·H, H), b_ih and b_hh (G·H,),
-G the number of gates (RNN 1, GRU 3, LSTM 4). Gate order and formulas are PyTorch's:
+Shapes (time-major): x (T, N, I), h0 and c0 (N, H) or None (zeros), W_ih (G·H, I), W_hh (G·H, H),
+b_ih and b_hh (G·H,) or None, G the number of gates (RNN 1, GRU 3, LSTM 4), their row blocks in
+PyTorch's order. σ is the logistic sigmoid, ⊙ the elementwise product [note 002]:
 
-    RNN   h' = tanh(W_ih x + b_ih + W_hh h + b_hh)          (or relu)
-    LSTM  i, f, g, o = σ, σ, tanh, σ of (W_ih x + b_ih + W_hh h + b_hh)
-          c' = f ⊙ c + i ⊙ g,   h' = o ⊙ tanh(c')
-    GRU   r, z = σ of (W_i{r,z} x + b_i{r,z} + W_h{r,z} h + b_h{r,z})
-          n = tanh(W_in x + b_in + r ⊙ (W_hn h + b_hn)),   h' = (1 − z) ⊙ n + z ⊙ h
+    RNN   h_t = tanh(W_ih x_t + b_ih + W_hh h_{t−1} + b_hh)        (or relu)
+    LSTM  i, f, g, o = σ, σ, tanh, σ of the four row blocks of (W_ih x_t + b_ih + W_hh h_{t−1} + b_hh)
+          c_t = f ⊙ c_{t−1} + i ⊙ g,   h_t = o ⊙ tanh(c_t)
+    GRU   r = σ(W_ir x_t + b_ir + W_hr h_{t−1} + b_hr),   z = σ(W_iz x_t + b_iz + W_hz h_{t−1} + b_hz)
+          n = tanh(W_in x_t + b_in + r ⊙ (W_hn h_{t−1} + b_hn)),   h_t = (1 − z) ⊙ n + z ⊙ h_{t−1}
 
-Forward: the input projection of every step is ONE matmul, (T·N, I) @ (I, G·H); then each step adds
-one (N, H) @ (H, G·H) matmul and the gate math, writing activations into preallocated buffers.
-Backward: a reverse loop over t that carries dh (and dc), one (N, G·H) @ (G·H, H) matmul per step and
-the closed-form cell derivative on that step's (N, G, H) slices (which stay in cache; the same factors
-computed for all t at once stream (T, N, G, H) arrays through memory: one LSTM(128) layer's backward
-at T = 28, N = 128, 1 thread took 36 ms that way, 30 ms this way); dW_ih, dx, dW_hh and the biases
-come after the loop from single big matmuls and sums over all steps.
+Each Function returns the output sequence (h_1 … h_T) (T, N, H) and the final state h_T (N, H) (the
+LSTM also c_T), as separate outputs; with ``reverse`` the steps run from t = T down to 1, so the
+final state is the one at the first position. The forward is a loop over the steps, the recurrence
+itself. The backward is the chain rule of the same equations, step by step in reverse: the gradient
+reaching h_t is its output's gradient plus what step t + 1 sends back through W_hh; each step's
+pre-activation gradient da_t (note 004's δ_t) gives that step's dx_t and adds its share to dW_ih, dW_hh
+and the biases, which every step uses: dW_hh = Σ_t da_tᵀ h_{t−1}, dW_ih = Σ_t da_tᵀ x_t
+[note 004: per-step contributions to each shared weight summed].
 
-Activations cost more than the matmuls here (a float32 exp or tanh is ~20× a multiply in NumPy,
-a float64 tanh ~3× an exp), so every σ and tanh is ONE exp: σ(x) = 1/(1 + e^(−x)),
-tanh(x) = 2σ(2x) − 1. The −1 and −2 are folded into the weight rows of each gate beforehand (exact:
-powers of two), so the projections already give −x or −2x and a single exp activates all the gates of
-a step at once. Large pre-activations overflow e^(−x) to inf, which gives exactly 0 (or −1): correct.
-
-Each sample's recurrence is independent of the others', so the time loops run on near-equal slices of
-the batch, one per thread (``_over_batch``): one hand-off per layer instead of one per step, and the
-gate math, which a threaded BLAS leaves on one thread, is shared out too.
-
-A Function has one output array, so the LSTM returns (T + 1, N, H): h_t for every t, then c_T in the
-last slot; RNN and GRU return (T, N, H). The final h is output[T − 1] (output[0] when ``reverse``).
+These are the reference ops (``chainrule.use_reference()``); the fast kernels, which compute the
+same, are in ``chainrule/kernels/recurrent.py``.
 """
-import math
-
 import numpy as np
 
+from .. import runtime
 from ..autograd import Function
-from ..kernels.parallel import map_rows
 
 
-def _sigmoid_of_negated_(a):
-    """a ← σ(x) in place, for a = −x: 1/(1 + e^a)."""
-    np.exp(a, out=a)
-    a += 1
-    return np.reciprocal(a, out=a)
+def _sigmoid(a):
+    """σ(a) = 1/(1 + e^(−a)), computed as e^(−|a|)-based fractions so that no exp overflows."""
+    e = np.exp(-np.abs(a))
+    return np.where(a >= 0, 1 / (1 + e), e / (1 + e))
 
 
-def _tanh_of_scaled_(a):
-    """a ← tanh(x) in place, for a = −2x: 2/(1 + e^a) − 1."""
-    np.exp(a, out=a)
-    a += 1
-    np.divide(2, a, out=a)
-    a -= 1
-    return a
-
-
-def _gate_scale(factors, H, dtype):
-    """Per-row factors (G·H,) for the weights of gates with these per-gate ``factors``."""
-    return np.repeat(np.asarray(factors, dtype=dtype), H)
-
-
-def _scaled(w, scale):
-    """w with row k multiplied by scale[k] (a bias: element k); w itself when either is None."""
-    if w is None or scale is None:
-        return w
-    return w * (scale[:, None] if w.ndim == 2 else scale)
+def _affine(v, w, b):
+    """W v + b for every row v of ``v`` (N, K): v Wᵀ + b; b may be None."""
+    return v @ w.T if b is None else v @ w.T + b
 
 
 def _steps(T, reverse):
+    """The order the recurrence visits the steps: 0 … T−1, or T−1 … 0 with ``reverse``."""
     return range(T - 1, -1, -1) if reverse else range(T)
 
 
-def _project(x, w_ih, bias):
-    """The input projection of all steps at once: (T, N, I) → (T, N, G·H) = x W_ihᵀ + bias."""
-    T, N, I = x.shape
-    a = x.reshape(T * N, I) @ w_ih.T
-    if bias is not None:
-        a += bias
-    return a.reshape(T, N, w_ih.shape[0])
+def _previous(states, t, initial, reverse):
+    """The state step t started from: states[t − 1] (states[t + 1] with ``reverse``), ``initial`` at the
+    first step."""
+    first = t == len(states) - 1 if reverse else t == 0
+    return initial if first else states[t + 1 if reverse else t - 1]
 
 
-def _previous(seq, t, h0, reverse):
-    """The state step t started from: seq[t ∓ 1], or h0 (None: zeros) for the first step."""
-    first = t == len(seq) - 1 if reverse else t == 0
-    return h0 if first else seq[t + 1 if reverse else t - 1]
-
-
-def _over_batch(loop, N):
-    """``loop(rows)`` for near-equal slices ``rows`` of the N samples, one per thread, overflow in exp
-    ignored (see the module docstring; NumPy's error state is per thread)."""
-    def work(rows):
-        with np.errstate(over="ignore"):
-            loop(rows)
-
-    map_rows(work, N)
-
-
-def _rows(a, rows):
-    """a[rows], or None for None (an absent initial state)."""
-    return None if a is None else a[rows]
-
-
-def _recurrent_weight_grad(dpre, y, h0, reverse):
-    """dW_hh = Σ_t dpreₜᵀ hₜ₋₁ for dpre (T, N, G·H) (or (T, N, G, H)) and outputs y (T, N, H): one matmul
-    over the steps whose previous state is an output (no shifted copy of y), plus the first step's
-    term when h0 is given."""
-    T, N, H = y.shape
-    d = dpre.reshape(T, N, math.prod(dpre.shape[2:]))  # not -1, which is ambiguous for an empty batch
-    inner, outer, first = (d[:-1], y[1:], d[-1]) if reverse else (d[1:], y[:-1], d[0])
-    dw = inner.reshape(-1, d.shape[-1]).T @ outer.reshape(-1, H)
-    if h0 is not None:
-        dw += first.T @ h0
-    return dw
+def _initial(state, x, H):
+    """The initial state: the given (N, H) array, or zeros."""
+    return np.zeros((x.shape[1], H), dtype=x.dtype) if state is None else state
 
 
 class _Recurrence(Function):
-    """What the three layers share: the input-side gradients from the per-step pre-activation
-    gradients, dx = dA W_ih, dW_ih = dAᵀ x, db_ih = Σ dA, all steps at once; and the saved gate
-    activations, which the LSTM and GRU backward overwrite step by step with the pre-activation
-    gradients (no second (T, N, G, H) buffer)."""
+    """What the three reference ops share in the backward."""
 
-    forward_args = ()
+    def _weight_grads(self, G, H, I):
+        """Zeroed accumulators for dW_ih, dW_hh, db_ih, db_hh (each step adds its share)."""
+        dtype = self.x.dtype
+        return (np.zeros((G * H, I), dtype), np.zeros((G * H, H), dtype),
+                np.zeros(G * H, dtype), np.zeros(G * H, dtype))
 
-    def _take_gates(self):
-        """The saved gate activations, handed over to be overwritten. A second backward through a
-        retained graph finds them gone and recomputes them from the saved inputs (which the engine's
-        version check guarantees unchanged)."""
-        if self.gates is None:
-            self.forward(*self.forward_args)
-        gates, self.gates = self.gates, None
-        return gates
-
-    def _input_grads(self, dpre, x, w_ih, need_x, need_w, need_b):
-        T, N, I = x.shape
-        d2 = dpre.reshape(T * N, w_ih.shape[0])
-        dx = (d2 @ w_ih).reshape(T, N, I) if need_x else None
-        dw = d2.T @ x.reshape(T * N, I) if need_w else None
-        db = d2.sum(axis=0) if need_b else None
-        return dx, dw, db
+    def _needed(self, *grads):
+        """One gradient per input, None for an input that needs none (or is None)."""
+        return tuple(g if need else None for g, need in zip(grads, self.needs))
 
 
 class RNNSequence(_Recurrence):
-    """h_t = act(W_ih x_t + b_ih + W_hh h_{t−1} + b_hh), act tanh or relu, over all t;
-    x (T, N, I), h0 (N, H) or None → output (T, N, H)."""
+    """h_t = act(a_t), a_t = W_ih x_t + b_ih + W_hh h_{t−1} + b_hh, act tanh or relu, over all t;
+    x (T, N, I), h0 (N, H) or None → (output (T, N, H), h_T (N, H)).
+    Backward: da_t = dh_t ⊙ act'(a_t) with tanh' = 1 − h_t², relu' = [h_t > 0];
+    dx_t = da_t W_ih, dh_{t−1} = da_t W_hh (+ the output's gradient at t − 1),
+    dW_ih += da_tᵀ x_t, dW_hh += da_tᵀ h_{t−1}, db_ih = db_hh += Σ_n da_t."""
 
-    def forward(self, x, h0, w_ih, w_hh, b_ih, b_hh, reverse, nonlinearity):
-        bias = b_ih if b_hh is None else b_hh if b_ih is None else b_ih + b_hh
-        relu = nonlinearity == "relu"
-        # for tanh the rows are scaled by −2, so the projections give −2x and tanh is one exp
-        scale = None if relu else _gate_scale([-2], w_hh.shape[1], x.dtype)
-        out = _project(x, _scaled(w_ih, scale), _scaled(bias, scale))  # becomes the output, in place
-        whT = _scaled(w_hh, scale).T
+    def forward(self, x, h0, w_ih, w_hh, b_ih, b_hh, *, reverse, nonlinearity):
+        T, H = x.shape[0], w_hh.shape[1]
+        h = _initial(h0, x, H)
+        hs = [None] * T  # hs[t] = h_t
+        for t in _steps(T, reverse):
+            a = _affine(x[t], w_ih, b_ih) + _affine(h, w_hh, b_hh)
+            h = np.tanh(a) if nonlinearity == "tanh" else np.maximum(a, 0)
+            hs[t] = h
+        self.x, self.h0, self.w_ih, self.w_hh = x, _initial(h0, x, H), w_ih, w_hh
+        self.y, self.reverse, self.nonlinearity = np.stack(hs), reverse, nonlinearity
+        return self.y, h
 
-        def loop(rows):
-            h = _rows(h0, rows)
-            for t in _steps(x.shape[0], reverse):
-                a = out[t, rows]
-                if h is not None:
-                    a += h @ whT
-                if relu:
-                    np.maximum(a, 0, out=a)
-                else:
-                    _tanh_of_scaled_(a)
-                h = a
-
-        _over_batch(loop, x.shape[1])
-        self.x, self.h0, self.w_ih, self.w_hh, self.out = x, h0, w_ih, w_hh, out
-        self.reverse, self.relu = reverse, relu
-        return out
-
-    def backward(self, g):
-        x, y, w_hh, reverse = self.x, self.out, self.w_hh, self.reverse
-        dpre = np.empty_like(y)
-        dh0 = np.empty_like(y[0])
-
-        def loop(rows):
-            dh = None
-            for t in _steps(x.shape[0], not reverse):
-                d, yt = dpre[t, rows], y[t, rows]
-                if dh is None:
-                    dh = g[t, rows].copy()
-                else:
-                    dh += g[t, rows]
-                if self.relu:
-                    np.multiply(dh, yt > 0, out=d)
-                else:  # tanh' = 1 − y²
-                    np.multiply(yt, yt, out=d)
-                    np.subtract(1, d, out=d)
-                    d *= dh
-                dh = d @ w_hh
-            dh0[rows] = dh
-
-        _over_batch(loop, x.shape[1])
-        dh = dh0
-        needs = self.needs
-        dx, dw_ih, db = self._input_grads(dpre, x, self.w_ih, needs[0], needs[2], needs[4] or needs[5])
-        dw_hh = _recurrent_weight_grad(dpre, y, self.h0, reverse) if needs[3] else None
-        return (dx, dh if needs[1] else None, dw_ih, dw_hh,
-                db if needs[4] else None, db if needs[5] else None, None, None)
+    def backward(self, g_y, g_h):
+        x, y, w_ih, w_hh, reverse = self.x, self.y, self.w_ih, self.w_hh, self.reverse
+        T, _, I = x.shape
+        H = w_hh.shape[1]
+        dx = np.zeros_like(x)
+        dw_ih, dw_hh, db_ih, db_hh = self._weight_grads(1, H, I)
+        dh = g_h  # the final state's own gradient; each step adds its output's
+        for t in _steps(T, not reverse):
+            h, h_prev = y[t], _previous(y, t, self.h0, reverse)
+            dh = dh + g_y[t]
+            da = dh * (1 - h * h) if self.nonlinearity == "tanh" else dh * (h > 0)
+            dx[t] = da @ w_ih
+            dw_ih += da.T @ x[t]
+            dw_hh += da.T @ h_prev
+            db_ih += da.sum(axis=0)
+            db_hh += da.sum(axis=0)
+            dh = da @ w_hh  # to h_{t−1}
+        return self._needed(dx, dh, dw_ih, dw_hh, db_ih, db_hh)
 
 
 class LSTMSequence(_Recurrence):
-    """c_t = f ⊙ c_{t−1} + i ⊙ g, h_t = o ⊙ tanh(c_t) with gates (i, f, g, o) over all t;
-    x (T, N, I), h0 and c0 (N, H) or None → (T + 1, N, H): h_0..h_{T−1}, then c_T."""
+    """i, f, g, o = σ, σ, tanh, σ of the row blocks of a_t = W_ih x_t + b_ih + W_hh h_{t−1} + b_hh;
+    c_t = f ⊙ c_{t−1} + i ⊙ g, h_t = o ⊙ tanh(c_t), over all t;
+    x (T, N, I), h0 and c0 (N, H) or None → (output (T, N, H), h_T (N, H), c_T (N, H)).
+    Backward, from dh_t and dc_t (what step t + 1 sent back plus the outputs' gradients):
+    do = dh_t ⊙ tanh(c_t), dc_t += dh_t ⊙ o ⊙ (1 − tanh²(c_t)), di = dc_t ⊙ g, df = dc_t ⊙ c_{t−1},
+    dg = dc_t ⊙ i, dc_{t−1} = dc_t ⊙ f; da_t = (di ⊙ i(1 − i), df ⊙ f(1 − f), dg ⊙ (1 − g²),
+    do ⊙ o(1 − o)); then dx_t, dh_{t−1} and the weights' shares from da_t as in the RNN."""
 
-    def forward(self, x, h0, c0, w_ih, w_hh, b_ih, b_hh, reverse):
-        T, N, _ = x.shape
+    def forward(self, x, h0, c0, w_ih, w_hh, b_ih, b_hh, *, reverse):
+        T, H = x.shape[0], w_hh.shape[1]
+        h, c = _initial(h0, x, H), _initial(c0, x, H)
+        hs, cs, gates = [None] * T, [None] * T, [None] * T
+        for t in _steps(T, reverse):
+            a = _affine(x[t], w_ih, b_ih) + _affine(h, w_hh, b_hh)
+            a_i, a_f, a_g, a_o = np.split(a, 4, axis=1)
+            i, f, g, o = _sigmoid(a_i), _sigmoid(a_f), np.tanh(a_g), _sigmoid(a_o)
+            c = f * c + i * g
+            h = o * np.tanh(c)
+            hs[t], cs[t], gates[t] = h, c, (i, f, g, o)
+        self.x, self.h0, self.c0, self.w_ih, self.w_hh = x, _initial(h0, x, H), _initial(c0, x, H), w_ih, w_hh
+        self.y, self.cells, self.gates, self.reverse = np.stack(hs), cs, gates, reverse
+        return self.y, h, c
+
+    def backward(self, g_y, g_h, g_c):
+        x, y, w_ih, w_hh, reverse = self.x, self.y, self.w_ih, self.w_hh, self.reverse
+        T, _, I = x.shape
         H = w_hh.shape[1]
-        # rows scaled so the projections give −x for the σ gates and −2x for g: one exp activates all
-        scale = _gate_scale([-1, -1, -2, -1], H, x.dtype)
-        bias = b_ih if b_hh is None else b_hh if b_ih is None else b_ih + b_hh
-        gates = _project(x, _scaled(w_ih, scale), _scaled(bias, scale)).reshape(T, N, 4, H)
-        whT = _scaled(w_hh, scale).T
-        out = np.empty((T + 1, N, H), dtype=gates.dtype)
-        cell = np.empty((T, N, H), dtype=gates.dtype)
-        tanh_cell = np.empty((T, N, H), dtype=gates.dtype)
-
-        def loop(rows):
-            h, c = _rows(h0, rows), _rows(c0, rows)
-            for t in _steps(T, reverse):
-                a = gates[t, rows]  # (m, 4, H): i, f, g, o
-                if h is not None:
-                    a += (h @ whT).reshape(a.shape)
-                _sigmoid_of_negated_(a)
-                g = a[:, 2]  # σ(2x) → tanh(x) = 2σ(2x) − 1
-                g *= 2
-                g -= 1
-                c_new = cell[t, rows]
-                np.multiply(a[:, 0], g, out=c_new)
-                if c is not None:
-                    c_new += a[:, 1] * c
-                tc = tanh_cell[t, rows]
-                np.multiply(c_new, -2, out=tc)
-                _tanh_of_scaled_(tc)
-                h = np.multiply(a[:, 3], tc, out=out[t, rows])
-                c = c_new
-            out[T, rows] = c
-
-        _over_batch(loop, N)
-        self.forward_args = (x, h0, c0, w_ih, w_hh, b_ih, b_hh, reverse)
-        self.x, self.h0, self.c0, self.w_ih, self.w_hh = x, h0, c0, w_ih, w_hh
-        self.gates, self.cell, self.tanh_cell, self.out, self.reverse = gates, cell, tanh_cell, out, reverse
-        return out
-
-    def backward(self, g):
-        dpre = self._take_gates()  # (T, N, 4, H): step t's activations become its gradients (i, f, g, o)
-        x, cell, tanh_cell, reverse = self.x, self.cell, self.tanh_cell, self.reverse
-        T, N, _, H = dpre.shape
-        w_hh = self.w_hh
-        dh0, dc0 = np.empty((N, H), dtype=dpre.dtype), np.empty((N, H), dtype=dpre.dtype)
-
-        def loop(rows):
-            m = len(dh0[rows])
-            deriv = np.empty((m, 4, H), dtype=dpre.dtype)
-            partial = np.empty((m, 4, H), dtype=dpre.dtype)
-            tmp = np.empty((m, H), dtype=dpre.dtype)
-            dh, dc = None, g[T, rows].copy()
-            for t in _steps(T, not reverse):
-                a, tc = dpre[t, rows], tanh_cell[t, rows]
-                i, f, gg, o = a[:, 0], a[:, 1], a[:, 2], a[:, 3]
-                if dh is None:
-                    dh = g[t, rows].copy()
-                else:
-                    dh += g[t, rows]
-                np.multiply(tc, tc, out=tmp)  # dc += dh ⊙ o ⊙ (1 − tanh²c)
-                np.subtract(1, tmp, out=tmp)
-                tmp *= o
-                tmp *= dh
-                dc += tmp
-                np.subtract(1, a, out=deriv)  # σ' = s(1 − s); for g, tanh' = 1 − g²
-                deriv *= a
-                np.multiply(gg, gg, out=deriv[:, 2])
-                np.subtract(1, deriv[:, 2], out=deriv[:, 2])
-                np.multiply(dc, gg, out=partial[:, 0])  # ∂c/∂i = g
-                c_prev = _rows(_previous(cell, t, self.c0, reverse), rows)
-                if c_prev is None:
-                    partial[:, 1] = 0
-                else:
-                    np.multiply(dc, c_prev, out=partial[:, 1])  # ∂c/∂f = c_{t−1}
-                np.multiply(dc, i, out=partial[:, 2])  # ∂c/∂g = i
-                np.multiply(dh, tc, out=partial[:, 3])  # ∂h/∂o = tanh c
-                dc *= f
-                np.multiply(partial, deriv, out=a)  # the activations of step t are no longer needed
-                dh = a.reshape(m, 4 * H) @ w_hh
-            dh0[rows], dc0[rows] = dh, dc
-
-        _over_batch(loop, N)
-        dh, dc = dh0, dc0
-        needs = self.needs
-        dx, dw_ih, db = self._input_grads(dpre, x, self.w_ih, needs[0], needs[3], needs[5] or needs[6])
-        dw_hh = _recurrent_weight_grad(dpre, self.out[:T], self.h0, reverse) if needs[4] else None
-        return (dx, dh if needs[1] else None, dc if needs[2] else None, dw_ih, dw_hh,
-                db if needs[5] else None, db if needs[6] else None, None)
+        dx = np.zeros_like(x)
+        dw_ih, dw_hh, db_ih, db_hh = self._weight_grads(4, H, I)
+        dh, dc = g_h, g_c
+        for t in _steps(T, not reverse):
+            i, f, g, o = self.gates[t]
+            h_prev, c_prev = _previous(y, t, self.h0, reverse), _previous(self.cells, t, self.c0, reverse)
+            tanh_c = np.tanh(self.cells[t])
+            dh = dh + g_y[t]
+            do = dh * tanh_c
+            dc = dc + dh * o * (1 - tanh_c * tanh_c)
+            di, df, dg = dc * g, dc * c_prev, dc * i
+            dc = dc * f  # to c_{t−1}
+            da = np.concatenate([di * i * (1 - i), df * f * (1 - f), dg * (1 - g * g), do * o * (1 - o)], axis=1)
+            dx[t] = da @ w_ih
+            dw_ih += da.T @ x[t]
+            dw_hh += da.T @ h_prev
+            db_ih += da.sum(axis=0)
+            db_hh += da.sum(axis=0)
+            dh = da @ w_hh  # to h_{t−1}
+        return self._needed(dx, dh, dc, dw_ih, dw_hh, db_ih, db_hh)
 
 
 class GRUSequence(_Recurrence):
-    """r, z = σ(·), n = tanh(W_in x + b_in + r ⊙ (W_hn h + b_hn)), h_t = n + z ⊙ (h_{t−1} − n),
-    gates (r, z, n), over all t; x (T, N, I), h0 (N, H) or None → output (T, N, H)."""
+    """r, z = σ(·), n = tanh(W_in x_t + b_in + r ⊙ (W_hn h_{t−1} + b_hn)), h_t = (1 − z) ⊙ n + z ⊙ h_{t−1},
+    gates (r, z, n), over all t; x (T, N, I), h0 (N, H) or None → (output (T, N, H), h_T (N, H)).
+    Backward, from dh_t: dn = dh_t ⊙ (1 − z), dz = dh_t ⊙ (h_{t−1} − n), and h_{t−1} directly gets
+    dh_t ⊙ z; da_n = dn ⊙ (1 − n²) (the gradient of W_in x + b_in + r ⊙ (W_hn h + b_hn)),
+    dr = da_n ⊙ (W_hn h_{t−1} + b_hn); the input side's pre-activation gradient is
+    (dr ⊙ r(1 − r), dz ⊙ z(1 − z), da_n), the hidden side's the same with r ⊙ da_n in the n block."""
 
-    def forward(self, x, h0, w_ih, w_hh, b_ih, b_hh, reverse):
-        T, N, _ = x.shape
+    def forward(self, x, h0, w_ih, w_hh, b_ih, b_hh, *, reverse):
+        T, H = x.shape[0], w_hh.shape[1]
+        h = _initial(h0, x, H)
+        hs, gates, hidden_n = [None] * T, [None] * T, [None] * T
+        for t in _steps(T, reverse):
+            x_r, x_z, x_n = np.split(_affine(x[t], w_ih, b_ih), 3, axis=1)
+            h_r, h_z, h_n = np.split(_affine(h, w_hh, b_hh), 3, axis=1)
+            r, z = _sigmoid(x_r + h_r), _sigmoid(x_z + h_z)
+            n = np.tanh(x_n + r * h_n)
+            h = (1 - z) * n + z * h
+            hs[t], gates[t], hidden_n[t] = h, (r, z, n), h_n
+        self.x, self.h0, self.w_ih, self.w_hh = x, _initial(h0, x, H), w_ih, w_hh
+        self.y, self.gates, self.hidden_n, self.reverse = np.stack(hs), gates, hidden_n, reverse
+        return self.y, h
+
+    def backward(self, g_y, g_h):
+        x, y, w_ih, w_hh, reverse = self.x, self.y, self.w_ih, self.w_hh, self.reverse
+        T, _, I = x.shape
         H = w_hh.shape[1]
-        # rows scaled by −1 (r, z) and −2 (n): the pre-activations come out as −x for σ and −2x for tanh
-        scale = _gate_scale([-1, -1, -2], H, x.dtype)
-        # b_hr and b_hz add to the input projection; b_hn stays inside r ⊙ (W_hn h + b_hn)
-        bias = None if b_ih is None else b_ih * scale
-        if b_hh is not None:
-            bias = np.zeros(3 * H, dtype=x.dtype) if bias is None else bias
-            bias[:2 * H] -= b_hh[:2 * H]
-        b_hn = None if b_hh is None else b_hh[2 * H:] * -2
-        gates = _project(x, _scaled(w_ih, scale), bias).reshape(T, N, 3, H)
-        hidden_n = np.empty((T, N, H), dtype=gates.dtype)  # −2·(W_hn h_{t−1} + b_hn)
-        out = np.empty((T, N, H), dtype=gates.dtype)
-        whT = _scaled(w_hh, scale).T
-
-        def loop(rows):
-            h = _rows(h0, rows)
-            for t in _steps(T, reverse):
-                a = gates[t, rows]  # (m, 3, H): r, z, n
-                hn = hidden_n[t, rows]
-                if h is not None:
-                    hw = (h @ whT).reshape(a.shape)
-                    a[:, :2] += hw[:, :2]
-                    if b_hn is None:
-                        hn[...] = hw[:, 2]
-                    else:
-                        np.add(hw[:, 2], b_hn, out=hn)
-                else:
-                    hn[...] = 0 if b_hn is None else b_hn
-                _sigmoid_of_negated_(a[:, :2])
-                n = a[:, 2]
-                n += a[:, 0] * hn
-                _tanh_of_scaled_(n)
-                h_new = out[t, rows]
-                if h is None:
-                    np.multiply(a[:, 1], n, out=h_new)
-                    np.subtract(n, h_new, out=h_new)
-                else:
-                    np.subtract(h, n, out=h_new)
-                    h_new *= a[:, 1]
-                    h_new += n
-                h = h_new
-
-        _over_batch(loop, N)
-        self.forward_args = (x, h0, w_ih, w_hh, b_ih, b_hh, reverse)
-        self.x, self.h0, self.w_ih, self.w_hh = x, h0, w_ih, w_hh
-        self.gates, self.hidden_n, self.out, self.reverse = gates, hidden_n, out, reverse
-        return out
-
-    def backward(self, g):
-        # (T, N, 3, H): step t's activations become the gradients of the hidden-side pre-activations
-        # (r, z, W_hn h + b_hn); the input side differs only in n, kept in dpre_in
-        dpre = self._take_gates()
-        x, out, hidden_n, reverse = self.x, self.out, self.hidden_n, self.reverse
-        T, N, _, H = dpre.shape
-        dpre_in = np.empty((T, N, H), dtype=dpre.dtype)  # gradient of W_in x + b_in
-        w_hh = self.w_hh
-        dh0 = np.empty((N, H), dtype=dpre.dtype)
-
-        def loop(rows):
-            m = len(dh0[rows])
-            deriv = np.empty((m, 2, H), dtype=dpre.dtype)
-            tmp = np.empty((m, H), dtype=dpre.dtype)
-            dh = None
-            for t in _steps(T, not reverse):
-                a, dn = dpre[t, rows], dpre_in[t, rows]
-                r, z, n = a[:, 0], a[:, 1], a[:, 2]
-                if dh is None:
-                    dh = g[t, rows].copy()
-                else:
-                    dh += g[t, rows]
-                np.multiply(n, n, out=dn)  # dn_pre = dh ⊙ (1 − z) ⊙ (1 − n²)
-                np.subtract(1, dn, out=dn)
-                np.subtract(1, z, out=tmp)
-                dn *= tmp
-                dn *= dh
-                h_prev = _rows(_previous(out, t, self.h0, reverse), rows)  # ∂h/∂z = h_{t−1} − n
-                if h_prev is None:
-                    np.negative(n, out=tmp)
-                else:
-                    np.subtract(h_prev, n, out=tmp)
-                tmp *= dh
-                np.subtract(1, a[:, :2], out=deriv)  # σ' = s(1 − s) for r and z
-                deriv *= a[:, :2]
-                dh *= z
-                # overwrite step t's activations, each after its last use
-                np.multiply(dn, r, out=a[:, 2])  # ∂/∂(W_hn h + b_hn) = r
-                np.multiply(tmp, deriv[:, 1], out=a[:, 1])
-                np.multiply(dn, hidden_n[t, rows], out=a[:, 0])  # ∂/∂r = W_hn h + b_hn (stored × −2)
-                a[:, 0] *= deriv[:, 0]
-                a[:, 0] *= -0.5
-                dh += a.reshape(m, 3 * H) @ w_hh
-            dh0[rows] = dh
-
-        _over_batch(loop, N)
-        dh = dh0
-        needs = self.needs
-        dw_hh = _recurrent_weight_grad(dpre, out, self.h0, reverse) if needs[3] else None
-        db_hh = dpre.reshape(T * N, 3 * H).sum(axis=0) if needs[5] else None
-        dpre[:, :, 2] = dpre_in  # now the input-side gradients
-        dx, dw_ih, db_ih = self._input_grads(dpre, x, self.w_ih, needs[0], needs[2], needs[4])
-        return dx, dh if needs[1] else None, dw_ih, dw_hh, db_ih, db_hh, None
+        dx = np.zeros_like(x)
+        dw_ih, dw_hh, db_ih, db_hh = self._weight_grads(3, H, I)
+        dh = g_h
+        for t in _steps(T, not reverse):
+            r, z, n = self.gates[t]
+            h_prev = _previous(y, t, self.h0, reverse)
+            dh = dh + g_y[t]
+            dn, dz = dh * (1 - z), dh * (h_prev - n)
+            da_n = dn * (1 - n * n)
+            dr = da_n * self.hidden_n[t]
+            da_r, da_z = dr * r * (1 - r), dz * z * (1 - z)
+            da_in = np.concatenate([da_r, da_z, da_n], axis=1)  # of W_ih x_t + b_ih
+            da_hid = np.concatenate([da_r, da_z, r * da_n], axis=1)  # of W_hh h_{t−1} + b_hh
+            dx[t] = da_in @ w_ih
+            dw_ih += da_in.T @ x[t]
+            dw_hh += da_hid.T @ h_prev
+            db_ih += da_in.sum(axis=0)
+            db_hh += da_hid.sum(axis=0)
+            dh = dh * z + da_hid @ w_hh  # to h_{t−1}
+        return self._needed(dx, dh, dw_ih, dw_hh, db_ih, db_hh)
 
 
 def rnn_sequence(x, h0, w_ih, w_hh, b_ih=None, b_hh=None, reverse=False, nonlinearity="tanh"):
-    """One RNN layer direction over a time-major sequence x (T, N, I) → output (T, N, H)."""
-    return RNNSequence.apply(x, h0, w_ih, w_hh, b_ih, b_hh, reverse, nonlinearity)
+    """One RNN layer direction over a time-major sequence x (T, N, I) → (output (T, N, H), h_T (N, H))."""
+    op = RNNSequence if runtime.reference else fast.RNNSequence
+    return op.apply(x, h0, w_ih, w_hh, b_ih, b_hh, reverse=reverse, nonlinearity=nonlinearity)
 
 
 def lstm_sequence(x, h0, c0, w_ih, w_hh, b_ih=None, b_hh=None, reverse=False):
-    """One LSTM layer direction over x (T, N, I) → (T + 1, N, H): the outputs h_t, then c_T."""
-    return LSTMSequence.apply(x, h0, c0, w_ih, w_hh, b_ih, b_hh, reverse)
+    """One LSTM layer direction over x (T, N, I) → (output (T, N, H), h_T (N, H), c_T (N, H))."""
+    op = LSTMSequence if runtime.reference else fast.LSTMSequence
+    return op.apply(x, h0, c0, w_ih, w_hh, b_ih, b_hh, reverse=reverse)
 
 
 def gru_sequence(x, h0, w_ih, w_hh, b_ih=None, b_hh=None, reverse=False):
-    """One GRU layer direction over x (T, N, I) → output (T, N, H)."""
-    return GRUSequence.apply(x, h0, w_ih, w_hh, b_ih, b_hh, reverse)
+    """One GRU layer direction over x (T, N, I) → (output (T, N, H), h_T (N, H))."""
+    op = GRUSequence if runtime.reference else fast.GRUSequence
+    return op.apply(x, h0, w_ih, w_hh, b_ih, b_hh, reverse=reverse)
+
+
+from ..kernels import recurrent as fast  # noqa: E402 - the fast kernels subclass the ops above
