@@ -381,6 +381,11 @@ def _check_versions(fn):
 _observers = weakref.WeakSet()
 
 
+def _gradient_count_error(fn, in_grads, inputs):
+    return RuntimeError(f"{type(fn).__name__}.backward returned {len(in_grads)} gradient(s) for {len(inputs)} "
+                        "input(s): one per positional input of forward (None where none is needed)")
+
+
 def _gradient_shape_error(fn, i, gx, x):
     return RuntimeError(f"{type(fn).__name__}.backward: the gradient of input {i} has shape {gx.shape}, but the "
                         f"input has shape {x.shape}")
@@ -448,6 +453,8 @@ def backward(root, gradient, retain_graph=False):
             in_grads = _profiler.run_backward(fn, g)
         else:
             in_grads = fn.backward(*g) if fn.output_ids is not None else fn.backward(g)
+        if len(in_grads) != len(inputs):
+            raise _gradient_count_error(fn, in_grads, inputs)
         if _detect_anomaly:
             _check_finite(fn, in_grads, inputs, "backward")
         for watcher in watchers or ():

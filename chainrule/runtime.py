@@ -78,7 +78,8 @@ class use_reference:
 
     The reference ops (``chainrule/ops/``) compute each formula of the notes in a few lines of NumPy; the fast
     kernels (``chainrule/kernels/``: blocked, threaded, fused) are tested equal to them. Both give the same
-    results up to float rounding; the reference is slower (about 2–10× for conv, pooling and the RNNs)."""
+    results up to float rounding; the reference is slower (measured on one op: an LSTM step 1.1×, a BatchNorm
+    training step 2×, a transposed conv ~5×, max pooling's forward up to 20×)."""
 
     def __init__(self, mode=True):
         global reference

@@ -10,11 +10,19 @@ def one_blas_thread():
         yield
 
 
-@pytest.fixture(params=["fast", "reference"])
+@pytest.fixture(params=["fast", pytest.param("reference", marks=pytest.mark.reference)])
 def both_paths(request):
     """Run a test on the fast kernels and again on the reference ops (``chainrule.use_reference``): a module
-    of parity tests says ``pytestmark = pytest.mark.usefixtures("both_paths")`` to check both against torch."""
+    of parity tests says ``pytestmark = pytest.mark.usefixtures("both_paths")`` to check both against torch.
+    The reference runs carry the ``reference`` marker: CI runs them in their own step (``-m reference``)."""
     import chainrule as cr
 
     with cr.use_reference(request.param == "reference"):
         yield request.param
+
+
+def pytest_collection_modifyitems(items):
+    """tests/kernels/ (fast kernel == reference op, over the full grids) runs in the ``reference`` step too."""
+    for item in items:
+        if "/tests/kernels/" in str(item.path) and "test_parallel.py" not in str(item.path):
+            item.add_marker(pytest.mark.reference)

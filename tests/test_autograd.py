@@ -581,3 +581,17 @@ def test_a_builtin_backward_with_a_gradient_of_the_wrong_shape_is_named():
     with pytest.raises(RuntimeError, match=r"_WrongShape.backward: the gradient of input 0 has shape \(\), but the "
                                            r"input has shape \(2,\)"):
         _WrongShape.apply(x).sum().backward()
+
+
+class _TooFewGradients(Function):
+    def forward(self, a, b):
+        return a * b
+
+    def backward(self, g):
+        return (g,)  # b's gradient missing
+
+
+def test_a_builtin_backward_with_the_wrong_number_of_gradients_is_named():
+    a, b = cr.tensor([1.0, 2.0], requires_grad=True), cr.tensor([3.0, 4.0], requires_grad=True)
+    with pytest.raises(RuntimeError, match=r"_TooFewGradients.backward returned 1 gradient\(s\) for 2 input\(s\)"):
+        _TooFewGradients.apply(a, b).sum().backward()

@@ -73,7 +73,7 @@ class Conv2d(Function):
 
     def backward(self, g):
         n, o = g.shape[:2]
-        gg = g.reshape(n, *self.w.shape[:2], -1)  # (N, G, O/G, L)
+        gg = g.reshape(n, *self.w.shape[:2], g.shape[2] * g.shape[3])  # (N, G, O/G, L)
         gx = gw = gb = None
         if self.needs[0]:
             gxp = col2im(np.matmul(self.w.transpose(0, 2, 1), gg), self.padded_shape, self.kernel, self.out_size,

@@ -74,6 +74,7 @@ def twins(make):
 
 
 @pytest.mark.parametrize("name", sorted(LAYERS))
+@pytest.mark.usefixtures("both_paths")
 def test_empty_batch_through_layer_as_torch(name):
     make, shape = LAYERS[name]
     layer, twin = twins(make)
