@@ -392,3 +392,237 @@ def test_two_python_scalars_are_rejected():
 def test_unsupported_operand_type_is_rejected():
     with pytest.raises(TypeError, match="str"):
         cr.tensor([1.0]) + "a"
+
+
+# ----- division with rounding, remainders, binary math (issue #19) ------------------------------------
+def off_multiples(shape, seed, dtype=np.float64):
+    """Dividends that are not near a multiple of the divisors drawn by ``away_from_zero``' halves: no
+    quotient sits on an integer, so floor/trunc agree with torch in float32 too."""
+    rng = np.random.default_rng(seed)
+    return np.asarray((rng.integers(-6, 6, shape) + rng.choice([0.15, 0.35, 0.65, 0.85], shape)) * 0.5, dtype=dtype)
+
+
+def divisors(shape, seed, dtype=np.float64):
+    rng = np.random.default_rng(seed)
+    return np.asarray(rng.choice([-2.0, -1.0, -0.5, 0.5, 1.0, 2.0], shape), dtype=dtype)
+
+
+MORE_BINARY = {
+    "remainder": (cr.remainder, torch.remainder, off_multiples, divisors),
+    "remainder_op": (lambda a, b: a % b, lambda a, b: a % b, off_multiples, divisors),
+    "remainder_method": (lambda a, b: a.remainder(b), lambda a, b: a.remainder(b), off_multiples, divisors),
+    "fmod": (cr.fmod, torch.fmod, off_multiples, divisors),
+    "fmod_method": (lambda a, b: a.fmod(b), lambda a, b: a.fmod(b), off_multiples, divisors),
+    "div_trunc": (lambda a, b: cr.div(a, b, rounding_mode="trunc"), lambda a, b: torch.div(a, b, rounding_mode="trunc"),
+                  off_multiples, divisors),
+    "div_floor": (lambda a, b: a.div(b, rounding_mode="floor"), lambda a, b: a.div(b, rounding_mode="floor"),
+                  off_multiples, divisors),
+    "true_divide": (cr.true_divide, torch.true_divide, normal, away_from_zero),
+    "divide": (cr.divide, torch.divide, normal, away_from_zero),
+    "multiply": (cr.multiply, torch.multiply, normal, normal),
+    "subtract": (cr.subtract, torch.subtract, normal, normal),
+    "copysign": (cr.copysign, torch.copysign, away_from_zero, normal),
+    "copysign_method": (lambda a, b: a.copysign(b), lambda a, b: a.copysign(b), away_from_zero, normal),
+    "hypot": (cr.hypot, torch.hypot, normal, normal),
+    "hypot_method": (lambda a, b: a.hypot(b), lambda a, b: a.hypot(b), normal, normal),
+    "atan2": (cr.atan2, torch.atan2, normal, normal),
+    "arctan2": (cr.arctan2, torch.arctan2, normal, normal),
+    "atan2_method": (lambda a, b: a.atan2(b), lambda a, b: a.atan2(b), normal, normal),
+    "logaddexp": (cr.logaddexp, torch.logaddexp, normal, normal),
+    "logaddexp2": (cr.logaddexp2, torch.logaddexp2, normal, normal),
+    "logaddexp_method": (lambda a, b: a.logaddexp(b), lambda a, b: a.logaddexp(b), normal, normal),
+    "float_power": (cr.float_power, torch.float_power, positive, normal),
+    "float_power_method": (lambda a, b: a.float_power(b), lambda a, b: a.float_power(b), positive, normal),
+    "lerp_tensor_weight": (lambda a, b: cr.lerp(a, b, b * 0.3), lambda a, b: torch.lerp(a, b, b * 0.3), normal, normal),
+    "lerp_scalar_weight": (lambda a, b: a.lerp(b, 0.7), lambda a, b: a.lerp(b, 0.7), normal, normal),
+    "addcmul": (lambda a, b: cr.addcmul(a, b, a, value=0.5), lambda a, b: torch.addcmul(a, b, a, value=0.5),
+                normal, normal),
+    "addcdiv": (lambda a, b: a.addcdiv(a, b, value=-2), lambda a, b: a.addcdiv(a, b, value=-2), normal, away_from_zero),
+    "clamp_min": (cr.clamp_min, torch.clamp_min, normal, normal),
+    "clamp_max_method": (lambda a, b: a.clamp_max(b), lambda a, b: a.clamp_max(b), normal, normal),
+}
+
+
+@pytest.mark.parametrize("name", sorted(MORE_BINARY))
+@settings(max_examples=10, deadline=None)
+@given(shapes=PAIRS, seed=SEEDS)
+def test_more_binary_ops_broadcasting_parity(name, shapes, seed):
+    ours, theirs, make_a, make_b = MORE_BINARY[name]
+    sa, sb = shapes.input_shapes
+    if name.startswith(("lerp", "addc", "clamp")):  # the first operand takes the broadcast shape, as torch needs
+        sa = shapes.result_shape
+    assert_parity(ours, theirs, make_a(sa, seed), make_b(sb, seed + 1))
+
+
+@pytest.mark.parametrize("name", sorted(MORE_BINARY))
+def test_more_binary_ops_float32(name):
+    ours, theirs, make_a, make_b = MORE_BINARY[name]
+    out = assert_parity(ours, theirs, make_a((3, 4), 1, np.float32), make_b((4,), 2, np.float32))
+    assert out.dtype == (np.float64 if "float_power" in name else np.float32)
+
+
+SPECIAL_A = np.array([-7.5, 7.5, -7.0, 7.0, 0.0, 3.0, 0.0, -0.0, 1.0, np.inf, np.nan, -2.0])
+SPECIAL_B = np.array([2.0, -2.0, 2.0, -2.0, 2.0, 0.0, 0.0, 1.0, -0.0, 1.0, 1.0, 2.0])
+
+
+@pytest.mark.parametrize("name", ["remainder", "fmod", "div_trunc", "div_floor", "copysign", "hypot", "atan2",
+                                  "logaddexp", "logaddexp2", "float_power"])
+def test_binary_gradients_at_special_points_equal_torch(name):
+    """Exact multiples, zero divisors, the origin, ±0, inf and NaN: torch's values, NaN where torch's."""
+    ours, theirs = MORE_BINARY[name][:2]
+    with np.errstate(all="ignore"):
+        assert_parity(ours, theirs, SPECIAL_A.copy(), SPECIAL_B.copy())
+
+
+@pytest.mark.parametrize("op", ["floor_divide", "remainder", "fmod", "div_trunc", "div_floor", "true_divide",
+                                "copysign", "atan2", "hypot", "logaddexp", "float_power"])
+@pytest.mark.parametrize("b", ["int_tensor", 2, -3, 2.5])
+def test_integer_operands_give_torch_dtype(op, b):
+    fns = {"div_trunc": lambda x, y: x.div(y, rounding_mode="trunc"), "div_floor": lambda x, y: x.div(y, rounding_mode="floor")}
+    ours = fns.get(op, getattr(cr, op, None))
+    theirs = fns.get(op, getattr(torch, op, None))
+    a = np.array([-7, 7, 0, 5, -5])
+    other = np.array([2, -2, 3, -3, 4]) if b == "int_tensor" else b
+    try:
+        expected = theirs(torch.tensor(a), torch.tensor(other) if b == "int_tensor" else other)
+    except (RuntimeError, TypeError, NotImplementedError):  # torch refuses; chainrule computes in the default float
+        return
+    out = assert_parity(ours, theirs, a, other, grad=False)
+    assert out.dtype == expected.numpy().dtype
+
+
+def test_floor_divide_operator_and_reflected_operators():
+    a = np.array([-7.5, 7.5, -7.0, 0.0, 3.25])
+    for ours, theirs in [(lambda t: t // 2, lambda t: t // 2), (lambda t: 5 // t, lambda t: 5 // t),
+                         (lambda t: 5.5 % t, lambda t: 5.5 % t), (lambda t: t % -2, lambda t: t % -2),
+                         (lambda t: cr.floor_divide(t, -2), lambda t: torch.floor_divide(t, -2)),
+                         (lambda t: t.floor_divide(3), lambda t: t.floor_divide(3))]:
+        assert_parity(ours, theirs, a[a != 0] if "5" in repr(ours.__code__.co_consts) else a, grad=False)
+    out = cr.tensor([5, -5]) // cr.tensor([2, 2])
+    assert out.tolist() == [2, -3] and out.dtype == np.int64
+    assert (7 % cr.tensor([3, -3])).tolist() == [1, -2]
+
+
+def test_floor_divide_is_outside_the_graph_where_torch_has_no_derivative():
+    x = cr.tensor([1.5, -2.5], requires_grad=True)
+    assert not (x // 2).requires_grad
+    y = cr.div(x, 2, rounding_mode="floor")  # the same value with a zero gradient, as torch
+    y.sum().backward()
+    assert y.requires_grad and x.grad.tolist() == [0.0, 0.0]
+
+
+@pytest.mark.parametrize("op", [cr.floor_divide, cr.remainder, cr.fmod, lambda a, b: cr.div(a, b, rounding_mode="trunc")])
+def test_integer_division_by_zero_raises_like_torch(op):
+    with pytest.raises(ZeroDivisionError, match="integer division by zero"):
+        op(cr.tensor([1, 2]), cr.tensor([1, 0]))
+    with pytest.raises(ZeroDivisionError, match="integer division by zero"):
+        op(cr.tensor([1, 2]), 0)
+
+
+def test_div_rounding_mode_error_names_the_choices():
+    with pytest.raises(ValueError, match=r"div: rounding_mode must be one of None, 'trunc' or 'floor', got 'bad'"):
+        cr.div(cr.tensor([1.0]), 2, rounding_mode="bad")
+
+
+def test_large_integer_trunc_division_is_exact():
+    a = np.array([2**62 + 1, -(2**62) - 1, -7, 7], dtype=np.int64)
+    b = np.array([3, 3, 2, -2], dtype=np.int64)
+    assert_parity(lambda x, y: cr.div(x, y, rounding_mode="trunc"), lambda x, y: torch.div(x, y, rounding_mode="trunc"),
+                  a, b, grad=False)
+
+
+@pytest.mark.parametrize("value", [1, 2, 0.5])
+def test_addcmul_integer_tensors_truncate_a_float_value_like_torch(value):
+    i, j = np.array([-7, 7, 0]), np.array([2, -2, 3])
+    out = assert_parity(lambda a, b: cr.addcmul(a, a, b, value=value), lambda a, b: torch.addcmul(a, a, b, value=value),
+                        i, j, grad=False)
+    assert out.dtype == np.int64
+
+
+def test_addcdiv_refuses_integer_division_and_lerp_integer_tensors():
+    with pytest.raises(RuntimeError, match=r"addcdiv: integer division of tensor1 \(int64\) by tensor2 \(int64\)"):
+        cr.addcdiv(cr.tensor([1.0]), cr.tensor([1]), cr.tensor([2]))
+    with pytest.raises(TypeError, match=r"lerp: needs floating-point input and end, got int64 and int64"):
+        cr.lerp(cr.tensor([1]), cr.tensor([2]), 0.5)
+    with pytest.raises(TypeError, match=r"lerp: input and end must be Tensors, got Tensor and float"):
+        cr.lerp(cr.tensor([1.0]), 2.0, 0.5)
+
+
+def test_lerp_weight_gradient_and_float_power_of_numbers():
+    assert_parity(cr.lerp, torch.lerp, normal((2, 3), 0), normal((2, 3), 1), normal((3,), 2))
+    out = assert_parity(lambda t: cr.float_power(2, t), lambda t: torch.float_power(2, t), normal((3,), 3, np.float32))
+    assert out.dtype == np.float64
+
+
+# ----- bitwise, shifts and logical ops -----------------------------------------------------------------
+INTS = np.array([-8, -3, 0, 5, 12])
+SHIFTS = np.array([0, 1, 2, 3, 4])
+
+
+@pytest.mark.parametrize("ours, theirs", [
+    (cr.bitwise_and, torch.bitwise_and), (cr.bitwise_or, torch.bitwise_or), (cr.bitwise_xor, torch.bitwise_xor),
+    (cr.bitwise_left_shift, torch.bitwise_left_shift), (cr.bitwise_right_shift, torch.bitwise_right_shift),
+    (lambda a, b: a << b, lambda a, b: a << b), (lambda a, b: a >> b, lambda a, b: a >> b),
+    (lambda a, b: a.bitwise_left_shift(b), lambda a, b: a.bitwise_left_shift(b)),
+    (lambda a, b: a.bitwise_and(b), lambda a, b: a.bitwise_and(b)),
+])
+@pytest.mark.parametrize("dtype", [np.int64, np.int32, np.int8, np.uint8])
+def test_bitwise_ops_on_integer_tensors(ours, theirs, dtype):
+    out = assert_parity(ours, theirs, INTS.astype(dtype) if dtype != np.uint8 else np.abs(INTS).astype(dtype),
+                        SHIFTS.astype(dtype), grad=False)
+    assert out.dtype == dtype
+
+
+@pytest.mark.parametrize("fn", [
+    lambda t: 3 & t, lambda t: 6 | t, lambda t: 5 ^ t, lambda t: 1 << t, lambda t: 100 >> t, lambda t: t << 2,
+    lambda t: t >> 1, lambda t: t & 1, lambda t: ~t, lambda t: t.bitwise_not(), lambda t: t.bitwise_xor(3),
+])
+@pytest.mark.parametrize("dtype", [np.int64, np.int8])
+def test_reflected_bitwise_operators_and_python_ints(fn, dtype):
+    out = assert_parity(fn, fn, SHIFTS.astype(dtype), grad=False)
+    assert out.dtype == dtype
+
+
+def test_bitwise_of_bools_and_bitwise_function_with_number_first():
+    a, b = np.array([True, False, True, False]), np.array([True, True, False, False])
+    for ours, theirs in [(cr.bitwise_and, torch.bitwise_and), (cr.bitwise_xor, torch.bitwise_xor),
+                         (lambda x, y: True & x, lambda x, y: True & x)]:
+        assert assert_parity(ours, theirs, a, b, grad=False).dtype == np.bool_
+    assert_parity(lambda x: cr.bitwise_and(1, x), lambda x: torch.bitwise_and(1, x), INTS, grad=False)
+    assert_parity(lambda x: cr.bitwise_left_shift(2, x), lambda x: torch.bitwise_left_shift(2, x), SHIFTS, grad=False)
+    assert_parity(cr.bitwise_not, torch.bitwise_not, a, grad=False)
+
+
+@pytest.mark.parametrize("name", ["logical_and", "logical_or", "logical_xor"])
+@pytest.mark.parametrize("da, db", [(np.float64, np.int64), (np.bool_, np.bool_), (np.int64, np.float32)])
+def test_logical_ops_give_bool(name, da, db):
+    a, b = np.array([0, 1, 2, 0, -1]).astype(da), np.array([[0], [3]]).astype(db)
+    out = assert_parity(getattr(cr, name), getattr(torch, name), a, b, grad=False)
+    assert out.dtype == np.bool_
+    assert_parity(lambda x, y: getattr(x, name)(y), lambda x, y: getattr(x, name)(y), a, b, grad=False)
+    assert_parity(cr.logical_not, torch.logical_not, a, grad=False)
+    assert_parity(lambda x: x.logical_not(), lambda x: x.logical_not(), a, grad=False)
+
+
+def test_bitwise_and_logical_errors_name_the_op():
+    with pytest.raises(TypeError, match=r"bitwise_left_shift: needs integer or bool operands, got float64 and int64"):
+        cr.tensor(np.array([1.0])) << cr.tensor([1])
+    with pytest.raises(TypeError, match=r"bitwise_and: needs integer or bool operands, got float"):
+        cr.bitwise_and(cr.tensor([1]), 1.5)
+    with pytest.raises(TypeError, match=r"bitwise_not: needs an integer or bool tensor, got float64"):
+        cr.bitwise_not(cr.tensor(np.array([1.0])))
+    with pytest.raises(ValueError, match=r"bitwise_or: shapes \(2,\) and \(3,\) are not broadcastable"):
+        cr.bitwise_or(cr.tensor([1, 2]), cr.tensor([1, 2, 3]))
+    with pytest.raises(ValueError, match=r"logical_and: shapes \(2,\) and \(3,\) are not broadcastable"):
+        cr.logical_and(cr.tensor([1, 2]), cr.tensor([1, 2, 3]))
+    with pytest.raises(TypeError, match=r"logical_not: input must be a Tensor, got int"):
+        cr.logical_not(1)
+    with pytest.raises(TypeError, match=r"remainder: at least one operand must be a Tensor, got int and int"):
+        cr.remainder(5, 2)
+
+
+def test_gradcheck_binary_math_composite():
+    x, y = _leaf(away_from_zero((2, 3), 5)), _leaf(away_from_zero((3,), 6))
+    assert cr.gradcheck(lambda a, b: cr.hypot(a, b) * cr.atan2(a, b) + cr.logaddexp(a, b) * cr.copysign(a, b)
+                        + cr.remainder(a, b + 3.1) + cr.fmod(a * 1.3, b) + cr.lerp(a, b, b.abs() / 3)
+                        + cr.addcdiv(a, a, b, value=0.5) + cr.float_power(a.abs(), b) + cr.logaddexp2(a, b), (x, y))
