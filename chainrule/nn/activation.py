@@ -137,3 +137,167 @@ class LogSoftmax(Softmax):
 
     def forward(self, x):
         return F.log_softmax(x, self.dim)
+
+
+class _Elementwise(Module):
+    """An activation with no arguments: ``fn`` applied to the input (``inplace`` accepted and ignored)."""
+
+    fn = None
+
+    def __init__(self, inplace=False):
+        super().__init__()
+
+    def forward(self, x):
+        return type(self).fn(x)
+
+
+class SiLU(_Elementwise):
+    """x·σ(x) (swish)."""
+
+    fn = staticmethod(F.silu)
+
+
+class SELU(_Elementwise):
+    """λ·elu(x, α), self-normalizing (torch's α, λ)."""
+
+    fn = staticmethod(F.selu)
+
+
+class ReLU6(_Elementwise):
+    """min(max(x, 0), 6)."""
+
+    fn = staticmethod(F.relu6)
+
+
+class Hardsigmoid(_Elementwise):
+    """clip(x/6 + 1/2, 0, 1)."""
+
+    fn = staticmethod(F.hardsigmoid)
+
+
+class Hardswish(_Elementwise):
+    """x·hardsigmoid(x)."""
+
+    fn = staticmethod(F.hardswish)
+
+
+class Mish(_Elementwise):
+    """x·tanh(softplus(x))."""
+
+    fn = staticmethod(F.mish)
+
+
+class Softsign(Module):
+    """x/(1 + |x|)."""
+
+    def forward(self, x):
+        return F.softsign(x)
+
+
+class LogSigmoid(Module):
+    """log σ(x)."""
+
+    def forward(self, x):
+        return F.logsigmoid(x)
+
+
+class Tanhshrink(Module):
+    """x − tanh x."""
+
+    def forward(self, x):
+        return F.tanhshrink(x)
+
+
+class CELU(Module):
+    """x if x > 0 else α(e^(x/α) − 1)."""
+
+    def __init__(self, alpha=1.0, inplace=False):
+        super().__init__()
+        self.alpha, self.inplace = alpha, inplace
+
+    def forward(self, x):
+        return F.celu(x, self.alpha)
+
+    def extra_repr(self):
+        return f"alpha={self.alpha}"
+
+
+class Hardtanh(Module):
+    """x clipped to [min_val, max_val]."""
+
+    def __init__(self, min_val=-1.0, max_val=1.0, inplace=False):
+        super().__init__()
+        if max_val < min_val:
+            raise ValueError(f"Hardtanh: max_val ({max_val}) must be greater than or equal to min_val ({min_val})")
+        self.min_val, self.max_val, self.inplace = min_val, max_val, inplace
+
+    def forward(self, x):
+        return F.hardtanh(x, self.min_val, self.max_val)
+
+    def extra_repr(self):
+        return f"min_val={self.min_val}, max_val={self.max_val}"
+
+
+class Threshold(Module):
+    """x where x > threshold, else value."""
+
+    def __init__(self, threshold, value, inplace=False):
+        super().__init__()
+        self.threshold, self.value, self.inplace = threshold, value, inplace
+
+    def forward(self, x):
+        return F.threshold(x, self.threshold, self.value)
+
+    def extra_repr(self):
+        return f"threshold={self.threshold}, value={self.value}"
+
+
+class Softshrink(Module):
+    """x − λ·sign(x) where |x| > λ, else 0."""
+
+    def __init__(self, lambd=0.5):
+        super().__init__()
+        self.lambd = lambd
+
+    def forward(self, x):
+        return F.softshrink(x, self.lambd)
+
+    def extra_repr(self):
+        return str(self.lambd)
+
+
+class Hardshrink(Softshrink):
+    """x where |x| > λ, else 0."""
+
+    def forward(self, x):
+        return F.hardshrink(x, self.lambd)
+
+
+class Softmin(Softmax):
+    """softmax(−x) along ``dim``."""
+
+    def forward(self, x):
+        return F.softmin(x, self.dim)
+
+
+class Softmax2d(Module):
+    """Softmax over the channels of (N, C, H, W) or (C, H, W) at every position (dim −3)."""
+
+    def forward(self, x):
+        if x.ndim not in (3, 4):
+            raise ValueError(f"Softmax2d: expected a 3-D or 4-D input, got shape {x.shape}")
+        return F.softmax(x, -3)
+
+
+class GLU(Module):
+    """a·σ(b) for the halves a, b of the input along ``dim``."""
+
+    def __init__(self, dim=-1):
+        super().__init__()
+        self.dim = dim
+
+    def forward(self, x):
+        return F.glu(x, self.dim)
+
+    def extra_repr(self):
+        return f"dim={self.dim}"

@@ -26,3 +26,31 @@ class Dropout2d(Dropout):
 
     def forward(self, x):
         return F.dropout2d(x, self.p, self.training)
+
+
+class Dropout1d(Dropout):
+    """Zero whole channels of (N, C, L) or (C, L) with probability ``p`` in training, scaling the rest."""
+
+    def forward(self, x):
+        return F.dropout1d(x, self.p, self.training)
+
+
+class Dropout3d(Dropout):
+    """Zero whole channels of (N, C, D, H, W) or (C, D, H, W) with probability ``p`` in training, scaling the rest."""
+
+    def forward(self, x):
+        return F.dropout3d(x, self.p, self.training)
+
+
+class AlphaDropout(Dropout):
+    """Dropout for SELU networks: keeps the activations' mean 0 and variance 1 (see ``alpha_dropout``)."""
+
+    def forward(self, x):
+        return F.alpha_dropout(x, self.p, self.training)
+
+
+class FeatureAlphaDropout(Dropout):
+    """Alpha dropout of whole channels."""
+
+    def forward(self, x):
+        return F.feature_alpha_dropout(x, self.p, self.training)

@@ -1,8 +1,9 @@
-"""The fully connected (affine) layer [note 000]: y = x Wᵀ + b."""
+"""The fully connected (affine) layer [note 000]: y = x Wᵀ + b; and the bilinear layer y_k = x₁ᵀ A_k x₂ + b_k."""
 import math
 
 from .. import creation
 from ..ops.linalg import linear
+from ..ops.misc import bilinear
 from ..tensor import Tensor
 from . import init
 from .module import Module, Parameter
@@ -41,3 +42,32 @@ class Linear(Module):
 
     def extra_repr(self):
         return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
+
+
+class Bilinear(Module):
+    """y_k = x₁ᵀ A_k x₂ + b_k: x₁ (..., in1_features), x₂ (..., in2_features) → (..., out_features);
+    weight A (out_features, in1_features, in2_features), bias b (out_features,), both ~ U(−1/√in1, 1/√in1)
+    as torch."""
+
+    def __init__(self, in1_features, in2_features, out_features, bias=True, device=None, dtype=None):
+        super().__init__()
+        if min(in1_features, in2_features, out_features) <= 0:
+            raise ValueError(f"Bilinear: features must be positive, got in1={in1_features}, in2={in2_features}, "
+                             f"out={out_features}")
+        self.in1_features, self.in2_features, self.out_features = in1_features, in2_features, out_features
+        self.weight = Parameter(creation.empty(out_features, in1_features, in2_features, dtype=dtype))
+        self.bias = Parameter(creation.empty(out_features, dtype=dtype)) if bias else None
+        self.reset_parameters()
+
+    def reset_parameters(self):
+        bound = 1 / math.sqrt(self.in1_features)
+        init.uniform_(self.weight, -bound, bound)
+        if self.bias is not None:
+            init.uniform_(self.bias, -bound, bound)
+
+    def forward(self, input1, input2):
+        return bilinear(input1, input2, self.weight, self.bias)
+
+    def extra_repr(self):
+        return (f"in1_features={self.in1_features}, in2_features={self.in2_features}, "
+                f"out_features={self.out_features}, bias={self.bias is not None}")

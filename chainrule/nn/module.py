@@ -508,6 +508,116 @@ class ModuleDict(Module):
         return self._modules.items()
 
 
+def _as_parameter(value, where):
+    """A container's entry: a Parameter stays, a plain Tensor becomes one (as torch's ParameterList/Dict)."""
+    if isinstance(value, Parameter):
+        return value
+    if isinstance(value, Tensor):
+        return Parameter(value, requires_grad=value.requires_grad)
+    raise TypeError(f"{where}: entries must be Parameters or Tensors, got {type(value).__name__}")
+
+
+def _describe(p):
+    return f"Parameter containing: [{p.dtype} of size {'x'.join(map(str, p.shape))}]"
+
+
+class ParameterList(Module):
+    """A list of Parameters registered under the names "0", "1", ... (in ``parameters()`` and the state_dict,
+    as torch's); a plain Tensor appended becomes a Parameter."""
+
+    def __init__(self, values=None):
+        super().__init__()
+        for v in values or ():
+            self.append(v)
+
+    def append(self, value):
+        self.register_parameter(str(len(self)), _as_parameter(value, "ParameterList"))
+        return self
+
+    def extend(self, values):
+        for v in values:
+            self.append(v)
+        return self
+
+    def __len__(self):
+        return len(self._parameters)
+
+    def __iter__(self):
+        return iter(self._parameters.values())
+
+    def _index(self, idx):
+        if not -len(self) <= idx < len(self):
+            raise IndexError(f"ParameterList: index {idx} out of range for {len(self)} parameters")
+        return str(idx % len(self))
+
+    def __getitem__(self, idx):
+        if isinstance(idx, slice):
+            return ParameterList(list(self)[idx])
+        return self._parameters[self._index(idx)]
+
+    def __setitem__(self, idx, value):
+        self.register_parameter(self._index(idx), _as_parameter(value, "ParameterList"))
+
+    def __repr__(self):
+        body = "\n  ".join(f"({name}): {_describe(p)}" for name, p in self._parameters.items())
+        return f"ParameterList(\n  {body}\n)" if len(self) else "ParameterList()"
+
+
+class ParameterDict(Module):
+    """A dict of Parameters registered under their keys (in ``parameters()`` and the state_dict); a plain Tensor
+    stored becomes a Parameter."""
+
+    def __init__(self, parameters=None):
+        super().__init__()
+        if parameters is not None:
+            self.update(parameters)
+
+    def __getitem__(self, key):
+        return self._parameters[key]
+
+    def __setitem__(self, key, value):
+        if not isinstance(key, str):
+            raise TypeError(f"ParameterDict: keys must be strings, got {type(key).__name__}")
+        self.register_parameter(key, _as_parameter(value, "ParameterDict"))
+
+    def __delitem__(self, key):
+        self._forget(key)
+
+    def __len__(self):
+        return len(self._parameters)
+
+    def __iter__(self):
+        return iter(self._parameters)
+
+    def __contains__(self, key):
+        return key in self._parameters
+
+    def keys(self):
+        return self._parameters.keys()
+
+    def values(self):
+        return self._parameters.values()
+
+    def items(self):
+        return self._parameters.items()
+
+    def get(self, key, default=None):
+        return self._parameters.get(key, default)
+
+    def pop(self, key):
+        value = self._parameters[key]
+        self._forget(key)
+        return value
+
+    def update(self, parameters):
+        for key, value in (parameters.items() if isinstance(parameters, Mapping) else parameters):
+            self[key] = value
+
+    def __repr__(self):
+        body = "\n  ".join(f"({name}): {_describe(p)}" for name, p in self._parameters.items())
+        return f"ParameterDict(\n  {body}\n)" if len(self) else "ParameterDict()"
+
+
 class Identity(Module):
     """Returns its input unchanged (accepts and ignores constructor arguments, like torch)."""
 

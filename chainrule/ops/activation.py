@@ -7,6 +7,7 @@ from .. import runtime
 from ..autograd import Function, unbroadcast
 from ..random import rng
 from ..dtypes import check_floating, get_default_dtype
+from .pointwise import erf_array
 from .reduce import normalize_dims
 
 
@@ -99,9 +100,6 @@ class Softplus(Function):
         return (np.where(self.linear, g, g * self.sig),)
 
 
-_erf = np.frompyfunc(math.erf, 1, 1)
-
-
 class GELU(Function):
     """Exact: out = x·Φ(x), Φ(x) = (1 + erf(x/√2))/2, dx = g·(Φ(x) + x·φ(x)).
     approximate='tanh': out = x/2·(1 + tanh(√(2/π)(x + 0.044715x³)))."""
@@ -111,8 +109,7 @@ class GELU(Function):
         if approximate == "tanh":
             self.t = np.tanh(math.sqrt(2 / math.pi) * (x + 0.044715 * x**3))
             return 0.5 * x * (1 + self.t)
-        # np.asarray: on a 0-d input the ufunc returns a Python float, not an array
-        self.cdf = (0.5 * (1 + np.asarray(_erf(x / math.sqrt(2)), dtype=np.float64))).astype(x.dtype)
+        self.cdf = (0.5 * (1 + erf_array(x / math.sqrt(2)))).astype(x.dtype)  # erf vectorized, in float64
         return x * self.cdf
 
     def backward(self, g):
@@ -232,6 +229,255 @@ def gelu(x, approximate="none"):
     if approximate not in ("none", "tanh"):
         raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
     return GELU.apply(_float_input(x), approximate=approximate)
+
+
+# ----- the pointwise family: out = f(x), dx = g·f'(x) ----------------------------------------------
+class Pointwise(Function):
+    """Base of the activations applied element by element: ``terms(x, **hyperparameters)`` returns f(x)
+    and its derivative f'(x) (both of x's shape); the backward is dx = g·f'(x). Kinks get torch's one-sided
+    values (stated in each docstring)."""
+
+    def forward(self, x, **hyperparameters):
+        out, self.slope = self.terms(x, **hyperparameters)
+        return out
+
+    def backward(self, g):
+        return ((g * self.slope).astype(g.dtype, copy=False),)  # a bool or float64 slope keeps g's dtype
+
+
+def _sigmoid(x):
+    """σ(x) = 1/(1 + e^(−x)) without overflow for large |x| (as Sigmoid)."""
+    e = np.exp(-np.abs(x))
+    return np.where(x >= 0, 1 / (1 + e), e / (1 + e))
+
+
+class SiLU(Pointwise):
+    """Swish: out = x·σ(x);  f' = σ(x)·(1 + x·(1 − σ(x)))."""
+
+    def terms(self, x):
+        s = _sigmoid(x)
+        return x * s, s * (1 + x * (1 - s))
+
+
+class SELU(Pointwise):
+    """Self-normalizing ELU: out = λ·x for x > 0, λ·α(eˣ − 1) otherwise, with torch's α ≈ 1.6733 and
+    λ ≈ 1.0507 (the fixed point of zero mean and unit variance);  f' = λ for x > 0, λα·eˣ otherwise."""
+
+    ALPHA = 1.6732632423543772848170429916717
+    SCALE = 1.0507009873554804934193349852946
+
+    def terms(self, x):
+        pos, e = x > 0, np.exp(np.minimum(x, 0))
+        return self.SCALE * np.where(pos, x, self.ALPHA * (e - 1)), np.where(pos, self.SCALE, self.SCALE * self.ALPHA * e)
+
+
+class CELU(Pointwise):
+    """Continuously differentiable ELU: out = x for x > 0, α(e^(x/α) − 1) otherwise;  f' = 1 or e^(x/α)."""
+
+    def terms(self, x, *, alpha):
+        pos, e = x > 0, np.exp(np.minimum(x, 0) / alpha)
+        return np.where(pos, x, alpha * (e - 1)), np.where(pos, 1, e)
+
+
+class Hardtanh(Pointwise):
+    """out = clip(x, lo, hi);  f' = 1 strictly inside (lo, hi), 0 elsewhere (also at the bounds, as torch).
+    ReLU6 is Hardtanh(0, 6)."""
+
+    def terms(self, x, *, lo, hi):
+        return np.clip(x, lo, hi).astype(x.dtype, copy=False), (x > lo) & (x < hi)
+
+
+class Hardsigmoid(Pointwise):
+    """Piecewise-linear σ: out = clip(x/6 + 1/2, 0, 1);  f' = 1/6 strictly inside (−3, 3), else 0."""
+
+    def terms(self, x):
+        return np.clip(x / 6 + 0.5, 0, 1), ((x > -3) & (x < 3)) / 6
+
+
+class Hardswish(Pointwise):
+    """out = x·clip(x + 3, 0, 6)/6;  f' = 0 for x ≤ −3, x/3 + 1/2 for −3 < x < 3, 1 for x ≥ 3 (torch's)."""
+
+    def terms(self, x):
+        slope = np.where(x <= -3, 0, np.where(x < 3, x / 3 + 0.5, 1))
+        return x * np.clip(x + 3, 0, 6) / 6, slope
+
+
+class Mish(Pointwise):
+    """out = x·tanh(softplus(x));  f' = t + x·(1 − t²)·σ(x) with t = tanh(softplus(x))."""
+
+    def terms(self, x):
+        t = np.tanh(np.maximum(x, 0) + np.log1p(np.exp(-np.abs(x))))
+        return x * t, t + x * (1 - t * t) * _sigmoid(x)
+
+
+class Softsign(Pointwise):
+    """out = x/(1 + |x|);  f' = 1/(1 + |x|)²."""
+
+    def terms(self, x):
+        d = 1 + np.abs(x)
+        return x / d, 1 / (d * d)
+
+
+class LogSigmoid(Pointwise):
+    """out = log σ(x) = −softplus(−x), computed stably as −(max(−x, 0) + log(1 + e^(−|x|)));
+    f' = 1 − σ(x) = σ(−x)."""
+
+    def terms(self, x):
+        return -(np.maximum(-x, 0) + np.log1p(np.exp(-np.abs(x)))), _sigmoid(-x)
+
+
+class Threshold(Pointwise):
+    """out = x where x > threshold, else ``value``;  f' = [x > threshold]."""
+
+    def terms(self, x, *, threshold, value):
+        keep = x > threshold
+        return np.where(keep, x, np.asarray(value, x.dtype)), keep
+
+
+class Tanhshrink(Pointwise):
+    """out = x − tanh x;  f' = tanh² x."""
+
+    def terms(self, x):
+        t = np.tanh(x)
+        return x - t, t * t
+
+
+class Softshrink(Pointwise):
+    """out = x − λ for x > λ, x + λ for x < −λ, 0 between;  f' = [|x| > λ]."""
+
+    def terms(self, x, *, lambd):
+        outside = np.abs(x) > lambd
+        return np.where(outside, x - np.sign(x) * lambd, 0).astype(x.dtype, copy=False), outside
+
+
+class Hardshrink(Pointwise):
+    """out = x where |x| > λ, else 0;  f' = [|x| > λ]."""
+
+    def terms(self, x, *, lambd):
+        outside = np.abs(x) > lambd
+        return np.where(outside, x, 0).astype(x.dtype, copy=False), outside
+
+
+class GLU(Function):
+    """Gated linear unit: x split in halves a, b along ``axis``; out = a·σ(b);
+    da = g·σ(b), db = g·a·σ(b)(1 − σ(b)) — the two halves of dx."""
+
+    def forward(self, x, *, axis):
+        self.axis = axis
+        self.a, b = np.split(x, 2, axis=axis)
+        self.s = _sigmoid(b)
+        return self.a * self.s
+
+    def backward(self, g):
+        s = self.s
+        return (np.concatenate([g * s, g * self.a * s * (1 - s)], axis=self.axis),)
+
+
+def _real_input(x, op):
+    """The activations torch computes for floating-point tensors only: a TypeError for integers."""
+    check_floating(x.data.dtype, op, "input", "; convert with .float()")
+    return x
+
+
+def silu(input, inplace=False):  # noqa: A002 - PyTorch's argument name
+    """x·σ(x) (swish)."""
+    return SiLU.apply(_real_input(input, "silu"))
+
+
+def selu(input, inplace=False):  # noqa: A002
+    """λ·elu(x, α) with torch's constants α ≈ 1.6733, λ ≈ 1.0507."""
+    return SELU.apply(_real_input(input, "selu"))
+
+
+def celu(input, alpha=1.0, inplace=False):  # noqa: A002
+    """x for x > 0, α(e^(x/α) − 1) otherwise."""
+    if alpha == 0:
+        raise ValueError("celu: alpha cannot be 0")
+    return CELU.apply(_real_input(input, "celu"), alpha=alpha)
+
+
+def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):  # noqa: A002
+    """x clipped to [min_val, max_val] (integer tensors stay integer, as in torch)."""
+    if max_val < min_val:
+        raise ValueError(f"hardtanh: max_val ({max_val}) must be greater than or equal to min_val ({min_val})")
+    return Hardtanh.apply(input, lo=min_val, hi=max_val)
+
+
+def relu6(input, inplace=False):  # noqa: A002
+    """min(max(x, 0), 6) = hardtanh(x, 0, 6)."""
+    return Hardtanh.apply(input, lo=0, hi=6)
+
+
+def hardsigmoid(input, inplace=False):  # noqa: A002
+    """clip(x/6 + 1/2, 0, 1)."""
+    return Hardsigmoid.apply(_real_input(input, "hardsigmoid"))
+
+
+def hardswish(input, inplace=False):  # noqa: A002
+    """x·hardsigmoid(x) (MobileNetV3)."""
+    return Hardswish.apply(_real_input(input, "hardswish"))
+
+
+def mish(input, inplace=False):  # noqa: A002
+    """x·tanh(softplus(x))."""
+    return Mish.apply(_real_input(input, "mish"))
+
+
+def softsign(input):  # noqa: A002
+    """x/(1 + |x|); integer tensors give the default float dtype."""
+    return Softsign.apply(_float_input(input))
+
+
+def logsigmoid(input):  # noqa: A002
+    """log σ(x), stable for large |x|."""
+    return LogSigmoid.apply(_real_input(input, "logsigmoid"))
+
+
+def threshold(input, threshold, value, inplace=False):  # noqa: A002
+    """x where x > threshold, else value."""
+    return Threshold.apply(input, threshold=threshold, value=value)
+
+
+def tanhshrink(input):  # noqa: A002
+    """x − tanh x; integer tensors give the default float dtype."""
+    return Tanhshrink.apply(_float_input(input))
+
+
+def _check_lambd(lambd, op):
+    if lambd < 0:
+        raise ValueError(f"{op}: lambd must be non-negative, got {lambd}")
+
+
+def softshrink(input, lambd=0.5):  # noqa: A002
+    """Shrink toward 0 by λ: x − λ·sign(x) where |x| > λ, else 0."""
+    _check_lambd(lambd, "softshrink")
+    return Softshrink.apply(_real_input(input, "softshrink"), lambd=lambd)
+
+
+def hardshrink(input, lambd=0.5):  # noqa: A002
+    """x where |x| > λ, else 0."""
+    _check_lambd(lambd, "hardshrink")
+    return Hardshrink.apply(_real_input(input, "hardshrink"), lambd=lambd)
+
+
+def softmin(input, dim=None, _stacklevel=3, dtype=None):  # noqa: A002
+    """softmax(−x) along ``dim`` (``dtype``: cast the input first, as torch)."""
+    if dtype is not None:
+        input = input.to(dtype)
+    return Softmax.apply(-input, axis=_softmax_axis(input, dim, "softmin"))
+
+
+def glu(input, dim=-1):  # noqa: A002
+    """a·σ(b) for the halves a, b of ``input`` along ``dim`` (whose size must be even)."""
+    op = "glu"
+    if input.ndim == 0:
+        raise ValueError(f"{op}: a 0-d input cannot be halved")
+    check_floating(input.data.dtype, op, "input")
+    axis = normalize_dims(dim, input.shape, op)[0]
+    if input.shape[axis] % 2:
+        raise ValueError(f"{op}: halving dimension must be even, but dimension {dim} of input {input.shape} "
+                         f"is size {input.shape[axis]}")
+    return GLU.apply(input, axis=axis)
 
 
 from ..kernels import activation as fast  # noqa: E402 - the fast kernels subclass the ops above

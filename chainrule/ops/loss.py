@@ -8,9 +8,12 @@ targets' classes when class weights are given.
 import numpy as np
 
 from .. import runtime
-from ..autograd import Function
+from ..autograd import Function, unbroadcast
 from ..dtypes import check_floating
 from ..tensor import Tensor
+from .activation import logsigmoid
+from .arithmetic import minimum, where
+from .distance import pairwise_distance
 
 REDUCTIONS = ("none", "mean", "sum")
 
@@ -102,6 +105,7 @@ class PointwiseLoss(Function):
     elementwise; an optional weight multiplies each term; then the reduction."""
 
     def forward(self, x, y, weight, *, reduction, **hyperparameters):
+        self.shapes = x.shape, y.shape  # the newer losses broadcast input and target, as torch
         loss, self.dx, self.dy = self.terms(x, y, **hyperparameters)
         if weight is not None:
             loss, self.dx, self.dy = loss * weight, self.dx * weight, self.dy * weight
@@ -114,8 +118,8 @@ class PointwiseLoss(Function):
 
     def backward(self, g):
         scale = g / self.n if self.reduction == "mean" and self.n else g  # (n = 0: the gradients are empty)
-        gx = self.dx * scale if self.needs[0] else None
-        gy = self.dy * scale if self.needs[1] else None
+        gx = unbroadcast(self.dx * scale, self.shapes[0]) if self.needs[0] else None
+        gy = unbroadcast(self.dy * scale, self.shapes[1]) if self.needs[1] else None
         return gx, gy, None
 
 
@@ -328,6 +332,260 @@ def nll_loss(input, target, weight=None, *, ignore_index=-100, reduction="mean")
     w = _class_weight(weight, rows.shape[1], input.data.dtype, op)
     loss = NLL.apply(rows, t, w, ignore_index=ignore_index, reduction=reduction)
     return loss.reshape(batch) if reduction == "none" else loss
+
+
+# ----- more of torch's losses: elementwise ones on PointwiseLoss, the margin losses composed ------------
+class Huber(PointwiseLoss):
+    """½(x − y)² where |x − y| < δ, else δ·(|x − y| − ½δ);  dx = (x − y) or δ·sign(x − y), dy = −dx.
+    (SmoothL1 with β = δ, times δ.)"""
+
+    def terms(self, x, y, *, delta):
+        d = x - y
+        small = np.abs(d) < delta
+        dx = np.where(small, d, delta * np.sign(d))
+        return np.where(small, 0.5 * d * d, delta * (np.abs(d) - 0.5 * delta)), dx, -dx
+
+
+class KLDiv(PointwiseLoss):
+    """Kullback–Leibler divergence of the target distribution from the input's, the input given as log-probabilities
+    x: y·(log y − x) (0 where y = 0); dx = −y, dy = log y + 1 − x. With ``log_target`` (y given as log-probabilities):
+    e^y·(y − x); dx = −e^y, dy = e^y·(y − x + 1)."""
+
+    def terms(self, x, y, *, log_target):
+        if log_target:
+            p = np.exp(y)
+            return p * (y - x), -p, p * (y - x + 1)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            log_y = np.log(y)
+            loss = np.where(y > 0, y * log_y, 0) - y * x
+            dy = log_y + y / y - x  # the product rule of y·log y as torch's xlogy: NaN at y = 0, as torch
+        return loss, -y, dy
+
+
+class PoissonNLL(PointwiseLoss):
+    """Negative log-likelihood of a Poisson target y with rate λ: λ − y·log λ (+ log y!, Stirling's
+    y·log y − y + ½log(2πy) for y > 1 when ``full``). The input is log λ (``log_input``: loss eˣ − y·x,
+    dx = eˣ − y, dy = −x) or λ itself (loss x − y·log(x + eps), dx = 1 − y/(x + eps), dy = −log(x + eps))."""
+
+    def terms(self, x, y, *, log_input, full, eps):
+        if log_input:
+            e = np.exp(x)
+            loss, dx, dy = e - y * x, e - y, -x
+        else:
+            log_x = np.log(x + eps)
+            loss, dx, dy = x - y * log_x, 1 - y / (x + eps), -log_x
+        if full:
+            big = y > 1
+            with np.errstate(divide="ignore", invalid="ignore"):
+                yb = np.where(big, y, 2)  # any value > 1: the masked entries are not used
+                loss = loss + np.where(big, yb * np.log(yb) - yb + 0.5 * np.log(2 * np.pi * yb), 0)
+                dy = dy + np.where(big, np.log(yb) + 0.5 / yb, 0)
+        return loss, dx, dy
+
+
+class SoftMargin(PointwiseLoss):
+    """Logistic loss of labels y = ±1: log(1 + e^(−y·x)) = softplus(−y·x), stable;
+    dx = −y·σ(−y·x), dy = −x·σ(−y·x)."""
+
+    def terms(self, x, y):
+        m = -y * x
+        e = np.exp(-np.abs(m))
+        s = np.where(m >= 0, 1 / (1 + e), e / (1 + e))  # σ(m)
+        return np.maximum(m, 0) + np.log1p(e), -y * s, -x * s
+
+
+class GaussianNLL(Function):
+    """Negative log-likelihood of y under N(x, v): ½(log v + (x − y)²/v) (+ ½log 2π with ``full``), v the
+    variance clamped at ``eps`` — and, as torch, the clamp passes the gradient on unchanged:
+    dx = (x − y)/v, dy = −dx, dv = ½(1/v − (x − y)²/v²) (summed back to v's shape)."""
+
+    def forward(self, x, y, var, *, eps, full, reduction):
+        v = np.maximum(var, eps)
+        d = x - y
+        loss = 0.5 * (np.log(v) + d * d / v)
+        if full:
+            loss = loss + 0.5 * np.log(2 * np.pi)
+        self.d, self.v, self.shapes, self.reduction, self.n = d, v, (x.shape, y.shape, var.shape), reduction, loss.size
+        return _reduce_array(loss, reduction)
+
+    def backward(self, g):
+        d, v = self.d, self.v
+        scale = g / self.n if self.reduction == "mean" and self.n else g
+        dx = d / v * scale
+        gx = unbroadcast(dx, self.shapes[0]) if self.needs[0] else None
+        gy = unbroadcast(-dx, self.shapes[1]) if self.needs[1] else None
+        gv = unbroadcast(0.5 * (1 / v - d * d / (v * v)) * scale, self.shapes[2]) if self.needs[2] else None
+        return gx, gy, gv
+
+
+def _reduce_array(loss, reduction):
+    if reduction == "mean":  # of an empty batch: nan, as torch
+        return np.mean(loss) if loss.size else np.full((), np.nan, loss.dtype)
+    return np.sum(loss) if reduction == "sum" else loss
+
+
+def _reduce(loss, reduction):
+    """The reduction of a composed loss (a Tensor of per-element losses)."""
+    return loss.mean() if reduction == "mean" else loss.sum() if reduction == "sum" else loss
+
+
+def _float_pair(input, target, op):  # noqa: A002
+    """input a floating-point Tensor; target a Tensor (an array or number becomes one) cast to its dtype, the two
+    broadcast together (as torch's newer losses)."""
+    if not isinstance(input, Tensor):
+        raise TypeError(f"{op}: input must be a Tensor, got {type(input).__name__}")
+    check_floating(input.data.dtype, op, "input")
+    if not isinstance(target, Tensor):
+        target = Tensor(np.asarray(target))
+    if target.data.dtype != input.data.dtype:
+        target = target.to(input.data.dtype)
+    try:
+        np.broadcast_shapes(input.shape, target.shape)
+    except ValueError:
+        raise ValueError(f"{op}: input shape {input.shape} and target shape {target.shape} do not broadcast") from None
+    return input, target
+
+
+def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):  # noqa: A002
+    """Huber loss: quadratic within ``delta`` of the target, linear beyond; ``weight`` (the input's shape)
+    multiplies each term before the reduction."""
+    op = "huber_loss"
+    check_reduction(reduction, op)
+    if delta <= 0:
+        raise ValueError(f"{op}: delta must be positive, got {delta}")
+    input, target = _float_pair(input, target, op)
+    if weight is None:
+        return Huber.apply(input, target, None, reduction=reduction, delta=delta)
+    if not isinstance(weight, Tensor):
+        weight = Tensor(np.asarray(weight, dtype=input.data.dtype))
+    if weight.shape != input.shape:
+        raise ValueError(f"{op}: weight of shape {weight.shape} must have the input's shape {input.shape}")
+    # as torch: the weight multiplies the unreduced loss (and gets a gradient)
+    return _reduce(Huber.apply(input, target, None, reduction="none", delta=delta) * weight, reduction)
+
+
+def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_target=False):  # noqa: A002
+    """KL(target ‖ input) with ``input`` log-probabilities; ``reduction='batchmean'`` (the true KL divergence of
+    a batch) sums and divides by the batch size input.size(0); 'mean' divides by the number of elements, as torch."""
+    op = "kl_div"
+    if reduction not in REDUCTIONS + ("batchmean",):
+        raise ValueError(f"{op}: reduction must be one of {REDUCTIONS + ('batchmean',)}, got {reduction!r}")
+    input, target = _float_pair(input, target, op)
+    loss = KLDiv.apply(input, target, None, reduction="sum" if reduction == "batchmean" else reduction,
+                       log_target=log_target)
+    return loss / input.shape[0] if reduction == "batchmean" and input.ndim else loss
+
+
+def poisson_nll_loss(input, target, log_input=True, full=False, size_average=None, eps=1e-8, reduce=None,  # noqa: A002
+                     reduction="mean"):
+    """Poisson negative log-likelihood; ``input`` is log λ (``log_input``) or λ; ``full`` adds Stirling's
+    approximation of log y! for targets above 1."""
+    op = "poisson_nll_loss"
+    check_reduction(reduction, op)
+    input, target = _float_pair(input, target, op)
+    return PoissonNLL.apply(input, target, None, reduction=reduction, log_input=log_input, full=full, eps=eps)
+
+
+def soft_margin_loss(input, target, size_average=None, reduce=None, reduction="mean"):  # noqa: A002
+    """Two-class logistic loss log(1 + e^(−y·x)) for labels y = ±1."""
+    op = "soft_margin_loss"
+    check_reduction(reduction, op)
+    input, target = _float_pair(input, target, op)
+    return SoftMargin.apply(input, target, None, reduction=reduction)
+
+
+def gaussian_nll_loss(input, target, var, full=False, eps=1e-6, reduction="mean"):  # noqa: A002
+    """Gaussian negative log-likelihood of ``target`` under N(input, var). ``var``: the input's shape
+    (heteroscedastic), one dim short of it or with size 1 in one dim (homoscedastic), or a float."""
+    op = "gaussian_nll_loss"
+    check_reduction(reduction, op)
+    input, target = _float_pair(input, target, op)
+    if isinstance(var, (int, float)):
+        var = Tensor(np.full(input.shape, float(var), dtype=input.data.dtype))
+    elif not isinstance(var, Tensor):
+        raise TypeError(f"{op}: var must be a Tensor or a float, got {type(var).__name__}")
+    if var.data.dtype != input.data.dtype:
+        var = var.to(input.data.dtype)
+    if np.any(var.data < 0):
+        raise ValueError(f"{op}: var has negative entries")
+    if var.shape != input.shape:
+        if var.shape == input.shape[:-1]:
+            var = var.unsqueeze(-1)
+        elif not (var.ndim == input.ndim and sum(v for i, v in zip(input.shape, var.shape) if i != v) == 1):
+            raise ValueError(f"{op}: var of shape {var.shape} is of incorrect size for input of shape {input.shape}: "
+                             "expected the input's shape, one dim short of it, or size 1 in one dim")
+    return GaussianNLL.apply(input, target, var, eps=eps, full=full, reduction=reduction)
+
+
+def _same_ndim(op, **tensors):
+    dims = {name: t.ndim for name, t in tensors.items()}
+    if len(set(dims.values())) != 1:
+        raise ValueError(f"{op}: all inputs must have the same number of dims, got " +
+                         ", ".join(f"{name} {d}-D" for name, d in dims.items()))
+
+
+def margin_ranking_loss(input1, input2, target, margin=0, size_average=None, reduce=None, reduction="mean"):
+    """max(0, −y·(x₁ − x₂) + margin): x₁ should rank above x₂ where y = 1, below where y = −1."""
+    op = "margin_ranking_loss"
+    check_reduction(reduction, op)
+    _same_ndim(op, input1=input1, input2=input2, target=target)
+    return _reduce((-target * (input1 - input2) + margin).clamp(min=0), reduction)
+
+
+def hinge_embedding_loss(input, target, margin=1.0, size_average=None, reduce=None, reduction="mean"):  # noqa: A002
+    """x where y = 1, max(0, margin − x) where y = −1 (x: a distance; y: similar or dissimilar), as torch:
+    the two terms are added, each kept where y is not the other label."""
+    op = "hinge_embedding_loss"
+    check_reduction(reduction, op)
+    input, target = _float_pair(input, target, op)
+    margin_term = where((target != 1).data, (margin - input).clamp(min=0), 0.0)
+    return _reduce(margin_term + where((target != -1).data, input, 0.0), reduction)
+
+
+def cosine_embedding_loss(input1, input2, target, margin=0, size_average=None, reduce=None, reduction="mean"):
+    """1 − cos(x₁, x₂) where y = 1, max(0, cos(x₁, x₂) − margin) where y = −1, cos along the last dim of
+    (N, D) or (D,) inputs; torch's cos: Σx₁x₂ / √((Σx₁² + 1e-12)(Σx₂² + 1e-12))."""
+    op = "cosine_embedding_loss"
+    check_reduction(reduction, op)
+    if input1.ndim not in (1, 2) or input1.shape != input2.shape or target.ndim != input1.ndim - 1:
+        raise ValueError(f"{op}: expected inputs of one shape (N, D) or (D,) and target (N,) or (), got "
+                         f"{input1.shape}, {input2.shape} and target {target.shape}")
+    eps = 1e-12
+    dim = input1.ndim - 1
+    squared_norms = ((input1 * input1).sum(dim) + eps) * ((input2 * input2).sum(dim) + eps)
+    cos = (input1 * input2).sum(dim) / squared_norms.sqrt()
+    t = target.data
+    loss = where(t == 1, 1 - cos, 0.0) + where(t == -1, (cos - margin).clamp(min=0), 0.0)
+    return _reduce(loss, reduction)
+
+
+def triplet_margin_loss(anchor, positive, negative, margin=1.0, p=2, eps=1e-6, swap=False, size_average=None,
+                        reduce=None, reduction="mean"):
+    """max(0, margin + d(a, p) − d(a, n)) with d the p-norm pairwise distance; ``swap`` uses
+    min(d(a, n), d(p, n)) as the negative distance (the distance swap of Balntas et al.)."""
+    op = "triplet_margin_loss"
+    check_reduction(reduction, op)
+    _same_ndim(op, anchor=anchor, positive=positive, negative=negative)
+    if anchor.ndim not in (1, 2):
+        raise ValueError(f"{op}: expected 1-D (D,) or 2-D (N, D) inputs, got {anchor.ndim}-D")
+    d_pos = pairwise_distance(anchor, positive, p, eps)
+    d_neg = pairwise_distance(anchor, negative, p, eps)
+    if swap:
+        d_neg = minimum(d_neg, pairwise_distance(positive, negative, p, eps))
+    return _reduce((margin + d_pos - d_neg).clamp(min=0), reduction)
+
+
+def multilabel_soft_margin_loss(input, target, weight=None, size_average=None, reduce=None, reduction="mean"):  # noqa: A002
+    """One logistic loss per class, averaged over the C classes (last dim):
+    −(1/C)·Σ_c w_c·[y_c·log σ(x_c) + (1 − y_c)·log σ(−x_c)], then reduced over the batch."""
+    op = "multilabel_soft_margin_loss"
+    check_reduction(reduction, op)
+    input, target = _float_pair(input, target, op)
+    loss = -(target * logsigmoid(input) + (1 - target) * logsigmoid(-input))
+    if weight is not None:
+        loss = loss * weight
+    dim = input.ndim - 1
+    return _reduce(loss.sum(dim) / input.shape[dim], reduction)
 
 
 from ..kernels import loss as fast  # noqa: E402 - the fast kernels subclass the ops above

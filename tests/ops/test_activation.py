@@ -396,3 +396,93 @@ def test_gradcheck_activations_and_mse():
         (x, t),
     )
 
+
+
+# ----- the pointwise family added for torch's API: silu … hardshrink, softmin, glu ----------------------------
+POINTWISE = {
+    "silu": (F.silu, TF.silu), "selu": (F.selu, TF.selu), "celu": (F.celu, TF.celu),
+    "celu_alpha": (lambda x: F.celu(x, 0.6), lambda x: TF.celu(x, 0.6)),
+    "relu6": (F.relu6, TF.relu6), "hardtanh": (F.hardtanh, TF.hardtanh),
+    "hardtanh_bounds": (lambda x: F.hardtanh(x, -0.5, 2.0), lambda x: TF.hardtanh(x, -0.5, 2.0)),
+    "hardsigmoid": (F.hardsigmoid, TF.hardsigmoid), "hardswish": (F.hardswish, TF.hardswish),
+    "mish": (F.mish, TF.mish), "softsign": (F.softsign, TF.softsign), "logsigmoid": (F.logsigmoid, TF.logsigmoid),
+    "threshold": (lambda x: F.threshold(x, 0.5, -3.0), lambda x: TF.threshold(x, 0.5, -3.0)),
+    "tanhshrink": (F.tanhshrink, TF.tanhshrink),
+    "softshrink": (lambda x: F.softshrink(x, 0.7), lambda x: TF.softshrink(x, 0.7)),
+    "hardshrink": (F.hardshrink, TF.hardshrink), "hardshrink_method": (lambda x: x.hardshrink(0.3), lambda x: x.hardshrink(0.3)),
+    "cr.selu": (cr.selu, torch.selu), "cr.celu": (cr.celu, torch.celu), "cr.hardshrink": (cr.hardshrink, torch.hardshrink),
+    "cr.threshold": (lambda x: cr.threshold(x, 0.1, 2.0), lambda x: torch.threshold(x, 0.1, 2.0)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(POINTWISE))
+@settings(max_examples=15, deadline=None)
+@given(shape=SHAPES, seed=SEEDS, scale=st.sampled_from([1.0, 5.0, 40.0]))
+def test_pointwise_activation_parity(name, shape, seed, scale):
+    ours, theirs = POINTWISE[name]
+    assert_parity(ours, theirs, nonzero(shape, seed, scale=scale))
+
+
+@pytest.mark.parametrize("name", sorted(POINTWISE))
+def test_pointwise_activation_kinks_like_torch(name):
+    """At the kinks (±3, ±1, 0, 6, the thresholds) the one-sided derivative torch picks."""
+    ours, theirs = POINTWISE[name]
+    kinks = np.array([-6.0, -3.0, -1.0, -0.7, -0.5, -0.3, 0.0, 0.1, 0.3, 0.5, 0.7, 1.0, 2.0, 3.0, 6.0])
+    assert_parity(ours, theirs, kinks)
+
+
+@pytest.mark.parametrize("name", sorted(POINTWISE))
+def test_pointwise_activation_float32(name):
+    ours, theirs = POINTWISE[name]
+    out = assert_parity(ours, theirs, nonzero((3, 4, 5), 1, np.float32, 3.0))
+    assert out.dtype == np.float32
+
+
+def test_pointwise_integer_inputs_like_torch():
+    """relu6/hardtanh/threshold keep integers; softsign/tanhshrink give float32; the rest refuse them."""
+    x = np.array([-4, -1, 0, 2, 7])
+    for ours, theirs in (POINTWISE["relu6"], POINTWISE["hardtanh"], POINTWISE["threshold"],
+                         POINTWISE["softsign"], POINTWISE["tanhshrink"]):
+        out = assert_parity(ours, theirs, x, grad=False)
+        assert out.dtype == theirs(torch.tensor(x)).numpy().dtype
+    for name in ("silu", "selu", "celu", "hardsigmoid", "hardswish", "mish", "logsigmoid", "softshrink", "hardshrink"):
+        with pytest.raises(TypeError, match=f"{name}: needs a floating-point input, got int64"):
+            getattr(F, name)(cr.tensor(x))
+
+
+def test_pointwise_errors():
+    x = cr.tensor([1.0, 2.0])
+    with pytest.raises(ValueError, match=r"hardtanh: max_val \(0\) must be greater than or equal to min_val \(1\)"):
+        F.hardtanh(x, 1, 0)
+    with pytest.raises(ValueError, match="softshrink: lambd must be non-negative, got -1"):
+        F.softshrink(x, -1)
+    with pytest.raises(ValueError, match="celu: alpha cannot be 0"):
+        F.celu(x, 0.0)
+
+
+@pytest.mark.parametrize("dim", [0, 1, -1])
+def test_softmin_parity(dim):
+    assert_parity(lambda x: F.softmin(x, dim), lambda x: TF.softmin(x, dim), normal((3, 4), dim + 5))
+    out = F.softmin(cr.tensor(normal((2, 3), 0)), dim, dtype=cr.float32)
+    assert out.dtype == np.float32
+
+
+@pytest.mark.parametrize("shape, dim", [((4,), 0), ((3, 6), 1), ((2, 4, 3), 1), ((2, 3, 4), -1), ((6, 2), 0)])
+def test_glu_parity(shape, dim):
+    assert_parity(lambda x: F.glu(x, dim), lambda x: TF.glu(x, dim), normal(shape, 3, scale=3.0))
+
+
+def test_glu_errors():
+    with pytest.raises(ValueError, match=r"glu: halving dimension must be even, but dimension -1 of input \(2, 3\) is size 3"):
+        F.glu(cr.tensor(np.ones((2, 3))))
+    with pytest.raises(ValueError, match="glu: a 0-d input cannot be halved"):
+        F.glu(cr.tensor(1.0))
+    with pytest.raises(IndexError, match="glu: dim 2 out of range"):
+        F.glu(cr.tensor(np.ones((2, 4))), 2)
+
+
+@pytest.mark.parametrize("approximate", ["none", "tanh"])
+def test_gelu_extreme_and_vectorized(approximate):
+    """The exact GELU on a vectorized erf: large and tiny inputs, float64 to torch's precision."""
+    x = np.concatenate([np.linspace(-40, 40, 81), np.array([-1e-8, 0.0, 1e-8])])
+    assert_parity(lambda t: F.gelu(t, approximate), lambda t: TF.gelu(t, approximate=approximate), x)

@@ -101,3 +101,45 @@ def test_dtype_kept():
             out.sum().backward()
             assert x.grad.dtype == dtype
             x.grad = None
+
+
+# ----- dropout1d, dropout3d, alpha_dropout, feature_alpha_dropout ----------------------------------------
+@pytest.mark.parametrize("fn, shape, spatial", [(F.dropout1d, (4, 6, 5), 1), (F.dropout1d, (6, 5), 1),
+                                                (F.dropout3d, (2, 6, 2, 3, 2), 3), (F.dropout3d, (6, 2, 3, 2), 3)])
+def test_channel_dropout_zeroes_whole_channels(fn, shape, spatial):
+    x = cr.tensor(np.ones(shape), requires_grad=True)
+    out = fn(x, 0.5, generator=cr.Generator().manual_seed(0))
+    per_channel = out.data.reshape(out.shape[: out.ndim - spatial] + (-1,))
+    assert np.all((per_channel == 0).all(-1) | (per_channel == 2).all(-1))  # a channel is dropped or scaled whole
+    out.sum().backward()
+    np.testing.assert_array_equal(x.grad.data, out.data)  # d(x·mask/(1 − p))/dx = mask/(1 − p)
+    assert fn(x, 0.5, training=False) is x
+
+
+def test_channel_dropout_errors():
+    with pytest.raises(ValueError, match=r"dropout1d: expected a 2-D or 3-D input .* got shape \(2, 3, 4, 5\)"):
+        F.dropout1d(cr.ones(2, 3, 4, 5))
+    with pytest.raises(ValueError, match=r"dropout3d: expected a 4-D or 5-D input .* got shape \(2, 3\)"):
+        F.dropout3d(cr.ones(2, 3))
+
+
+@pytest.mark.parametrize("fn", [F.alpha_dropout, F.feature_alpha_dropout])
+def test_alpha_dropout_keeps_selu_statistics(fn):
+    """On N(0, 1) input the output keeps mean 0 and variance 1 (the point of alpha dropout); dropped units sit at
+    the affine image of −λα; the gradient is a·mask."""
+    x = cr.tensor(np.random.default_rng(0).standard_normal((400, 50, 4)), requires_grad=True)
+    out = fn(x, 0.2, training=True, generator=cr.Generator().manual_seed(1))
+    assert abs(out.data.mean()) < 0.02 and abs(out.data.var() - 1) < 0.03
+    a = 1 / np.sqrt((1.7580993408473766**2 * 0.2 + 1) * 0.8)
+    out.sum().backward()
+    kept = x.grad.data != 0
+    np.testing.assert_allclose(x.grad.data[kept], a)
+    np.testing.assert_allclose(out.data[~kept], a * 1.7580993408473766 * (0.2 - 1))
+    assert abs((~kept).mean() - 0.2) < 0.01
+    assert fn(x, 0.2) is x  # training=False by default, as torch
+    np.testing.assert_array_equal(fn(x, 1.0, training=True).data, 0)
+
+
+def test_alpha_dropout_float32():
+    x = cr.tensor(np.ones((3, 4), np.float32))
+    assert F.alpha_dropout(x, 0.5, True).dtype == np.float32

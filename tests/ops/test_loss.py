@@ -599,3 +599,127 @@ def test_pointwise_loss_integer_input_takes_the_float_target_dtype_as_torch(name
     with pytest.raises(TypeError, match=rf"{name}: needs a floating-point input or target, got int64 for the target "
                                         "and int64 for the input"):
         getattr(F, name)(cr.tensor(x), cr.tensor(x))
+
+
+# ----- torch's other losses: huber, kl_div, poisson/gaussian NLL, the margin and embedding losses -------------
+REDUCTIONS_ALL = ["none", "mean", "sum"]
+
+
+def _draw(shape, seed, positive=False, sign=False):
+    x = np.random.default_rng(seed).standard_normal(shape)
+    return np.abs(x) + 0.1 if positive else np.where(x >= 0, 1.0, -1.0) if sign else x
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS_ALL)
+@settings(max_examples=10, deadline=None)
+@given(shape=hnp.array_shapes(min_dims=1, max_dims=3, min_side=1, max_side=4), seed=st.integers(0, 2**31),
+       delta=st.sampled_from([0.3, 1.0, 2.5]))
+@pytest.mark.filterwarnings("ignore:reduction. 'mean' divides")
+def test_huber_kl_poisson_softmargin_parity(reduction, shape, seed, delta):
+    x, y, p = _draw(shape, seed), _draw(shape, seed + 1), _draw(shape, seed + 2, positive=True)
+    assert_parity(lambda a, b: F.huber_loss(a, b, reduction, delta), lambda a, b: TF.huber_loss(a, b, reduction, delta), x, y)
+    assert_parity(lambda a, b, w: F.huber_loss(a, b, reduction, weight=w),
+                  lambda a, b, w: TF.huber_loss(a, b, reduction, weight=w), x, y, p)
+    assert_parity(lambda a, b: F.kl_div(a, b, reduction=reduction), lambda a, b: TF.kl_div(a, b, reduction=reduction), x, p)
+    assert_parity(lambda a, b: F.kl_div(a, b, reduction=reduction, log_target=True),
+                  lambda a, b: TF.kl_div(a, b, reduction=reduction, log_target=True), x, y)
+    for log_input, full in ((True, False), (True, True), (False, False), (False, True)):
+        assert_parity(lambda a, b: F.poisson_nll_loss(a, b, log_input, full, reduction=reduction),
+                      lambda a, b: TF.poisson_nll_loss(a, b, log_input, full, reduction=reduction),
+                      x if log_input else p, 3 * p)
+    s = _draw(shape, seed + 3, sign=True)
+    assert_parity(lambda a: F.soft_margin_loss(a, cr.tensor(s), reduction=reduction),
+                  lambda a: TF.soft_margin_loss(a, torch.tensor(s), reduction=reduction), x)
+
+
+@pytest.mark.parametrize("log_target", [False, True])
+def test_kl_div_batchmean(log_target):
+    x, y = np.log(_draw((4, 5), 0, positive=True)), _draw((4, 5), 1, positive=True)
+    y = np.log(y) if log_target else y
+    for shape in ((4, 5), (5,)):
+        assert_parity(lambda a, b: F.kl_div(a, b, reduction="batchmean", log_target=log_target),
+                      lambda a, b: TF.kl_div(a, b, reduction="batchmean", log_target=log_target),
+                      x.reshape(-1)[:5].reshape(shape) if shape == (5,) else x, y.reshape(-1)[:5] if shape == (5,) else y)
+
+
+def test_kl_div_zero_target_like_torch():
+    """Where the target is 0 the term is 0 (y·log y → 0) and its input gradient 0."""
+    assert_parity(lambda a, b: F.kl_div(a, b, reduction="sum"), lambda a, b: TF.kl_div(a, b, reduction="sum"),
+                  np.array([-1.0, -2.0]), np.array([0.0, 0.5]), grad=False)
+    x = cr.tensor([-1.0, -2.0], requires_grad=True)
+    F.kl_div(x, cr.tensor([0.0, 0.5]), reduction="sum").backward()
+    np.testing.assert_array_equal(x.grad.data, [0.0, -0.5])
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS_ALL)
+@pytest.mark.parametrize("full", [False, True])
+@pytest.mark.parametrize("var_shape", [(4, 3), (4,), (4, 1), (1, 3)])
+def test_gaussian_nll_parity(reduction, full, var_shape):
+    x, y = _draw((4, 3), 0), _draw((4, 3), 1)
+    v = _draw(var_shape, 2, positive=True)
+    v.reshape(-1)[0] = 1e-9  # clamped at eps: the gradient still passes, as torch
+    assert_parity(lambda a, b, c: F.gaussian_nll_loss(a, b, c, full, reduction=reduction),
+                  lambda a, b, c: TF.gaussian_nll_loss(a, b, c, full, reduction=reduction), x, y, v)
+    out = F.gaussian_nll_loss(cr.tensor(x), cr.tensor(y), 0.5, reduction=reduction)
+    np.testing.assert_allclose(out.data, TF.gaussian_nll_loss(torch.tensor(x), torch.tensor(y), 0.5, reduction=reduction))
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS_ALL)
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_margin_losses_parity(reduction, seed):
+    x, y, z = _draw((5, 4), seed), _draw((5, 4), seed + 10), _draw((5, 4), seed + 20)
+    t = _draw((5,), seed + 30, sign=True)
+    assert_parity(lambda a, b, c: F.margin_ranking_loss(a, b, c, 0.3, reduction=reduction),
+                  lambda a, b, c: TF.margin_ranking_loss(a, b, c, 0.3, reduction=reduction), x[:, 0], y[:, 0], t)
+    assert_parity(lambda a, c: F.hinge_embedding_loss(a, c, 0.5, reduction=reduction),
+                  lambda a, c: TF.hinge_embedding_loss(a, c, 0.5, reduction=reduction), x, _draw((5, 4), seed, sign=True))
+    for rows in (slice(None), 0):  # batched (N, D) and unbatched (D,)
+        assert_parity(lambda a, b, c: F.cosine_embedding_loss(a, b, c, 0.2, reduction=reduction),
+                      lambda a, b, c: TF.cosine_embedding_loss(a, b, c, 0.2, reduction=reduction), x[rows], y[rows], np.asarray(t[rows]))
+        for p, swap in ((2, False), (1, True), (3, False), (2, True)):
+            assert_parity(lambda a, b, c: F.triplet_margin_loss(a, b, c, 0.8, p, swap=swap, reduction=reduction),
+                          lambda a, b, c: TF.triplet_margin_loss(a, b, c, 0.8, p, swap=swap, reduction=reduction),
+                          x[rows], y[rows], z[rows])
+    labels = (y > 0).astype(np.float64)
+    assert_parity(lambda a, b: F.multilabel_soft_margin_loss(a, b, reduction=reduction),
+                  lambda a, b: TF.multilabel_soft_margin_loss(a, b, reduction=reduction), 4 * x, labels)
+    assert_parity(lambda a, b, w: F.multilabel_soft_margin_loss(a, b, w, reduction=reduction),
+                  lambda a, b, w: TF.multilabel_soft_margin_loss(a, b, w, reduction=reduction), x, labels,
+                  _draw((4,), seed, positive=True))
+
+
+def test_new_losses_float32():
+    x, y, p = (_draw((3, 4), s).astype(np.float32) for s in (0, 1, 2))
+    p = np.abs(p) + np.float32(0.1)
+    for ours, theirs, args in (
+        (F.huber_loss, TF.huber_loss, (x, y)), (F.kl_div, TF.kl_div, (x, p)),
+        (F.poisson_nll_loss, TF.poisson_nll_loss, (x, p)), (F.gaussian_nll_loss, TF.gaussian_nll_loss, (x, y, p)),
+        (F.triplet_margin_loss, TF.triplet_margin_loss, (x, y, p)),
+        (F.multilabel_soft_margin_loss, TF.multilabel_soft_margin_loss, (x, (y > 0).astype(np.float32))),
+    ):
+        assert assert_parity(ours, theirs, *args).dtype == np.float32
+
+
+def test_new_loss_errors():
+    x = cr.tensor(np.ones((2, 3)))
+    with pytest.raises(ValueError, match="huber_loss: delta must be positive, got 0"):
+        F.huber_loss(x, x, delta=0)
+    with pytest.raises(ValueError, match=r"huber_loss: weight of shape \(3,\) must have the input's shape \(2, 3\)"):
+        F.huber_loss(x, x, weight=cr.ones(3))
+    with pytest.raises(ValueError, match="kl_div: reduction must be one of .*'batchmean'.*got 'avg'"):
+        F.kl_div(x, x, reduction="avg")
+    with pytest.raises(TypeError, match="poisson_nll_loss: needs a floating-point input, got int64"):
+        F.poisson_nll_loss(cr.tensor([1, 2]), cr.tensor([1.0, 2.0]))
+    with pytest.raises(ValueError, match=r"soft_margin_loss: input shape \(2, 3\) and target shape \(2,\) do not broadcast"):
+        F.soft_margin_loss(x, cr.ones(2))
+    with pytest.raises(ValueError, match="gaussian_nll_loss: var has negative entries"):
+        F.gaussian_nll_loss(x, x, -cr.ones(2, 3))
+    with pytest.raises(ValueError, match=r"gaussian_nll_loss: var of shape \(3, 2\) is of incorrect size"):
+        F.gaussian_nll_loss(x, x, cr.ones(3, 2))
+    with pytest.raises(ValueError, match="margin_ranking_loss: all inputs must have the same number of dims"):
+        F.margin_ranking_loss(cr.ones(3), cr.ones(3), cr.ones(1, 3))
+    with pytest.raises(ValueError, match="triplet_margin_loss: all inputs must have the same number of dims, got "
+                                         "anchor 2-D, positive 2-D, negative 1-D"):
+        F.triplet_margin_loss(x, x, cr.ones(3))
+    with pytest.raises(ValueError, match=r"cosine_embedding_loss: expected inputs of one shape"):
+        F.cosine_embedding_loss(x, x, cr.ones(2, 3))
