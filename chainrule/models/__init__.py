@@ -30,13 +30,14 @@ from .resnet import (
 )
 from .rnn import LSTMClassifier, lstm_classifier
 from .small import SmallCNN, small_cnn
+from .transformer import TransformerClassifier, transformer_classifier
 from .vgg import VGG, vgg11, vgg11_bn, vgg13, vgg13_bn, vgg16, vgg16_bn, vgg19, vgg19_bn, vgg_cifar
 
 __all__ = [
     "MLP", "NIN", "VGG", "AlexNet", "CifarResNet", "DenseNet", "GoogLeNet", "GoogLeNetOutputs", "LSTMClassifier",
-    "LeNet5", "ResNet", "SmallCNN", "alexnet", "alexnet_cifar", "densenet121", "densenet161", "densenet169",
-    "densenet201", "densenet_cifar", "get_model", "googlenet", "lenet5", "list_models", "lstm_classifier", "mlp",
-    "model_builder", "nin", "register_model", "resnet18", "resnet20", "resnet32", "resnet34", "resnet44", "resnet50",
-    "resnet56", "resnet101", "resnet110", "resnet152", "small_cnn", "vgg11", "vgg11_bn", "vgg13", "vgg13_bn", "vgg16",
-    "vgg16_bn", "vgg19", "vgg19_bn", "vgg_cifar",
+    "LeNet5", "ResNet", "SmallCNN", "TransformerClassifier", "alexnet", "alexnet_cifar", "densenet121", "densenet161",
+    "densenet169", "densenet201", "densenet_cifar", "get_model", "googlenet", "lenet5", "list_models",
+    "lstm_classifier", "mlp", "model_builder", "nin", "register_model", "resnet18", "resnet20", "resnet32", "resnet34",
+    "resnet44", "resnet50", "resnet56", "resnet101", "resnet110", "resnet152", "small_cnn", "transformer_classifier",
+    "vgg11", "vgg11_bn", "vgg13", "vgg13_bn", "vgg16", "vgg16_bn", "vgg19", "vgg19_bn", "vgg_cifar",
 ]
