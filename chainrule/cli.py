@@ -496,8 +496,8 @@ def _natural_input(name):
     """The input size a zoo model is built for (what summary and graph use without --input)."""
     if name == "lenet5":
         return (1, 28, 28)
-    if name == "lstm_classifier":
-        return (1, 28, 28)  # the rows of an MNIST image as a sequence
+    if name in ("lstm_classifier", "transformer_classifier"):
+        return (1, 28, 28)  # the rows of an MNIST image as a sequence (of tokens)
     return (3, 32, 32) if name in CIFAR_MODELS else (1, 8, 8) if name in SMALL_MODELS else (3, 224, 224)
 
 

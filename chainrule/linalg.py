@@ -26,6 +26,9 @@ from .ops.linalg import (
     svdvals,
 )
 from .ops.linalg import linalg_cross as cross
+from .ops.reduce import linalg_norm as norm
+from .ops.reduce import matrix_norm, vector_norm
 
-__all__ = ["LinAlgError", "cholesky", "cross", "det", "eigh", "eigvalsh", "inv", "lstsq", "matmul", "matrix_power",
+__all__ = ["LinAlgError", "cholesky", "cross", "det", "eigh", "eigvalsh", "inv", "lstsq", "matmul", "matrix_norm",
+           "matrix_power", "norm", "vector_norm",
            "matrix_rank", "multi_dot", "pinv", "qr", "slogdet", "solve", "solve_triangular", "svd", "svdvals"]

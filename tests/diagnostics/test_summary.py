@@ -219,7 +219,8 @@ def test_an_input_the_model_cannot_take():
 # every zoo model, on its smallest convenient input; the ones with 40M–140M parameters are in the slow set
 # (drawing their random weights takes 3–20 s each here, 2 minutes together)
 INPUTS = {"lenet5": (1, 28, 28), "small_cnn": (1, 8, 8), "mlp": (1, 8, 8), "alexnet": (3, 64, 64),
-          "alexnet_cifar": (3, 16, 16), "nin": (3, 8, 8), "densenet_cifar": (3, 8, 8), "lstm_classifier": (1, 28, 28)}
+          "alexnet_cifar": (3, 16, 16), "nin": (3, 8, 8), "densenet_cifar": (3, 8, 8), "lstm_classifier": (1, 28, 28),
+          "transformer_classifier": (1, 28, 28)}
 INPUTS.update({f"resnet{d}": (3, 8, 8) for d in (20, 32, 44, 56, 110)})
 BIG = {"vgg11", "vgg11_bn", "vgg13", "vgg13_bn", "vgg16", "vgg16_bn", "vgg19", "vgg19_bn", "resnet101", "resnet152"}
 
