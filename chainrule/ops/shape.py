@@ -1,5 +1,7 @@
-"""Shape, layout and dtype ops: reshape (view, flatten, squeeze, unsqueeze), permute (transpose, .T),
-expand, indexing, cat, stack, split/chunk, constant pad, and the dtype cast.
+"""Shape, layout and dtype ops: reshape (view, flatten/unflatten, squeeze, unsqueeze), permute (transpose,
+.T, t, mT, movedim), expand, indexing (narrow), cat, stack (hstack, vstack, dstack, column_stack, meshgrid),
+split/chunk (tensor_split, hsplit, vsplit, dsplit, unbind), flip/roll/rot90, repeat/tile/repeat_interleave,
+tril/triu, diagonal/diag_embed/diag/trace, unfold (sliding windows) and the dtype cast (padding: ops/padding.py).
 
 Their backward only moves gradient entries back to where the inputs were; nothing is computed.
 """
@@ -10,6 +12,7 @@ import numpy as np
 from ..autograd import Function, unbroadcast
 from ..dtypes import result_type
 from ..tensor import Tensor
+from . import reduce
 
 
 class Cast(Function):
@@ -95,15 +98,143 @@ class Stack(Function):
         return tuple(np.take(g, i, axis=self.axis) for i in range(g.shape[self.axis]))
 
 
-class Pad(Function):
-    """out = a padded with a constant; ``widths`` is NumPy's ((before, after), ...) per dim, ≥ 0."""
+class Flip(Function):
+    """out = a reversed along ``axes``: out[..., i, ...] = a[..., n−1−i, ...]; flipping g again is the backward."""
 
-    def forward(self, a, *, widths, value):
-        self.crop = tuple(slice(lo, lo + n) for (lo, _), n in zip(widths, a.shape))
-        return np.pad(a, widths, mode="constant", constant_values=value)
+    def forward(self, a, *, axes):
+        self.axes = axes
+        return np.flip(a, axes).copy()
 
     def backward(self, g):
-        return (g[self.crop],)
+        return (np.flip(g, self.axes),)
+
+
+class Roll(Function):
+    """out = a shifted cyclically: out[(i + shift) mod n] = a[i] along each axis (``axes=None``: over the
+    flattened array, shape kept); the backward rolls g back by −shift."""
+
+    def forward(self, a, *, shifts, axes):
+        self.shifts, self.axes = shifts, axes
+        return np.roll(a, shifts, axes)
+
+    def backward(self, g):
+        back = -self.shifts if isinstance(self.shifts, int) else tuple(-s for s in self.shifts)
+        return (np.roll(g, back, self.axes),)
+
+
+class Tile(Function):
+    """out = a repeated ``reps[i]`` times along dim i (a padded with leading 1-dims to len(reps) dims):
+    out[r·s + j] = a[j] along a dim of size s. Backward: g viewed as (r0, s0, r1, s1, ...), summed over
+    every r — each entry of a gets the sum of the gradients of its copies."""
+
+    def forward(self, a, *, reps):
+        self.shape = a.shape
+        self.padded = (1,) * (len(reps) - a.ndim) + a.shape
+        self.reps = reps
+        return np.tile(a.reshape(self.padded), reps)
+
+    def backward(self, g):
+        interleaved = g.reshape(tuple(n for pair in zip(self.reps, self.padded) for n in pair))
+        return (interleaved.sum(axis=tuple(range(0, 2 * len(self.reps), 2))).reshape(self.shape),)
+
+
+class RepeatInterleave(Function):
+    """out = each slice of a along ``axis`` repeated in place: slice j appears repeats[j] times in a row,
+    out = a.take(index, axis) with index = [0]*repeats[0] + [1]*repeats[1] + ...; the backward adds the
+    gradients of the copies of slice j into slice j."""
+
+    def forward(self, a, *, repeats, axis):
+        self.shape, self.axis = a.shape, axis
+        self.index = np.repeat(np.arange(a.shape[axis]), repeats)
+        return np.take(a, self.index, axis=axis)
+
+    def backward(self, g):
+        gx = np.zeros(self.shape, dtype=g.dtype)
+        np.add.at(gx, (slice(None),) * self.axis + (self.index,), g)
+        return (gx,)
+
+
+class Triangle(Function):
+    """tril: out[..., i, j] = a[..., i, j] where j − i ≤ k, else 0; triu: where j − i ≥ k. The same mask
+    applied to g is the backward."""
+
+    def forward(self, a, *, k, upper):
+        self.k, self.keep = k, np.triu if upper else np.tril
+        return self.keep(a, k)
+
+    def backward(self, g):
+        return (self.keep(g, self.k),)
+
+
+def _put_diagonal(out, values, offset, axis1, axis2):
+    """Write ``values`` (the diagonal in its last dim) into out[..., i, i + offset] over dims axis1, axis2."""
+    length = values.shape[-1]
+    rows = np.arange(length) + max(-offset, 0)
+    cols = np.arange(length) + max(offset, 0)
+    np.moveaxis(out, (axis1, axis2), (-2, -1))[..., rows, cols] = values  # moveaxis is a view: writes into out
+
+
+class Diagonal(Function):
+    """out[..., i] = a[i, i + offset] over dims axis1, axis2, the diagonal becoming the last dim; the
+    backward puts g on that diagonal of a zero array (DiagEmbed's forward)."""
+
+    def forward(self, a, *, offset, axis1, axis2):
+        self.shape, self.args = a.shape, (offset, axis1, axis2)
+        return np.diagonal(a, offset, axis1, axis2).copy()
+
+    def backward(self, g):
+        gx = np.zeros(self.shape, dtype=g.dtype)
+        _put_diagonal(gx, g, *self.args)
+        return (gx,)
+
+
+class DiagEmbed(Function):
+    """out[i, i + offset] = a[..., i] over two new dims axis1, axis2 of size n + |offset| (zeros elsewhere);
+    the backward reads that diagonal of g back (Diagonal's forward)."""
+
+    def forward(self, a, *, offset, axis1, axis2):
+        self.args = (offset, axis1, axis2)
+        shape = list(a.shape[:-1])
+        for axis in sorted((axis1, axis2)):
+            shape.insert(axis, a.shape[-1] + abs(offset))
+        out = np.zeros(shape, dtype=a.dtype)
+        _put_diagonal(out, a, *self.args)
+        return out
+
+    def backward(self, g):
+        return (np.diagonal(g, *self.args).copy(),)
+
+
+class Unfold(Function):
+    """out[..., w, ..., j] = a[..., w·step + j, ...]: the windows of ``size`` entries along ``axis``, every
+    ``step`` entries, as a dim of (n − size) // step + 1 windows and a new last dim of ``size`` (im2col in
+    one dim). Backward (col2im): entry j of every window sends its gradient back to a[w·step + j], added
+    where windows overlap."""
+
+    def forward(self, a, *, axis, size, step):
+        self.shape, self.axis, self.step = a.shape, axis, step
+        windows = np.lib.stride_tricks.sliding_window_view(a, size, axis=axis)
+        return windows[(slice(None),) * axis + (slice(None, None, step),)].copy()
+
+    def backward(self, g):
+        gx = np.zeros(self.shape, dtype=g.dtype)
+        count = g.shape[self.axis]
+        for j in range(g.shape[-1]):
+            rows = slice(j, j + self.step * (count - 1) + 1, self.step)  # a's entries at offset j of each window
+            gx[(slice(None),) * self.axis + (rows,)] += g[..., j]
+        return (gx,)
+
+
+class Unbind(Function):
+    """out_i = a[..., i, ...] along ``axis``, one output per slice (one node); the backward stacks the
+    outputs' gradients (zeros for those that got none) back along ``axis``."""
+
+    def forward(self, a, *, axis):
+        self.axis = axis
+        return tuple(np.take(a, i, axis=axis) for i in range(a.shape[axis]))
+
+    def backward(self, *grads):
+        return (np.stack(grads, axis=self.axis),)
 
 
 def _shape_arg(shape):
@@ -158,8 +289,7 @@ def squeeze(x, dim=None):
     if dim is None:
         dims = [i for i, n in enumerate(x.shape) if n == 1]
     else:
-        dims = [_dim(d, x.shape, "squeeze") for d in ((dim,) if isinstance(dim, int) else dim)]
-        dims = [d for d in dims if x.ndim and x.shape[d] == 1]
+        dims = [d for d in _dims(dim, x.shape, "squeeze") if x.ndim and x.shape[d] == 1]
     return reshape(x, tuple(n for i, n in enumerate(x.shape) if i not in dims))
 
 
@@ -197,6 +327,8 @@ def expand(x, *shape):
     if len(shape) < x.ndim:
         raise ValueError(f"expand: target shape {shape} has fewer dims than the tensor's shape {x.shape}")
     lead = len(shape) - x.ndim
+    if -1 in shape[:lead]:
+        raise ValueError(f"expand: -1 is not allowed in a new leading dim, got target shape {shape} for {x.shape}")
     target = tuple(x.shape[i - lead] if n == -1 and i >= lead else n for i, n in enumerate(shape))
     for i, n in enumerate(x.shape):
         if n != 1 and n != target[lead + i]:
@@ -317,16 +449,427 @@ def chunk(x, chunks, dim=0):
     return split(x, max(-(-n // chunks), 1), dim)
 
 
-def pad(x, pad, mode="constant", value=0.0):
-    """Constant padding, ``pad`` as in torch.nn.functional.pad: (left, right) of the last dim first,
-    then the dim before it, and so on. Negative widths are not supported."""
-    if mode != "constant":
-        raise ValueError(f"pad: only mode='constant' is supported, got {mode!r}")
-    if len(pad) % 2 or len(pad) // 2 > x.ndim:
-        raise ValueError(f"pad: pad {tuple(pad)} must have an even length of at most 2·ndim = {2 * x.ndim}")
-    if any(p < 0 for p in pad):
-        raise ValueError(f"pad: negative padding {tuple(pad)} is not supported")
-    widths = [(0, 0)] * x.ndim
-    for i in range(len(pad) // 2):
-        widths[x.ndim - 1 - i] = (pad[2 * i], pad[2 * i + 1])
-    return Pad.apply(x, widths=tuple(widths), value=value)
+# ----- reversing, rolling, rotating ---------------------------------------------------------------
+def _dims(dims, shape, op):
+    """A dim or sequence of dims, each checked and made non-negative; a repeated dim is an error (as torch)."""
+    dims = (dims,) if isinstance(dims, int) else tuple(dims)
+    out = tuple(_dim(d, shape, op) for d in dims)
+    if len(set(out)) != len(out):
+        raise RuntimeError(f"{op}: a dim appears more than once in dims {dims} (shape {shape})")
+    return out
+
+
+def flip(x, dims):
+    """Reverse the order of entries along each dim in ``dims``."""
+    axes = _dims(dims, x.shape, "flip")
+    if not axes or x.ndim == 0:
+        return x
+    return Flip.apply(x, axes=axes)
+
+
+def fliplr(x):
+    """Flip left/right: reverse dim 1 (needs ≥ 2 dims)."""
+    if x.ndim < 2:
+        raise RuntimeError(f"fliplr: input must have at least 2 dims, got shape {x.shape}")
+    return flip(x, (1,))
+
+
+def flipud(x):
+    """Flip up/down: reverse dim 0 (needs ≥ 1 dim)."""
+    if x.ndim < 1:
+        raise RuntimeError(f"flipud: input must have at least 1 dim, got shape {x.shape}")
+    return flip(x, (0,))
+
+
+def roll(x, shifts, dims=None):
+    """Shift entries cyclically by ``shifts`` along ``dims`` (one shift per dim); ``dims=None``: shift the
+    flattened tensor by one shift and keep the shape. out[(i + shift) mod n] = x[i]."""
+    shifts = (shifts,) if isinstance(shifts, int) else tuple(shifts)
+    if not shifts:
+        raise RuntimeError("roll: shifts must not be empty")
+    if dims is None:
+        if len(shifts) != 1:
+            raise RuntimeError(f"roll: without dims, shifts must be one number, got {shifts}")
+        return Roll.apply(x, shifts=shifts[0], axes=None)
+    axes = (dims,) if isinstance(dims, int) else tuple(dims)
+    if len(shifts) != len(axes):
+        raise RuntimeError(f"roll: shifts {shifts} and dims {axes} must have the same length")
+    axes = tuple(_dim(d, x.shape, "roll") for d in axes)
+    if x.ndim == 0:  # one entry: nothing moves
+        return x
+    return Roll.apply(x, shifts=shifts, axes=axes)
+
+
+def rot90(x, k=1, dims=(0, 1)):
+    """Rotate by k·90° in the plane of ``dims``, from the first dim towards the second (as torch): one turn
+    is flip(dims[1]) then swapping the two dims."""
+    dims = tuple(dims)
+    if len(dims) != 2:
+        raise RuntimeError(f"rot90: dims must be two dims, got {dims}")
+    if x.ndim < 2:
+        raise RuntimeError(f"rot90: input must have at least 2 dims, got shape {x.shape}")
+    d0, d1 = _dim(dims[0], x.shape, "rot90"), _dim(dims[1], x.shape, "rot90")
+    if d0 == d1:
+        raise RuntimeError(f"rot90: the two dims must differ, got dims {dims} (shape {x.shape})")
+    k %= 4
+    if k == 1:
+        return transpose(flip(x, (d1,)), d0, d1)
+    if k == 2:
+        return flip(x, (d0, d1))
+    if k == 3:
+        return transpose(flip(x, (d0,)), d0, d1)
+    return x
+
+
+# ----- repeating ----------------------------------------------------------------------------------
+def repeat(x, *sizes):
+    """``Tensor.repeat``: tile x ``sizes[i]`` times along dim i; len(sizes) ≥ x.ndim, extra sizes add
+    leading dims. out.shape[i] = sizes[i]·shape[i] (shape padded with leading 1s)."""
+    reps = _shape_arg(sizes)
+    if len(reps) < x.ndim:
+        raise RuntimeError(f"repeat: {len(reps)} repeats {reps} are fewer than the {x.ndim} dims of shape {x.shape}")
+    if any(r < 0 for r in reps):
+        raise RuntimeError(f"repeat: repeats must be non-negative, got {reps}")
+    return Tile.apply(x, reps=reps)
+
+
+def tile(x, dims):
+    """``repeat`` where ``dims`` may be shorter than x.ndim (then padded with leading 1s: repeat the
+    trailing dims)."""
+    reps = _shape_arg((dims,) if isinstance(dims, int) else dims)
+    return repeat(x, (1,) * (x.ndim - len(reps)) + reps)
+
+
+def repeat_interleave(x, repeats=None, dim=None, *, output_size=None):
+    """Repeat each slice along ``dim`` in place: x[j] repeats[j] times in a row (``repeats`` an int, or a
+    tensor of one count per slice, or of one count for all); ``dim=None`` works on the flattened tensor.
+    ``repeat_interleave(counts)`` alone gives the indices [0]*counts[0] + [1]*counts[1] + ... ."""
+    if repeats is None:  # torch.repeat_interleave(repeats): x holds the counts
+        counts = _repeat_counts(x, 1 if x.ndim == 0 else x.numel(), "repeat_interleave")
+        return Tensor(np.repeat(np.arange(counts.size), counts))
+    if dim is None:
+        x, dim = flatten(x), 0
+    axis = _dim(dim, x.shape, "repeat_interleave")
+    n = x.shape[axis] if x.ndim else 1
+    counts = _repeat_counts(repeats, n, "repeat_interleave")
+    if output_size is not None and output_size != counts.sum():
+        raise RuntimeError(f"repeat_interleave: output_size is {output_size}, but the repeats add up to {counts.sum()}")
+    if x.ndim == 0:
+        x = reshape(x, 1)
+    return RepeatInterleave.apply(x, repeats=counts, axis=axis)
+
+
+def _repeat_counts(repeats, n, op):
+    """One non-negative integer count per slice: an int or a 1-element tensor counts for every slice."""
+    counts = np.asarray(repeats.data if isinstance(repeats, Tensor) else repeats)
+    if counts.dtype.kind not in "iu":
+        raise TypeError(f"{op}: repeats must be integers, got {counts.dtype}")
+    if counts.ndim > 1:
+        raise RuntimeError(f"{op}: repeats must be an int or a 0-d or 1-d tensor, got shape {counts.shape}")
+    if counts.size == 1:
+        counts = np.full(n, counts.item(), dtype=np.int64)
+    if counts.shape != (n,):
+        raise RuntimeError(f"{op}: repeats has {counts.size} entries, but the input has {n} slices along dim")
+    if (counts < 0).any():
+        raise RuntimeError(f"{op}: repeats must be non-negative, got {counts.tolist()}")
+    return counts
+
+
+# ----- triangles and diagonals --------------------------------------------------------------------
+def _matrices(x, op):
+    if x.ndim < 2:
+        raise RuntimeError(f"{op}: input must have at least 2 dims (a matrix or a batch of them), got shape {x.shape}")
+
+
+def tril(x, diagonal=0):
+    """Lower triangle of the last two dims: x[..., i, j] where j − i ≤ diagonal, else 0."""
+    _matrices(x, "tril")
+    return Triangle.apply(x, k=diagonal, upper=False)
+
+
+def triu(x, diagonal=0):
+    """Upper triangle of the last two dims: x[..., i, j] where j − i ≥ diagonal, else 0."""
+    _matrices(x, "triu")
+    return Triangle.apply(x, k=diagonal, upper=True)
+
+
+def _two_dims(dim1, dim2, shape, op):
+    a, b = _dim(dim1, shape, op), _dim(dim2, shape, op)
+    if a == b:
+        raise RuntimeError(f"{op}: dim1 and dim2 must differ, got {dim1} and {dim2} (shape {shape})")
+    return a, b
+
+
+def diagonal(x, offset=0, dim1=0, dim2=1):
+    """out[..., i] = x[i, i + offset] over dims dim1, dim2 (offset > 0: above the main diagonal); those two
+    dims go, the diagonal becomes the last dim (empty where offset is past the edge)."""
+    a, b = _two_dims(dim1, dim2, x.shape, "diagonal")
+    return Diagonal.apply(x, offset=offset, axis1=a, axis2=b)
+
+
+def diag_embed(x, offset=0, dim1=-2, dim2=-1):
+    """Put the last dim of x on the ``offset`` diagonal of two new dims dim1, dim2 (of the output, which has
+    one more dim), of size n + |offset|; zeros elsewhere."""
+    if x.ndim == 0:
+        raise IndexError(f"diag_embed: input must have at least 1 dim, got shape {x.shape}")
+    a, b = _two_dims(dim1, dim2, x.shape + (1,), "diag_embed")
+    return DiagEmbed.apply(x, offset=offset, axis1=a, axis2=b)
+
+
+def diag(x, diagonal=0):
+    """1-D x: the square matrix with x on the ``diagonal`` (diag_embed); 2-D x: that diagonal of x, 1-D."""
+    if x.ndim == 1:
+        return DiagEmbed.apply(x, offset=diagonal, axis1=0, axis2=1)
+    if x.ndim == 2:
+        return Diagonal.apply(x, offset=diagonal, axis1=0, axis2=1)
+    raise RuntimeError(f"diag: expected a 1-D or 2-D tensor, got shape {x.shape}")
+
+
+def trace(x):
+    """Sum of the main diagonal of a matrix: Σ_i x[i, i] (integers sum to int64)."""
+    if x.ndim != 2:
+        raise RuntimeError(f"trace: expected a matrix, got shape {x.shape}")
+    return reduce.sum(diagonal(x))
+
+
+# ----- moving, swapping and naming dims -----------------------------------------------------------
+def unflatten(x, dim, sizes):
+    """Split dim ``dim`` into ``sizes`` (their product is its size; one may be -1): flatten's inverse."""
+    d = _dim(dim, x.shape, "unflatten")
+    sizes = tuple(sizes)
+    if not sizes:
+        raise RuntimeError("unflatten: sizes must be non-empty")
+    known = math.prod(s for s in sizes if s != -1)
+    n = x.shape[d]
+    if sizes.count(-1) > 1 or (-1 in sizes and (known == 0 or n % known)) or (-1 not in sizes and known != n):
+        raise RuntimeError(f"unflatten: sizes {sizes} don't multiply up to {n}, the size of dim {dim} of {x.shape}")
+    sizes = tuple(n // known if s == -1 else s for s in sizes)
+    return reshape(x, x.shape[:d] + sizes + x.shape[d + 1 :])
+
+
+def movedim(x, source, destination):
+    """Move dims ``source`` to positions ``destination`` (ints or equal-length tuples); the other dims keep
+    their order."""
+    src, dst = _dims(source, x.shape, "movedim"), _dims(destination, x.shape, "movedim")
+    if len(src) != len(dst):
+        raise RuntimeError(f"movedim: source {source} and destination {destination} must have the same length")
+    perm = [None] * x.ndim
+    for s, d in zip(src, dst):
+        perm[d] = s
+    rest = iter(d for d in range(x.ndim) if d not in src)
+    return permute(x, tuple(p if p is not None else next(rest) for p in perm))
+
+
+moveaxis = movedim
+
+
+def swapaxes(x, axis0, axis1):
+    """NumPy's name for ``transpose(x, axis0, axis1)``."""
+    return transpose(x, axis0, axis1)
+
+
+def swapdims(x, dim0, dim1):
+    """Another name for ``transpose(x, dim0, dim1)``."""
+    return transpose(x, dim0, dim1)
+
+
+def t(x):
+    """Transpose of a matrix; a 0-d or 1-d tensor is returned as it is."""
+    if x.ndim > 2:
+        raise RuntimeError(f"t: expects a tensor with at most 2 dims, got shape {x.shape}; use transpose or mT")
+    return transpose(x, 0, -1)
+
+
+def matrix_transpose(x):
+    """``x.mT``: swap the last two dims (a batch of matrices transposed)."""
+    if x.ndim < 2:
+        raise RuntimeError(f"mT: only supported on matrices or batches of matrices, got shape {x.shape}")
+    return transpose(x, -2, -1)
+
+
+# ----- slices and windows -------------------------------------------------------------------------
+def narrow(x, dim, start, length):
+    """x[..., start : start + length, ...] along ``dim`` (start may be negative, counted from the end)."""
+    d = _dim(dim, x.shape, "narrow")
+    n = x.shape[d]
+    start = int(start)  # an int or a 0-d integer tensor
+    if not -n <= start <= n:
+        raise IndexError(f"narrow: start {start} out of range [-{n}, {n}] for dim {dim} of shape {x.shape}")
+    if length < 0:
+        raise RuntimeError(f"narrow: length must be non-negative, got {length}")
+    if start < 0:
+        start += n
+    if start + length > n:
+        raise RuntimeError(f"narrow: start ({start}) + length ({length}) exceeds the size {n} of dim {dim} of {x.shape}")
+    return getitem(x, (slice(None),) * d + (slice(start, start + length),))
+
+
+def narrow_copy(x, dim, start, length):
+    """``narrow``, as a copy."""
+    return narrow(x, dim, start, length).clone()
+
+
+def unfold(x, dimension, size, step):
+    """``Tensor.unfold``: the windows x[w·step : w·step + size] along ``dimension``: that dim becomes the
+    (n − size) // step + 1 windows and a new last dim holds each window's ``size`` entries."""
+    d = _dim(dimension, x.shape, "unfold")
+    n = x.shape[d] if x.ndim else 1
+    if size > n or size < 0:
+        raise RuntimeError(f"unfold: size {size} must be between 0 and {n}, the size of dim {dimension} of {x.shape}")
+    if step <= 0:
+        raise RuntimeError(f"unfold: step must be positive, got {step}")
+    if x.ndim == 0:
+        return reshape(x, 1)
+    return Unfold.apply(x, axis=d, size=size, step=step)
+
+
+# ----- many tensors: split into, build from -------------------------------------------------------
+def unbind(x, dim=0):
+    """The slices x[..., i, ...] along ``dim``, as a tuple (the dim removed)."""
+    if x.ndim == 0:
+        raise IndexError("unbind: a 0-d tensor has no dim to unbind")
+    return Unbind.apply(x, axis=_dim(dim, x.shape, "unbind"))
+
+
+def tensor_split(x, indices_or_sections, dim=0):
+    """Split along ``dim`` into ``sections`` near-equal pieces (the first n % sections one longer), or at the
+    given ``indices`` (x[:i0], x[i0:i1], ..., x[ik:], Python slicing: some may be empty)."""
+    if x.ndim == 0:
+        raise RuntimeError("tensor_split: expected a tensor with at least 1 dim, got a 0-d tensor")
+    d = _dim(dim, x.shape, "tensor_split")
+    n = x.shape[d]
+    split_at = indices_or_sections
+    if isinstance(split_at, Tensor):
+        if split_at.data.dtype.kind not in "iu" or split_at.ndim > 1:
+            raise RuntimeError(f"tensor_split: a tensor of sections or indices must be a 0-d or 1-d integer tensor, "
+                               f"got dtype {split_at.dtype} and shape {split_at.shape}")
+        split_at = split_at.item() if split_at.ndim == 0 else split_at.tolist()
+    if isinstance(split_at, int):
+        if split_at <= 0:
+            raise RuntimeError(f"tensor_split: the number of sections must be positive, got {split_at}")
+        size, extra = divmod(n, split_at)
+        bounds = np.cumsum([0] + [size + 1] * extra + [size] * (split_at - extra))
+        pieces = list(zip(bounds[:-1], bounds[1:]))
+    else:
+        cuts = [0] + list(split_at) + [n]
+        pieces = list(zip(cuts[:-1], cuts[1:]))
+    return tuple(getitem(x, (slice(None),) * d + (slice(int(a), int(b)),)) for a, b in pieces)
+
+
+def _split_dim(x, indices_or_sections, dim, op, min_ndim):
+    if x.ndim < min_ndim:
+        raise RuntimeError(f"{op}: needs a tensor with at least {min_ndim} dims, got shape {x.shape}")
+    if isinstance(indices_or_sections, int) and (indices_or_sections <= 0 or x.shape[dim] % indices_or_sections):
+        raise RuntimeError(f"{op}: dim {dim} of size {x.shape[dim]} (shape {x.shape}) cannot be split into "
+                           f"{indices_or_sections} equal parts")
+    return tensor_split(x, indices_or_sections, dim)
+
+
+def hsplit(x, indices_or_sections):
+    """Split along dim 1 (dim 0 of a 1-D tensor); an int number of sections must divide it evenly."""
+    return _split_dim(x, indices_or_sections, 0 if x.ndim == 1 else 1, "hsplit", 1)
+
+
+def vsplit(x, indices_or_sections):
+    """Split along dim 0 of a tensor with ≥ 2 dims; an int number of sections must divide it evenly."""
+    return _split_dim(x, indices_or_sections, 0, "vsplit", 2)
+
+
+def dsplit(x, indices_or_sections):
+    """Split along dim 2 of a tensor with ≥ 3 dims; an int number of sections must divide it evenly."""
+    return _split_dim(x, indices_or_sections, 2, "dsplit", 3)
+
+
+def _atleast(tensors, ndim):
+    """x with leading/trailing size-1 dims up to ``ndim``: () → (1,)…; (n,) → (1, n) → (1, n, 1);
+    (m, n) → (m, n, 1). One tensor gives one tensor; several (or a list) give a tuple."""
+    one = len(tensors) == 1 and isinstance(tensors[0], Tensor)
+    if len(tensors) == 1 and not one:
+        tensors = tuple(tensors[0])
+    out = []
+    for x in tensors:
+        if x.ndim >= ndim:
+            out.append(x)
+        elif x.ndim == 0:
+            out.append(reshape(x, (1,) * ndim))
+        elif x.ndim == 1:
+            out.append(reshape(x, (1, -1)) if ndim == 2 else reshape(x, (1, -1, 1)))
+        else:
+            out.append(unsqueeze(x, -1))
+    return out[0] if one else tuple(out)
+
+
+def atleast_1d(*tensors):
+    """Each tensor with at least 1 dim: a 0-d one becomes shape (1,)."""
+    return _atleast(tensors, 1)
+
+
+def atleast_2d(*tensors):
+    """Each tensor with at least 2 dims: () → (1, 1), (n,) → (1, n)."""
+    return _atleast(tensors, 2)
+
+
+def atleast_3d(*tensors):
+    """Each tensor with at least 3 dims: () → (1, 1, 1), (n,) → (1, n, 1), (m, n) → (m, n, 1)."""
+    return _atleast(tensors, 3)
+
+
+def _nonempty(tensors, op):
+    tensors = list(tensors)
+    if not tensors:
+        raise RuntimeError(f"{op}: expected a non-empty sequence of tensors")
+    return tensors
+
+
+def hstack(tensors):
+    """Join side by side: along dim 1, or dim 0 if they are 1-D (0-d ones count as 1-D)."""
+    tensors = atleast_1d(_nonempty(tensors, "hstack"))
+    return cat(tensors, 0 if tensors[0].ndim == 1 else 1)
+
+
+def vstack(tensors):
+    """Join one above the other: along dim 0 of each tensor made at least 2-D ((n,) → (1, n))."""
+    return cat(atleast_2d(_nonempty(tensors, "vstack")), 0)
+
+
+row_stack = vstack
+
+
+def dstack(tensors):
+    """Join along the depth dim 2 of each tensor made at least 3-D."""
+    return cat(atleast_3d(_nonempty(tensors, "dstack")), 2)
+
+
+def column_stack(tensors):
+    """Join as columns: along dim 1, a 0-d or 1-d tensor (n,) becoming one column (n, 1)."""
+    tensors = _nonempty(tensors, "column_stack")
+    return cat([reshape(x, (x.numel(), 1)) if x.ndim <= 1 else x for x in tensors], 1)
+
+
+def meshgrid(*tensors, indexing="ij"):
+    """Coordinate grids: for 1-D (or 0-d) tensors of sizes n1, n2, ..., output i holds tensor i's values
+    along dim i of the shape (n1, n2, ...) and repeats them along the others. indexing='xy' swaps the first
+    two dims of that shape (rows follow the second tensor, as in NumPy and MATLAB)."""
+    if len(tensors) == 1 and not isinstance(tensors[0], Tensor):
+        tensors = tuple(tensors[0])
+    if not tensors:
+        raise RuntimeError("meshgrid: expected a non-empty sequence of tensors")
+    if indexing not in ("ij", "xy"):
+        raise ValueError(f"meshgrid: indexing must be 'ij' or 'xy', got {indexing!r}")
+    for x in tensors:
+        if x.ndim > 1:
+            raise RuntimeError(f"meshgrid: expected 0-d or 1-d tensors, got shape {x.shape}")
+    if len({x.dtype for x in tensors}) > 1:
+        raise RuntimeError(f"meshgrid: expected tensors of one dtype, got {[str(x.dtype) for x in tensors]}")
+    where = list(range(len(tensors)))  # the output dim that each tensor runs along
+    if indexing == "xy" and len(tensors) > 1:
+        where[0], where[1] = 1, 0
+    grid = [0] * len(tensors)
+    for x, d in zip(tensors, where):
+        grid[d] = x.numel()
+    out = []
+    for x, d in zip(tensors, where):
+        line = [1] * len(tensors)
+        line[d] = -1
+        out.append(expand(reshape(x, tuple(line)), tuple(grid)))
+    return tuple(out)
