@@ -7,6 +7,8 @@ into the GEMMs (forward, weight gradient, input gradient), the blocks shared out
 stride-1 columns are contiguous shifted runs of the flat padded image, copied at memory speed. The
 transposed convolution is the input gradient of a convolution: it runs on the same two pieces, the
 correlation with the flipped kernel or col2im (``input_grad_method`` picks one).
+
+There is no fast 3-D kernel: ``conv3d`` always runs the reference ``Conv3d`` of ``ops/conv.py``.
 """
 import numpy as np
 from numpy.lib.stride_tricks import as_strided

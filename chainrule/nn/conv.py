@@ -180,3 +180,16 @@ def receptive_field(layers):
         r += (k - 1) * d * jump
         jump *= s
     return r, jump
+
+
+class Conv3d(_ConvNd):
+    """3-D convolution over (N, C_in, D, H, W) → (N, C_out, D_out, H_out, W_out) (reference speed: no fast 3-D
+    kernel). ``padding``: int, triple, 'valid', 'same' or 'full'."""
+
+    dims = 3
+
+    def forward(self, x):
+        if x.ndim not in (4, 5) or x.shape[-4] != self.in_channels:
+            raise ValueError(f"{self!r}: expected input of shape (N, {self.in_channels}, D, H, W) or "
+                             f"({self.in_channels}, D, H, W), got {x.shape}")
+        return F.conv3d(x, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)

@@ -98,3 +98,51 @@ class GlobalAvgPool2d(Module):
 
     def forward(self, x):
         return F.global_avg_pool2d(x)
+
+
+class MaxPool3d(MaxPool2d):
+    """Max over k_d×k_h×k_w windows of (N, C, D, H, W) or (C, D, H, W) (reference speed)."""
+
+    def forward(self, x):
+        return F.max_pool3d(x, self.kernel_size, self.stride, self.padding, self.dilation, self.ceil_mode,
+                            self.return_indices)
+
+
+class AvgPool3d(AvgPool2d):
+    """Mean over k_d×k_h×k_w windows of (N, C, D, H, W) or (C, D, H, W) (reference speed)."""
+
+    def forward(self, x):
+        return F.avg_pool3d(x, self.kernel_size, self.stride, self.padding, self.ceil_mode, self.count_include_pad,
+                            self.divisor_override)
+
+
+class MaxUnpool2d(_Pool):
+    """The partial inverse of MaxPool2d: ``forward(x, indices, output_size=None)`` puts each pooled max back at its
+    index in a zero image (H_out = (H − 1)·stride − 2·padding + kernel_size unless ``output_size`` is given)."""
+
+    def forward(self, x, indices, output_size=None):
+        return F.max_unpool2d(x, indices, self.kernel_size, self.stride, self.padding, output_size)
+
+    def extra_repr(self):
+        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+
+
+class LPPool2d(Module):
+    """Power-average pooling (Σ_window x^p)^{1/p} over k_h×k_w windows (p = ``norm_type``)."""
+
+    def __init__(self, norm_type, kernel_size, stride=None, ceil_mode=False):
+        super().__init__()
+        self.norm_type, self.kernel_size, self.stride, self.ceil_mode = norm_type, kernel_size, stride, ceil_mode
+
+    def forward(self, x):
+        return F.lp_pool2d(x, self.norm_type, self.kernel_size, self.stride, self.ceil_mode)
+
+    def extra_repr(self):
+        return f"norm_type={self.norm_type}, kernel_size={self.kernel_size}, stride={self.stride}, ceil_mode={self.ceil_mode}"
+
+
+class LPPool1d(LPPool2d):
+    """Power-average pooling (Σ_window x^p)^{1/p} over windows of length k of (N, C, L) or (C, L)."""
+
+    def forward(self, x):
+        return F.lp_pool1d(x, self.norm_type, self.kernel_size, self.stride, self.ceil_mode)

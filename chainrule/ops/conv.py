@@ -17,7 +17,8 @@ pixel, times the kernel, is added into the output (an upsampling, the adjoint of
 The classes here compute these formulas in plain NumPy. The fast kernels (``chainrule/kernels/conv.py``:
 the columns built a cache-sized block of samples at a time, shared out between threads, dx by
 correlation with the flipped kernel) are tested equal to them; ``conv2d`` and ``conv_transpose2d`` pick
-one at each call (``chainrule.use_reference``). conv1d is conv2d on a height-1 image.
+one at each call (``chainrule.use_reference``). conv1d is conv2d on a height-1 image. conv3d adds a depth
+dim to the same formulas; it has a reference op only (no fast kernel).
 """
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
@@ -25,7 +26,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 from .. import runtime
 from ..autograd import Function
 from ..tensor import Tensor
-from .geometry import conv_pads, pad_spatial, pair, single
+from .geometry import conv_pads, pad_spatial, pair, resolve_padding, single
 
 
 def im2col(xp, kernel, stride, dilation, groups):
@@ -272,6 +273,114 @@ def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_paddi
     out = _transposed(input.unsqueeze(-2), weight.unsqueeze(-2), bias, (1, s), (0, p), (0, q), groups, (1, d), op,
                       (input.shape, weight.shape))
     return out.squeeze(-2)
+
+
+# ----- 3-D convolution (reference only) -----
+
+
+def windows3d(xp, kernel, stride, dilation):
+    """Every window of the padded (N, C, D_p, H_p, W_p) array, a view (N, C, D_out, H_out, W_out, k_d, k_h, k_w):
+    windows[n, c, z, y, x, i, j, l] = xp[n, c, z·s_d + i·d_d, y·s_h + j·d_h, x·s_w + l·d_w]."""
+    extent = tuple(d * (k - 1) + 1 for k, d in zip(kernel, dilation))
+    (sd, sh, sw), (dd, dh, dw) = stride, dilation
+    return sliding_window_view(xp, extent, axis=(2, 3, 4))[:, :, ::sd, ::sh, ::sw, ::dd, ::dh, ::dw]
+
+
+def pad3d(x, pads, value=0.0):
+    """Pad the last three dims of x by ((front, back), (top, bottom), (left, right))."""
+    return np.pad(x, ((0, 0), (0, 0)) + tuple(pads), constant_values=value) if any(map(any, pads)) else x
+
+
+class Conv3d(Function):
+    """out[n, o, z, y, x] = b[o] + Σ_{c, i, j, l} w[o, c, i, j, l] · xp[n, g(o)·C/G + c, z·s_d + i·d_d, y·s_h + j·d_h,
+    x·s_w + l·d_w] — Conv2d with one more spatial dim. x (N, C, D, H, W), w (O, C/G, k_d, k_h, k_w) → (N, O, D_out,
+    H_out, W_out). With the windows as (N, G, C/G, D_out, H_out, W_out, k…) and W as (G, O/G, C/G, k…):
+    out = Σ windows·W (one einsum);  dW = Σ_n g ⊗ windows;  db = Σ g;  dx: g·W added back onto each window
+    position, one strided add per kernel offset (i, j, l) — col2im in 3-D."""
+
+    def forward(self, x, w, b, *, stride, pads, dilation, groups):
+        n, c = x.shape[:2]
+        o = w.shape[0]
+        xp = pad3d(x, pads)
+        win = windows3d(xp, w.shape[2:], stride, dilation)
+        self.win = win.reshape(n, groups, c // groups, *win.shape[2:])  # (N, G, C/G, D', H', W', k_d, k_h, k_w)
+        self.w = w.reshape(groups, o // groups, *w.shape[1:])  # (G, O/G, C/G, k_d, k_h, k_w)
+        self.shape, self.padded_shape, self.pads, self.stride, self.dilation = x.shape, xp.shape, pads, stride, dilation
+        out = np.einsum("ngcdhwijl,gocijl->ngodhw", self.win, self.w, optimize=True).reshape(n, o, *win.shape[2:5])
+        return out if b is None else out + b.reshape(1, o, 1, 1, 1)
+
+    def backward(self, g):
+        n, o = g.shape[:2]
+        groups = self.w.shape[0]
+        gg = g.reshape(n, groups, o // groups, *g.shape[2:])  # (N, G, O/G, D', H', W')
+        gx = gw = gb = None
+        if self.needs[0]:
+            gxp = np.zeros(self.padded_shape, dtype=g.dtype)
+            out_size = g.shape[2:]
+            for i, j, l in np.ndindex(*self.w.shape[3:]):
+                part = np.einsum("ngodhw,goc->ngcdhw", gg, self.w[:, :, :, i, j, l]).reshape(n, -1, *out_size)
+                offsets = (i * self.dilation[0], j * self.dilation[1], l * self.dilation[2])
+                gxp[(slice(None), slice(None)) + tuple(slice(k, k + s * (m - 1) + 1, s) for k, s, m in
+                                                       zip(offsets, self.stride, out_size))] += part
+            gx = gxp[(slice(None), slice(None)) + tuple(slice(lo, lo + m) for (lo, _), m in zip(self.pads, self.shape[2:]))]
+        if self.needs[1]:
+            gw = np.einsum("ngodhw,ngcdhwijl->gocijl", gg, self.win, optimize=True).reshape(o, *self.w.shape[2:])
+        if self.needs[2]:
+            gb = g.sum(axis=(0, 2, 3, 4))
+        return gx, gw, gb
+
+
+def _triple(v, name, op):
+    v = (int(v),) * 3 if isinstance(v, (int, np.integer)) else tuple(int(i) for i in v)
+    if len(v) != 3:
+        raise ValueError(f"{op}: {name} must be an int or a triple, got {v}")
+    return v
+
+
+def conv3d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):  # noqa: A002 - torch's names
+    """3-D convolution of input (N, C, D, H, W) — or unbatched (C, D, H, W) — with weight (O, C/groups, k_d, k_h,
+    k_w). ``padding``: int, triple, 'valid', 'same' or 'full' (as conv2d's). There is no fast 3-D kernel: this
+    always runs the reference op above, whatever ``chainrule.use_reference`` says."""
+    op = "conv3d"
+    if not isinstance(input, Tensor) or not isinstance(weight, Tensor):
+        raise TypeError(f"{op}: input and weight must be Tensors")
+    if weight.ndim != 5:
+        raise ValueError(f"{op}: weight must be 5-D (out_channels, in_channels/groups, kD, kH, kW), got {weight.shape}")
+    if input.ndim not in (4, 5):
+        raise ValueError(f"{op}: expected a 4-D (C, D, H, W) or 5-D (N, C, D, H, W) input, got shape {input.shape}")
+    unbatched = input.ndim == 4
+    x = input.unsqueeze(0) if unbatched else input
+    o, cg, *kernel = weight.shape
+    c = x.shape[1]
+    if min(kernel) < 1:
+        raise ValueError(f"{op}: kernel size must be positive, got {tuple(kernel)} (weight shape {weight.shape})")
+    if groups < 1 or c % groups or o % groups:
+        raise ValueError(f"{op}: groups={groups} must divide in_channels={c} and out_channels={o}")
+    if c != cg * groups:
+        raise ValueError(f"{op}: expected input with {cg * groups} channels (weight {weight.shape}, groups={groups}), "
+                         f"got {c} channels in input of shape {input.shape}")
+    if bias is not None and bias.shape != (o,):
+        raise ValueError(f"{op}: bias must have shape ({o},), got {bias.shape}")
+    if x.dtype != weight.dtype or (bias is not None and bias.dtype != weight.dtype):
+        raise TypeError(f"{op}: input dtype {x.dtype}, weight dtype {weight.dtype} and bias dtype must match")
+    stride, dilation = _triple(stride, "stride", op), _triple(dilation, "dilation", op)
+    if min(stride) < 1 or min(dilation) < 1:
+        raise ValueError(f"{op}: stride and dilation must be positive, got stride={stride}, dilation={dilation}")
+    if isinstance(padding, str):
+        if padding not in ("valid", "same", "full"):
+            raise ValueError(f"{op}: padding must be an int, a triple, 'valid', 'same' or 'full', got {padding!r}")
+        pads = tuple(resolve_padding(padding, x.shape[2 + d], kernel[d], stride[d], dilation[d]) for d in range(3))
+    else:
+        pads = tuple((p, p) for p in _triple(padding, "padding", op))
+        if min(map(min, pads)) < 0:
+            raise ValueError(f"{op}: padding must be non-negative, got {padding}")
+    padded = tuple(x.shape[2 + d] + sum(pads[d]) for d in range(3))
+    eff = tuple(dilation[d] * (kernel[d] - 1) + 1 for d in range(3))
+    if any(p < e for p, e in zip(padded, eff)):
+        raise ValueError(f"{op}: kernel size {eff} (dilated) is larger than the padded input {padded} of input shape "
+                         f"{input.shape}")
+    out = Conv3d.apply(x, weight, bias, stride=stride, pads=pads, dilation=dilation, groups=groups)
+    return out.squeeze(0) if unbatched else out
 
 
 from ..kernels import conv as fast  # noqa: E402 - the fast kernels subclass the ops above

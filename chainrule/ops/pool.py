@@ -313,4 +313,188 @@ def global_avg_pool2d(input):  # noqa: A002
     return input.mean(dim=(-2, -1), keepdim=True)
 
 
+# ----- 3-D pooling, max unpooling, power-average pooling (reference ops only) -----
+
+
+def _windows3d(xp, kernel, stride, dilation, out_size):
+    """Every window of the padded (N, C, D_p, H_p, W_p) array, a view (N, C, D_out, H_out, W_out, k_d, k_h, k_w)."""
+    view = sliding_window_view(xp, tuple((k - 1) * d + 1 for k, d in zip(kernel, dilation)), axis=(2, 3, 4))
+    return view[(slice(None), slice(None)) + tuple(slice(0, (o - 1) * s + 1, s) for o, s in zip(out_size, stride))
+                + tuple(slice(None, None, d) for d in dilation)]
+
+
+def _offset_slices(offset, stride, dilation, out_size):
+    """Slice of the padded input holding element ``offset`` (i, j, l) of every window, (N, C, D_out, H_out, W_out)."""
+    return (slice(None), slice(None)) + tuple(slice(i * d, i * d + s * (o - 1) + 1, s)
+                                              for i, s, d, o in zip(offset, stride, dilation, out_size))
+
+
+def _crop3d(gxp, pads, shape):
+    return gxp[(slice(None), slice(None)) + tuple(slice(lo, lo + n) for (lo, _), n in zip(pads, shape[2:]))]
+
+
+class MaxPool3d(Function):
+    """out[n, c, z, y, x] = max_{i,j,l} xp[n, c, z·s_d + i·d_d, y·s_h + j·d_h, x·s_w + l·d_w], xp the (N, C, D, H, W)
+    input padded with −∞; dx: each g goes to the one position that held its window's max (the first on ties, the
+    last NaN if any, as MaxPool2d). With ``return_indices`` also each max's flat index into the D·H·W volume."""
+
+    def forward(self, x, *, kernel, stride, dilation, out_size, pads, return_indices=False):
+        xp = np.pad(x, ((0, 0), (0, 0)) + pads, constant_values=-np.inf)
+        windows = _windows3d(xp, kernel, stride, dilation, out_size)
+        k = first_argmax(windows.reshape(windows.shape[:5] + (-1,)))  # (i·k_h + j)·k_w + l: which element is the max
+        offset = np.unravel_index(k, kernel)
+        grid = np.ogrid[tuple(slice(0, o) for o in out_size)]
+        self.where = tuple(grid[d] * stride[d] + offset[d] * dilation[d] for d in range(3))  # the max's (z, y, x) in xp
+        self.x_shape, self.padded_shape, self.pads = x.shape, xp.shape, pads
+        out = windows.max(axis=(-3, -2, -1))
+        if return_indices:
+            inside = tuple(self.where[d] - pads[d][0] for d in range(3))
+            return out, np.ravel_multi_index(inside, x.shape[2:]).astype(np.int64)
+        return out
+
+    def backward(self, g, g_indices=None):
+        n, c = np.ogrid[: g.shape[0], : g.shape[1]]
+        gxp = np.zeros(self.padded_shape, dtype=g.dtype)
+        np.add.at(gxp, (n[:, :, None, None, None], c[:, :, None, None, None]) + self.where, g)
+        return (_crop3d(gxp, self.pads, self.x_shape),)
+
+
+class AvgPool3d(Function):
+    """out[n, c, z, y, x] = Σ_{i,j,l} xp[n, c, z·s_d + i, y·s_h + j, x·s_w + l] / divisor[z, y, x], xp the input
+    zero-padded; the divisor as AvgPool2d's (window clipped to the padded input, and to the input itself without
+    ``count_include_pad``; or ``divisor_override``). dx: each g ÷ divisor added to every position of its window."""
+
+    def forward(self, x, *, kernel, stride, out_size, pads, padding, count_include_pad, divisor_override):
+        xp = np.pad(x, ((0, 0), (0, 0)) + pads)
+        self.x_shape, self.padded_shape, self.pads = x.shape, xp.shape, pads
+        self.kernel, self.stride, self.out_size = kernel, stride, out_size
+        if divisor_override:
+            self.divisor = np.asarray(divisor_override, dtype=x.dtype)
+        else:
+            counts = [_window_counts(x.shape[2 + d], kernel[d], stride[d], padding[d], out_size[d], count_include_pad)
+                      for d in range(3)]
+            self.divisor = np.einsum("i,j,k->ijk", *counts).astype(x.dtype)
+        return _windows3d(xp, kernel, stride, (1, 1, 1), out_size).sum(axis=(-3, -2, -1)) / self.divisor
+
+    def backward(self, g):
+        share = g / self.divisor
+        gxp = np.zeros(self.padded_shape, dtype=g.dtype)
+        for offset in np.ndindex(*self.kernel):  # element (i, j, l) of every window gets its share
+            gxp[_offset_slices(offset, self.stride, (1, 1, 1), self.out_size)] += share
+        return (_crop3d(gxp, self.pads, self.x_shape),)
+
+
+def _triple(v, name, op):
+    v = (int(v),) * 3 if isinstance(v, (int, np.integer)) else tuple(int(i) for i in v)
+    if len(v) != 3:
+        raise ValueError(f"{op}: {name} must be an int or a triple, got {v}")
+    return v
+
+
+def _geometry3d(x, kernel, stride, padding, dilation, ceil_mode, op, shape):
+    """Output size and ((front, back), (top, bottom), (left, right)) padding large enough for every window."""
+    if min(kernel + stride + dilation) < 1 or min(padding) < 0:
+        raise ValueError(f"{op}: kernel_size {kernel}, stride {stride} and dilation {dilation} must be positive and "
+                         f"padding {padding} non-negative")
+    if any(p > k // 2 for p, k in zip(padding, kernel)):
+        raise ValueError(f"{op}: padding {padding} must be at most half the kernel size {kernel}")
+    out = tuple(conv_output_size(x.shape[2 + d], kernel[d], stride[d], padding[d], dilation[d], ceil_mode)
+                for d in range(3))
+    if min(out) <= 0:
+        raise ValueError(f"{op}: kernel {kernel} (dilation {dilation}) is larger than the padded input of shape {shape}")
+    pads = tuple((padding[d], max((out[d] - 1) * stride[d] + dilation[d] * (kernel[d] - 1) + 1 - x.shape[2 + d]
+                                  - padding[d], 0)) for d in range(3))
+    return out, pads
+
+
+def max_pool3d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,  # noqa: A002
+               return_indices=False):
+    """Max pooling over (N, C, D, H, W) or (C, D, H, W); ``stride`` defaults to ``kernel_size``. Reference op only
+    (no fast 3-D kernel)."""
+    op = "max_pool3d"
+    unbatched = _image_input(input, op, dims=5)
+    x = input.unsqueeze(0) if unbatched else input
+    kernel = _triple(kernel_size, "kernel_size", op)
+    stride = kernel if stride is None else _triple(stride, "stride", op)
+    padding, dilation = _triple(padding, "padding", op), _triple(dilation, "dilation", op)
+    out_size, pads = _geometry3d(x, kernel, stride, padding, dilation, ceil_mode, op, input.shape)
+    out = MaxPool3d.apply(x, kernel=kernel, stride=stride, dilation=dilation, out_size=out_size, pads=pads,
+                          return_indices=return_indices)
+    if return_indices:
+        return tuple(t.squeeze(0) for t in out) if unbatched else out
+    return out.squeeze(0) if unbatched else out
+
+
+def avg_pool3d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,  # noqa: A002
+               divisor_override=None):
+    """Average pooling over (N, C, D, H, W) or (C, D, H, W); ``stride`` defaults to ``kernel_size``. Reference op
+    only (no fast 3-D kernel)."""
+    op = "avg_pool3d"
+    unbatched = _image_input(input, op, dims=5)
+    x = input.unsqueeze(0) if unbatched else input
+    kernel = _triple(kernel_size, "kernel_size", op)
+    stride = kernel if stride is None else _triple(stride, "stride", op)
+    padding = _triple(padding, "padding", op)
+    out_size, pads = _geometry3d(x, kernel, stride, padding, (1, 1, 1), ceil_mode, op, input.shape)
+    out = AvgPool3d.apply(x, kernel=kernel, stride=stride, out_size=out_size, pads=pads, padding=padding,
+                          count_include_pad=count_include_pad, divisor_override=divisor_override)
+    return out.squeeze(0) if unbatched else out
+
+
+class MaxUnpool2d(Function):
+    """out (N, C, H_out, W_out) zeros, with out[n, c].flat[indices[n, c, y, x]] = x[n, c, y, x]: each pooled max put
+    back where it came from (the adjoint of picking it). dx[n, c, y, x] = g[n, c].flat[indices[n, c, y, x]]."""
+
+    def forward(self, x, *, indices, out_size):
+        n, c = x.shape[:2]
+        self.flat = indices.reshape(n, c, -1)
+        out = np.zeros((n, c, out_size[0] * out_size[1]), dtype=x.dtype)
+        np.put_along_axis(out, self.flat, x.reshape(n, c, -1), axis=2)
+        self.x_shape = x.shape
+        return out.reshape(n, c, *out_size)
+
+    def backward(self, g):
+        n, c = g.shape[:2]
+        return (np.take_along_axis(g.reshape(n, c, -1), self.flat, axis=2).reshape(self.x_shape),)
+
+
+def max_unpool2d(input, indices, kernel_size, stride=None, padding=0, output_size=None):  # noqa: A002
+    """The partial inverse of max_pool2d: (N, C, H, W) — or (C, H, W) — pooled values put at their ``indices``
+    (max_pool2d's return_indices, flat into the H_out·W_out plane) of a zero (N, C, H_out, W_out) output,
+    H_out = (H − 1)·stride − 2·padding + kernel_size, or ``output_size`` (the last two entries are used)."""
+    op = "max_unpool2d"
+    unbatched = _image_input(input, op)
+    if not isinstance(indices, Tensor) or indices.dtype != np.int64 or indices.shape != input.shape:
+        raise ValueError(f"{op}: indices must be an int64 Tensor of the input's shape {input.shape}, got "
+                         f"{getattr(indices, 'dtype', type(indices).__name__)} {getattr(indices, 'shape', '')}")
+    x, idx = (input.unsqueeze(0), indices.unsqueeze(0)) if unbatched else (input, indices)
+    kernel = pair(kernel_size, "kernel_size", op)
+    stride = kernel if stride is None else pair(stride, "stride", op)
+    padding = pair(padding, "padding", op)
+    default = tuple((x.shape[2 + d] - 1) * stride[d] - 2 * padding[d] + kernel[d] for d in range(2))
+    out_size = default if output_size is None else tuple(int(s) for s in tuple(output_size)[-2:])
+    if len(out_size) != 2 or any(not default[d] - stride[d] < out_size[d] < default[d] + stride[d] for d in range(2)):
+        raise ValueError(f"{op}: output_size {output_size} must give (H_out, W_out) within stride {stride} of the "
+                         f"default {default}, exclusive")
+    plane = out_size[0] * out_size[1]
+    if idx.numel() and (idx.data.min() < 0 or idx.data.max() >= plane):
+        raise RuntimeError(f"{op}: indices must lie in [0, {plane}) for output size {out_size}, got values in "
+                         f"[{idx.data.min()}, {idx.data.max()}]")
+    out = MaxUnpool2d.apply(x, indices=idx.data, out_size=out_size)
+    return out.squeeze(0) if unbatched else out
+
+
+def lp_pool2d(input, norm_type, kernel_size, stride=None, ceil_mode=False):  # noqa: A002
+    """Power-average pooling: out = (Σ_window x^p)^{1/p} over k_h×k_w windows of (N, C, H, W) or (C, H, W), as torch:
+    the window sum is avg_pool2d(x^p)·k_h·k_w (p = 1: sum pooling; p → ∞: max pooling)."""
+    kh, kw = pair(kernel_size, "kernel_size", "lp_pool2d")
+    return (avg_pool2d(input ** norm_type, (kh, kw), stride, 0, ceil_mode) * (kh * kw)) ** (1.0 / norm_type)
+
+
+def lp_pool1d(input, norm_type, kernel_size, stride=None, ceil_mode=False):  # noqa: A002
+    """Power-average pooling over windows of length k of (N, C, L) or (C, L): (Σ_window x^p)^{1/p}."""
+    k = single(kernel_size, "kernel_size", "lp_pool1d")
+    return (avg_pool1d(input ** norm_type, k, stride, 0, ceil_mode) * k) ** (1.0 / norm_type)
+
+
 from ..kernels import pool as fast  # noqa: E402 - the fast kernels subclass the ops above
