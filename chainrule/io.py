@@ -6,11 +6,21 @@
 
 A safetensors file is an 8-byte little-endian header length, a JSON header (name → dtype, shape,
 byte range) and the raw little-endian bytes: no pickle, so loading a file runs no code.
+
+``chainrule.save(obj, path)`` / ``chainrule.load(path)`` are torch's habits on the same format: ``obj``
+may nest dicts (also OrderedDicts, with str, int, float, bool or None keys), lists and tuples of
+Tensors, arrays, numbers, strings, bools and None — a model's or an optimizer's state dict, a
+checkpoint. The tensors go in the body, the structure as JSON in the header's metadata, so any
+safetensors reader gets the tensors and ``load`` gets the object back as it was.
+
+    chainrule.save(model.state_dict(), "model.safetensors")
+    model.load_state_dict(chainrule.load("model.safetensors"))
 """
 import io
 import json
 import os
 import tempfile
+from collections import OrderedDict
 from pathlib import Path
 
 import numpy as np
@@ -18,7 +28,7 @@ import safetensors.numpy
 
 from .tensor import Tensor
 
-__all__ = ["atomic_write", "load_file", "save_file"]
+__all__ = ["atomic_write", "load", "load_file", "save", "save_file"]
 
 
 def _as_array(name, value):
@@ -179,3 +189,131 @@ def load_file(path):
         header, start = _header(path)
         out |= {name: _bfloat16(path, header[name], start) for name, dtype in dtypes.items() if dtype == "BF16"}
     return out
+
+
+# ----- save / load: any nesting of containers, tensors and numbers (torch.save's habits) -----------
+STRUCTURE_KEY = "chainrule.structure"
+_KEY_TYPES = (str, bool, int, float, type(None))
+
+
+def _tensor_name(path, taken):
+    """The body's name for the tensor at ``path`` (the keys and indices that lead to it, joined by dots:
+    a state dict's tensors keep their names), made unique with '#n' if an earlier name is the same."""
+    name = ".".join(str(k) for k in path) or "tensor"
+    candidate, n = name, 1
+    while candidate in taken:
+        candidate, n = f"{name}#{n}", n + 1
+    return candidate
+
+
+def _where(path):
+    return "obj" + "".join(f"[{k!r}]" for k in path)
+
+
+def _encode(value, path, arrays, seen):
+    """The JSON node describing ``value``; its tensors go into ``arrays`` (name → ndarray). A tensor
+    met twice is stored once and restored as one object (``seen``: id → name)."""
+    if value is None or isinstance(value, (bool, str)):
+        return {"value": value}
+    if isinstance(value, int):
+        return {"int": str(value)}  # a string: JSON readers differ on integers beyond 2^53
+    if isinstance(value, float):
+        return {"float": repr(value)}  # repr round-trips exactly, nan and inf included
+    if isinstance(value, (Tensor, np.ndarray, np.generic)):
+        kind = "tensor" if isinstance(value, Tensor) else "ndarray" if isinstance(value, np.ndarray) else "scalar"
+        data = value.data if isinstance(value, Tensor) else np.asarray(value)
+        if data.dtype.kind not in "biuf":
+            raise TypeError(f"save: {_where(path)} is a {kind} of dtype {data.dtype}; safetensors stores booleans, "
+                            "integers and floats")
+        if id(value) not in seen:
+            seen[id(value)] = _tensor_name(path, arrays)
+            arrays[seen[id(value)]] = np.require(data, requirements="C")
+        node = {kind: seen[id(value)]}
+        if isinstance(value, Tensor) and value.requires_grad:
+            node["requires_grad"] = True
+        return node
+    if isinstance(value, dict):
+        bad = next((k for k in value if not isinstance(k, _KEY_TYPES)), None)
+        if bad is not None:
+            raise TypeError(f"save: {_where(path)} has a key of type {type(bad).__name__} ({bad!r}); keys must be "
+                            "str, int, float, bool or None")
+        items = [[_encode(k, path, {}, {}), _encode(v, (*path, k), arrays, seen)] for k, v in value.items()]
+        return {"ordered_dict" if isinstance(value, OrderedDict) else "dict": items}
+    if isinstance(value, (list, tuple)):
+        kind = "tuple" if isinstance(value, tuple) else "list"
+        return {kind: [_encode(v, (*path, i), arrays, seen) for i, v in enumerate(value)]}
+    raise TypeError(f"save: {_where(path)} has type {type(value).__name__}, which save cannot store; it stores "
+                    "Tensors, arrays, numbers, strings, bools, None and dicts, lists and tuples of them")
+
+
+def _decode(node, arrays, made):
+    (kind, content), *rest = node.items()
+    if kind == "value":
+        return content
+    if kind == "int":
+        return int(content)
+    if kind == "float":
+        return float(content)
+    if kind in ("tensor", "ndarray", "scalar"):
+        if content not in made:
+            array = arrays[content]
+            made[content] = (Tensor(array, requires_grad=bool(rest)) if kind == "tensor" else
+                             array if kind == "ndarray" else array[()])
+        return made[content]
+    if kind in ("dict", "ordered_dict"):
+        pairs = ((_decode(k, arrays, made), _decode(v, arrays, made)) for k, v in content)
+        return OrderedDict(pairs) if kind == "ordered_dict" else dict(pairs)
+    if kind in ("list", "tuple"):
+        items = [_decode(v, arrays, made) for v in content]
+        return tuple(items) if kind == "tuple" else items
+    raise ValueError(f"load: unknown node {kind!r} in the file's structure")
+
+
+def save(obj, f):
+    """Write ``obj`` (nested dicts, lists, tuples of Tensors, arrays, numbers, strings; e.g.
+    ``model.state_dict()``) to ``f`` — a path, written atomically by ``atomic_write``, or a binary file
+    object — as a safetensors file: tensors in the body (named by their keys: a state dict's names),
+    the structure as JSON in the header's metadata. No pickle. Anything else raises a TypeError naming
+    where in ``obj`` it is."""
+    arrays = {}
+    structure = _encode(obj, (), arrays, {})
+    data = safetensors.numpy.save(arrays, metadata={"format": "chainrule", STRUCTURE_KEY: json.dumps(structure)})
+    if hasattr(f, "write"):
+        f.write(data)
+    else:
+        atomic_write(f, data)
+
+
+def _metadata(data, where):
+    """The ``__metadata__`` of a safetensors header (the header is the JSON after an 8-byte length)."""
+    n = int.from_bytes(data[:8], "little")
+    try:
+        return json.loads(data[8 : 8 + n]).get("__metadata__") or {}
+    except (ValueError, UnicodeDecodeError, AttributeError):
+        raise ValueError(f"load: {where} is not a safetensors file (its header is not JSON)") from None
+
+
+def load(f, map_location=None, *, weights_only=True, mmap=None):
+    """Read what ``save`` wrote, structure restored exactly (tensors as Tensors, arrays as arrays, the
+    same containers and keys). Any other safetensors file loads as a dict name → Tensor. ``f``: a path or
+    a binary file object. ``map_location`` may only name the CPU; ``weights_only`` and ``mmap`` are
+    accepted for torch's signature — a safetensors file holds no code, so loading is always safe."""
+    from .dtypes import check_device
+
+    if not callable(map_location):
+        check_device(map_location, "load")
+    if hasattr(f, "read"):
+        data = f.read()
+        try:
+            arrays = safetensors.numpy.load(data)
+        except safetensors.SafetensorError as e:
+            raise ValueError(f"load: the file object does not hold a safetensors file ({e})") from None
+        metadata = _metadata(data, "the file object")
+    else:
+        arrays = load_file(f)
+        with open(f, "rb") as file:
+            n = int.from_bytes(file.read(8), "little")
+            metadata = _metadata(n.to_bytes(8, "little") + file.read(n), f)
+    if STRUCTURE_KEY not in metadata:
+        return {name: Tensor(array) for name, array in arrays.items()}
+    return _decode(json.loads(metadata[STRUCTURE_KEY]), arrays, {})

@@ -1,4 +1,12 @@
-"""Random number generation: one default Generator, seeded by ``manual_seed`` for reproducible runs."""
+"""Random number generation: one default Generator, seeded by ``manual_seed`` for reproducible runs.
+
+``using_generator(g)`` makes ``g`` the default of the current thread for a block: the DataLoader runs
+each batch's transforms under a generator of its own, so that worker threads draw the same numbers
+whatever order they run in.
+"""
+import threading
+from contextlib import contextmanager
+
 import numpy as np
 
 
@@ -38,6 +46,21 @@ def manual_seed(seed):
     return default_generator.manual_seed(seed)
 
 
+_thread = threading.local()  # .generator: the current thread's default while using_generator runs
+
+
+@contextmanager
+def using_generator(generator):
+    """Within the block, on this thread, random ops without ``generator=`` draw from ``generator``."""
+    previous = getattr(_thread, "generator", None)
+    _thread.generator = generator
+    try:
+        yield generator
+    finally:
+        _thread.generator = previous
+
+
 def rng(generator=None):
-    """The NumPy generator behind ``generator`` (or the default one)."""
-    return (generator or default_generator).rng
+    """The NumPy generator behind ``generator`` (or the default one: the thread's ``using_generator``,
+    else the global one)."""
+    return (generator or getattr(_thread, "generator", None) or default_generator).rng

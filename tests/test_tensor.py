@@ -687,3 +687,355 @@ def test_repr_readable():
     assert "grad_fn=<Mul" in r
     r = repr(cr.tensor([[1.0, 2.0], [3.0, 4.0]]))
     assert r.count("\n") == 1 and "[3., 4.]" in r
+
+
+# ----- dtype aliases, type(), devices, layout (tensor basics) ----------------------------------------
+@pytest.mark.parametrize("name", ["float", "double", "half", "long", "int", "short"])
+def test_dtype_aliases_as_torch(name):
+    assert getattr(cr, name) == np.dtype(str(getattr(torch, name)).replace("torch.", ""))
+
+
+def test_bfloat16_is_not_provided_and_names_the_alternative():
+    with pytest.raises(AttributeError, match="NumPy has no bfloat16.*float32"):
+        cr.bfloat16  # noqa: B018
+    with pytest.raises(TypeError, match="NumPy has no bfloat16"):
+        cr.zeros(2).to("bfloat16")
+    with pytest.raises(AttributeError, match="has no attribute 'no_such_name'"):
+        cr.no_such_name  # noqa: B018
+
+
+@pytest.mark.parametrize("method", ["float", "double", "half", "long", "int", "short", "char", "byte", "bool"])
+def test_conversion_methods_and_type_names_as_torch(method):
+    a = np.array([[1.5, -2.0], [0.0, 3.25]])
+    ours, theirs = getattr(cr.tensor(a), method)(), getattr(torch.tensor(a), method)()
+    assert same_dtype(ours, theirs)
+    np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+    assert ours.type() == theirs.type().replace("torch.", "chainrule.")
+
+
+def test_type_with_a_dtype_or_a_type_name_casts():
+    x = cr.tensor([1.5, 2.5])
+    assert x.type(cr.float64).dtype == cr.float64
+    assert x.type("chainrule.IntTensor").dtype == cr.int32
+    assert x.type("torch.LongTensor").tolist() == torch.tensor([1.5, 2.5]).type("torch.LongTensor").tolist()
+    with pytest.raises(ValueError, match="invalid type 'chainrule.FooTensor'"):
+        x.type("chainrule.FooTensor")
+
+
+def test_to_forms_as_torch():
+    x, t = cr.tensor([1.5, 2.0]), torch.tensor([1.5, 2.0])
+    assert x.to("cpu") is x and x.to(cr.device("cpu")) is x and x.to(cr.float32) is x
+    assert x.to(cr.float32, copy=True) is not x
+    assert x.to(cr.tensor([1], dtype=cr.int32)).dtype == cr.int32
+    assert same_dtype(x.to("cpu", cr.float64), t.to("cpu", torch.float64))
+    assert same_dtype(x.to(dtype=cr.int8, device="cpu"), t.to(dtype=torch.int8, device="cpu"))
+    assert x.to("float64").dtype == cr.float64  # a dtype's name still works (NumPy's astype habit)
+    assert x.cpu() is x
+
+
+def test_to_is_differentiable_between_floats():
+    x = cr.tensor([1.0, 2.0], requires_grad=True)
+    (x.to("cpu", cr.float64) * 3).sum().backward()
+    assert x.grad.dtype == cr.float32 and x.grad.tolist() == [3.0, 3.0]
+
+
+@pytest.mark.parametrize("bad", ["cuda", "cuda:0", "mps", "foo"])
+def test_any_device_but_the_cpu_is_a_clear_error(bad):
+    with pytest.raises(RuntimeError, match=f"runs on the CPU only.*{bad}"):
+        cr.zeros(2).to(bad)
+    with pytest.raises(RuntimeError, match=f"zeros: chainrule runs on the CPU only.*{bad}"):
+        cr.zeros(2, device=bad)
+    with pytest.raises(RuntimeError, match="CPU only"):
+        cr.device(bad)
+
+
+def test_cuda_is_a_clear_error():
+    with pytest.raises(RuntimeError, match="cuda: chainrule runs on the CPU only"):
+        cr.zeros(2).cuda()
+
+
+def test_device_object_as_torch():
+    d, t = cr.device("cpu"), torch.device("cpu")
+    assert (repr(d), str(d), d.type, d.index) == (repr(t), str(t), t.type, t.index)
+    assert repr(cr.device("cpu:0")) == repr(torch.device("cpu:0")) and cr.device("cpu", 0) == cr.device("cpu:0")
+    assert cr.zeros(2).device == d and hash(cr.zeros(2).device) == hash(d)
+    assert cr.zeros(2).is_cuda is False
+    with pytest.raises(TypeError, match="expected a string"):
+        cr.device(3)
+
+
+@pytest.mark.parametrize("dtype", ["float16", "float32", "float64", "int8", "int16", "int32", "int64", "uint8", "bool"])
+def test_layout_attributes_as_torch(dtype):
+    x, t = cr.zeros(2, 3, dtype=dtype), torch.zeros(2, 3, dtype=torch_dtype(dtype))
+    assert (x.element_size(), x.itemsize, x.nbytes) == (t.element_size(), t.itemsize, t.nbytes)
+    assert x.is_floating_point() == t.is_floating_point()
+    assert x.is_contiguous() and x.contiguous() is x
+    assert x.data_ptr() == x.numpy().ctypes.data
+
+
+@pytest.mark.parametrize(("src", "dst", "shape"), [("float32", "int32", (2, 3)), ("float64", "float32", (2, 3)),
+                                                    ("int16", "float16", (4,)), ("float32", "float64", (2, 4)),
+                                                    ("uint8", "bool", (3,)), ("int64", "int8", ())])
+def test_view_dtype_reinterprets_bits_as_torch(src, dst, shape):
+    a = np.arange(1, 1 + int(np.prod(shape)), dtype=src).reshape(shape)
+    if not shape:  # 0-d with a different element size: an error in both
+        with pytest.raises(RuntimeError, match="0-d tensor"):
+            cr.tensor(a).view(getattr(cr, dst))
+        with pytest.raises(RuntimeError):
+            torch.tensor(a).view(torch_dtype(dst))
+        return
+    ours, theirs = cr.tensor(a).view(getattr(cr, dst)), torch.tensor(a).view(torch_dtype(dst))
+    assert ours.shape == tuple(theirs.shape)
+    np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+
+
+def test_view_dtype_errors_and_same_dtype():
+    x = cr.tensor([1.0, 2.0, 3.0])
+    with pytest.raises(RuntimeError, match="multiple of 8 bytes"):
+        x.view(cr.float64)
+    assert x.view(cr.float32) is x and x.view(3, 1).shape == (3, 1) and x.view((1, 3)).shape == (1, 3)
+    w = cr.tensor([1.0], requires_grad=True)
+    assert not w.view(cr.int32).requires_grad
+
+
+def test_numpy_force_copies_even_with_grad():
+    w = cr.tensor([1.0, 2.0], requires_grad=True)
+    a = w.numpy(force=True)
+    a[0] = 9
+    assert w.tolist() == [1.0, 2.0]
+    x = cr.tensor([1.0])
+    assert x.numpy() is x.data and x.numpy(force=True) is not x.data
+
+
+# ----- in-place ops against torch ---------------------------------------------------------------------
+INPLACE_BINARY = [
+    ("add_", lambda x, o: x.add_(o)), ("add_alpha", lambda x, o: x.add_(o, alpha=2)),
+    ("sub_", lambda x, o: x.sub_(o)), ("sub_alpha", lambda x, o: x.sub_(o, alpha=-3)),
+    ("mul_", lambda x, o: x.mul_(o)), ("div_", lambda x, o: x.div_(o)),
+    ("div_trunc", lambda x, o: x.div_(o, rounding_mode="trunc")),
+    ("div_floor", lambda x, o: x.div_(o, rounding_mode="floor")),
+    ("pow_", lambda x, o: x.abs_().pow_(o)),
+]
+
+
+@pytest.mark.parametrize(("name", "op"), INPLACE_BINARY, ids=[n for n, _ in INPLACE_BINARY])
+@pytest.mark.parametrize("other_shape", [(), (3,), (2, 3), "scalar"])
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_inplace_binary_ops_as_torch(name, op, other_shape, dtype):
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((2, 3)).astype(dtype)
+    other = 1.7 if other_shape == "scalar" else (rng.standard_normal(other_shape) + 3).astype(dtype)
+    x, t = cr.tensor(a), torch.tensor(a)
+    ours = op(x, other if other_shape == "scalar" else cr.tensor(other))
+    theirs = op(t, other if other_shape == "scalar" else torch.tensor(other))
+    assert ours is x and x._version == (2 if name == "pow_" else 1)
+    assert x.dtype == np.dtype(dtype)
+    np.testing.assert_allclose(x.numpy(), theirs.numpy(), rtol=1e-6 if dtype == "float32" else 1e-12, atol=1e-7)
+
+
+@pytest.mark.parametrize("mode", ["trunc", "floor"])
+def test_integer_div_with_rounding_as_torch(mode):
+    a, b = np.array([7, -7, 5, -5, 0, 9]), np.array([2, 2, -3, -3, 4, 3])
+    x = cr.tensor(a).div_(cr.tensor(b), rounding_mode=mode)
+    assert x.dtype == cr.int64
+    assert x.tolist() == torch.tensor(a).div_(torch.tensor(b), rounding_mode=mode).tolist()
+    with pytest.raises(ValueError, match="rounding_mode must be"):
+        cr.tensor(a).div_(2, rounding_mode="round")
+    with pytest.raises(ZeroDivisionError, match="div_: integer division by zero"):
+        cr.tensor(a).div_(0, rounding_mode="floor")
+
+
+UNARY = ["exp_", "log_", "sqrt_", "abs_", "neg_", "sigmoid_", "tanh_", "relu_"]
+
+
+@pytest.mark.parametrize("name", UNARY)
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_inplace_unary_ops_as_torch(name, dtype):
+    a = np.random.default_rng(1).standard_normal((3, 4)).astype(dtype)
+    a = np.abs(a) + 0.1 if name in ("log_", "sqrt_") else a
+    x, t = cr.tensor(a), torch.tensor(a)
+    assert getattr(x, name)() is x
+    getattr(t, name)()
+    assert x.dtype == np.dtype(dtype) and x._version == 1
+    np.testing.assert_allclose(x.numpy(), t.numpy(), rtol=1e-6, atol=1e-7)
+
+
+def test_inplace_clamp_and_fill_as_torch():
+    a = np.linspace(-2, 2, 9)
+    assert cr.tensor(a).clamp_(-1, 0.5).tolist() == torch.tensor(a).clamp_(-1, 0.5).tolist()
+    assert cr.tensor(a).clip_(min=0).tolist() == torch.tensor(a).clip_(min=0).tolist()
+    with pytest.raises(ValueError, match="clamp: at least one"):
+        cr.tensor(a).clamp_()
+
+
+@pytest.mark.parametrize(("call", "message"), [
+    (lambda x: x.add_(1.5), "add_: result type float32 can't be cast to the desired output type int64"),
+    (lambda x: x.exp_(), "exp_: result type float32 can't be cast"),
+    (lambda x: x.add_(cr.ones(2, 3, dtype=cr.int64)), r"output with shape \(3,\) doesn't match the broadcast shape"),
+    (lambda x: x.add_(1, alpha=0.5), "alpha must not be a floating point number"),
+])
+def test_inplace_dtype_and_shape_errors_as_torch(call, message):
+    x = cr.tensor([1, 2, 3])
+    with pytest.raises(RuntimeError, match=message):
+        call(x)
+    assert x.tolist() == [1, 2, 3] and x._version == 0  # (the messages are torch's, checked by hand)
+
+
+def test_inplace_into_bool_refuses_integer_results_as_torch():
+    with pytest.raises(RuntimeError, match="result type int64 can't be cast to the desired output type bool"):
+        cr.zeros(3, dtype=cr.bool).add_(1)
+
+
+@pytest.mark.parametrize("name", ["add_", "mul_", "exp_", "masked_fill_", "scatter_", "uniform_", "index_fill_"])
+def test_new_inplace_ops_refuse_a_leaf_requiring_grad_and_work_under_no_grad(name):
+    calls = {"add_": lambda w: w.add_(1), "mul_": lambda w: w.mul_(2), "exp_": lambda w: w.exp_(),
+             "masked_fill_": lambda w: w.masked_fill_(cr.tensor([True, False, True]), 0.0),
+             "scatter_": lambda w: w.scatter_(0, cr.tensor([1]), cr.tensor([5.0])),
+             "uniform_": lambda w: w.uniform_(), "index_fill_": lambda w: w.index_fill_(0, cr.tensor([0]), -1.0)}
+    w = cr.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    with pytest.raises(RuntimeError, match=f"{name}: a leaf tensor that requires grad"):
+        calls[name](w)
+    with cr.no_grad():
+        assert calls[name](w) is w
+    assert w._version == 1 and w.requires_grad
+
+
+def test_inplace_with_an_operand_requiring_grad_is_refused_in_grad_mode():
+    w = cr.tensor([1.0], requires_grad=True)
+    with pytest.raises(RuntimeError, match="add_: an operand requires grad"):
+        cr.zeros(1).add_(w)
+    with cr.no_grad():
+        assert cr.zeros(1).add_(w).tolist() == [1.0]
+
+
+def test_inplace_ops_bump_the_version_so_a_graph_that_saved_the_tensor_fails_at_backward():
+    x, h = cr.tensor([1.0, 2.0], requires_grad=True), cr.tensor([3.0, 4.0])
+    z = (h * x).sum()  # saves h for x's gradient
+    h.add_(1)
+    with pytest.raises(RuntimeError, match=r"in-place.*version 0 → 1"):
+        z.backward()
+
+
+def test_masked_fill_as_torch():
+    a = np.arange(6.0).reshape(2, 3)
+    mask = np.array([True, False, True])
+    for value in (-1.5, 7, cr.tensor(2.5)):
+        tv = torch.tensor(value.item()) if isinstance(value, cr.Tensor) else value
+        ours = cr.tensor(a).masked_fill_(cr.tensor(mask), value)
+        np.testing.assert_array_equal(ours.numpy(), torch.tensor(a).masked_fill_(torch.tensor(mask), tv).numpy())
+    ints = cr.tensor([0, 0, 0]).masked_fill_(cr.tensor(mask), 1.7)
+    assert ints.tolist() == torch.tensor([0, 0, 0]).masked_fill_(torch.tensor(mask), 1.7).tolist()
+    with pytest.raises(RuntimeError, match="only supports boolean masks, but got mask with dtype float32"):
+        cr.tensor(a).masked_fill_(cr.tensor([1.0, 0.0, 1.0]), 0)
+    with pytest.raises(RuntimeError, match="only supports a 0-dimensional value tensor"):
+        cr.tensor(a).masked_fill_(cr.tensor(mask), cr.tensor([1.0]))
+    with pytest.raises(RuntimeError, match=r"mask of shape \(4,\) cannot be broadcast"):
+        cr.tensor(a).masked_fill_(cr.tensor([True] * 4), 0)
+
+
+@pytest.mark.filterwarnings("ignore:The reduce argument of torch.scatter")
+@pytest.mark.parametrize("dim", [0, 1, -1])
+@pytest.mark.parametrize("reduce", [None, "add", "multiply"])
+def test_scatter_as_torch(dim, reduce):
+    rng = np.random.default_rng(dim + 5)
+    a, src = rng.standard_normal((3, 4)), rng.standard_normal((3, 4))
+    index = rng.integers(0, a.shape[dim], (2, 3)) if reduce else np.stack(
+        [rng.permutation(a.shape[dim])[:2] for _ in range(3)], axis=1 if dim == 0 else 0)[:2, :3]
+    if reduce is None and dim != 0:  # no repeated targets along dim: scatter's result is then defined
+        index = np.stack([rng.permutation(4)[:3] for _ in range(2)])
+    kw = {} if reduce is None else {"reduce": reduce}
+    ours = cr.tensor(a).scatter_(dim, cr.tensor(index), cr.tensor(src), **kw)
+    theirs = torch.tensor(a).scatter_(dim, torch.tensor(index), torch.tensor(src), **kw)
+    np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-12)
+    ours = cr.tensor(a).scatter_(dim, cr.tensor(index), 2.5, **kw)
+    theirs = torch.tensor(a).scatter_(dim, torch.tensor(index), 2.5, **kw)
+    np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-12)
+
+
+@pytest.mark.parametrize("dim", [0, 1])
+def test_scatter_add_and_index_add_accumulate_repeats_as_torch(dim):
+    rng = np.random.default_rng(3)
+    a, src = rng.standard_normal((3, 4)), rng.standard_normal((3, 4))
+    index = rng.integers(0, a.shape[dim], (3, 4))
+    ours = cr.tensor(a).scatter_add_(dim, cr.tensor(index), cr.tensor(src))
+    theirs = torch.tensor(a).scatter_add_(dim, torch.tensor(index), torch.tensor(src))
+    np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-12)
+    rows = np.array([2, 0, 2, 2])
+    source = rng.standard_normal((4, 4) if dim == 0 else (3, 4))
+    ours = cr.tensor(a).index_add_(dim, cr.tensor(rows), cr.tensor(source), alpha=-2.0)
+    theirs = torch.tensor(a).index_add_(dim, torch.tensor(rows), torch.tensor(source), alpha=-2.0)
+    np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-12)
+    ours = cr.tensor(a).index_fill_(dim, cr.tensor([0, 2]), -7.0)
+    theirs = torch.tensor(a).index_fill_(dim, torch.tensor([0, 2]), -7.0)
+    np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+
+
+def test_scatter_and_index_errors():
+    x = cr.zeros(3, 4)
+    with pytest.raises(RuntimeError, match="expected dtype int64 for index, got int32"):
+        x.scatter_(0, cr.tensor([[0]], dtype=cr.int32), 1.0)
+    with pytest.raises(IndexError, match="index 3 is out of bounds for dimension 0 with size 3"):
+        x.scatter_(0, cr.tensor([[3]]), 1.0)
+    with pytest.raises(IndexError, match="index -1 is out of bounds"):
+        x.index_fill_(1, cr.tensor([-1]), 1.0)
+    with pytest.raises(RuntimeError, match="as many dimensions"):
+        x.scatter_(0, cr.tensor([0]), 1.0)
+    with pytest.raises(RuntimeError, match="expected self.dtype to be equal to src.dtype"):
+        x.scatter_(0, cr.tensor([[0]]), cr.tensor([[1.0]], dtype=cr.float64))
+    with pytest.raises(RuntimeError, match="reduce must be"):
+        x.scatter_(0, cr.tensor([[0]]), 1.0, reduce="max")
+    with pytest.raises(TypeError, match="exactly one of src"):
+        x.scatter_(0, cr.tensor([[0]]))
+    with pytest.raises(RuntimeError, match=r"source of shape \(2, 4\) must have shape \(1, 4\)"):
+        x.index_add_(0, cr.tensor([1]), cr.zeros(2, 4))
+    with pytest.raises(RuntimeError, match="must have the same scalar type"):
+        x.index_add_(0, cr.tensor([1]), cr.zeros(1, 4, dtype=cr.float64))
+    with pytest.raises(IndexError, match="dim 2 out of range"):
+        x.index_fill_(2, cr.tensor([0]), 1.0)
+    assert x._version == 0 and not x.numpy().any()
+
+
+# ----- in-place random fills --------------------------------------------------------------------------
+def test_random_fills_have_the_right_moments_and_are_seeded():
+    n = 200_000
+    cr.manual_seed(0)
+    u = cr.empty(n, dtype=cr.float64).uniform_(-1, 3)
+    assert u.numpy().min() >= -1 and u.numpy().max() < 3 and abs(u.numpy().mean() - 1) < 0.02
+    g = cr.empty(n, dtype=cr.float64).normal_(2, 0.5)
+    assert abs(g.numpy().mean() - 2) < 0.01 and abs(g.numpy().std() - 0.5) < 0.01
+    e = cr.empty(n).exponential_(4.0)
+    assert e.dtype == cr.float32 and e.numpy().min() >= 0 and abs(e.numpy().mean() - 0.25) < 0.005
+    b = cr.empty(n, dtype=cr.int64).bernoulli_(0.3)
+    assert set(np.unique(b.numpy())) == {0, 1} and abs(b.numpy().mean() - 0.3) < 0.01
+    r = cr.empty(n, dtype=cr.int64).random_(3, 7)
+    assert set(np.unique(r.numpy())) == {3, 4, 5, 6}
+    assert set(np.unique(cr.empty(1000).random_(4).numpy())) == {0.0, 1.0, 2.0, 3.0}
+    assert cr.empty(1000, dtype=cr.float16).random_().numpy().max() <= 2**11
+    cr.manual_seed(0)
+    assert cr.empty(n, dtype=cr.float64).uniform_(-1, 3).tolist() == u.tolist()
+    p = cr.tensor([0.0, 1.0, 0.0, 1.0])
+    assert cr.empty(4).bernoulli_(p).tolist() == [0.0, 1.0, 0.0, 1.0]
+
+
+def test_random_fills_with_a_generator_leave_the_default_alone():
+    cr.manual_seed(1)
+    expected = cr.rand(3).tolist()
+    cr.manual_seed(1)
+    a = cr.empty(5).normal_(generator=cr.Generator(7))
+    assert cr.rand(3).tolist() == expected
+    assert a.tolist() == cr.empty(5).normal_(generator=cr.Generator(7)).tolist()
+
+
+def test_random_fill_errors():
+    with pytest.raises(TypeError, match="uniform_: needs a floating-point tensor, got int64"):
+        cr.zeros(2, dtype=cr.int64).uniform_()
+    with pytest.raises(RuntimeError, match="expects from <= to"):
+        cr.zeros(2).uniform_(3, 1)
+    with pytest.raises(RuntimeError, match="expects std >= 0.0"):
+        cr.zeros(2).normal_(0, -1)
+    with pytest.raises(RuntimeError, match="expects lambd > 0.0"):
+        cr.zeros(2).exponential_(0)
+    with pytest.raises(RuntimeError, match="expects 0 <= p <= 1"):
+        cr.zeros(2).bernoulli_(1.5)
+    with pytest.raises(RuntimeError, match="expects 'from' to be less than 'to'"):
+        cr.zeros(2).random_(5, 3)

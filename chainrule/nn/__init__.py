@@ -31,3 +31,58 @@ __all__ = [
     "functional", "init", "receptive_field", "resolve_padding", "same_padding",
     "GRU", "GRUCell", "LSTM", "LSTMCell", "RNN", "RNNCell",
 ]
+
+# ----- nn functional and modules (activations, losses, embeddings, dropout, misc layers) -----
+from .activation import (  # noqa: E402
+    CELU, GLU, SELU, Hardshrink, Hardsigmoid, Hardswish, Hardtanh, LogSigmoid, Mish, ReLU6, SiLU, Softmax2d, Softmin,
+    Softshrink, Softsign, Tanhshrink, Threshold,
+)
+from .dropout import AlphaDropout, Dropout1d, Dropout3d, FeatureAlphaDropout  # noqa: E402
+from .linear import Bilinear  # noqa: E402
+from .loss import (  # noqa: E402
+    CosineEmbeddingLoss, GaussianNLLLoss, HingeEmbeddingLoss, HuberLoss, KLDivLoss, MarginRankingLoss,
+    MultiLabelSoftMarginLoss, PoissonNLLLoss, SoftMarginLoss, TripletMarginLoss,
+)
+from .misc import ChannelShuffle, CosineSimilarity, PairwiseDistance, Unflatten  # noqa: E402
+from .module import ParameterDict, ParameterList  # noqa: E402
+from .normalization import LocalResponseNorm  # noqa: E402
+from .sparse import Embedding, EmbeddingBag  # noqa: E402
+
+__all__ += [
+    "CELU", "GLU", "SELU", "Hardshrink", "Hardsigmoid", "Hardswish", "Hardtanh", "LogSigmoid", "Mish", "ReLU6", "SiLU",
+    "Softmax2d", "Softmin", "Softshrink", "Softsign", "Tanhshrink", "Threshold",
+    "AlphaDropout", "Dropout1d", "Dropout3d", "FeatureAlphaDropout", "Bilinear", "CosineEmbeddingLoss",
+    "GaussianNLLLoss", "HingeEmbeddingLoss", "HuberLoss", "KLDivLoss", "MarginRankingLoss", "MultiLabelSoftMarginLoss",
+    "PoissonNLLLoss", "SoftMarginLoss", "TripletMarginLoss", "ChannelShuffle", "CosineSimilarity", "PairwiseDistance",
+    "Unflatten", "ParameterDict", "ParameterList", "LocalResponseNorm", "Embedding", "EmbeddingBag",
+]
+
+# ----- attention (ops/attention.py, nn/transformer.py) -----
+from .transformer import (  # noqa: E402
+    MultiheadAttention, Transformer, TransformerDecoder, TransformerDecoderLayer, TransformerEncoder,
+    TransformerEncoderLayer,
+)
+
+__all__ += [
+    "MultiheadAttention", "Transformer", "TransformerDecoder", "TransformerDecoderLayer", "TransformerEncoder",
+    "TransformerEncoderLayer",
+]
+
+# ----- spatial ops (nn/padding.py, nn/upsampling.py, nn/fold.py, nn/pixelshuffle.py, 3-D conv and pooling) -----
+from .conv import Conv3d  # noqa: E402
+from .fold import Fold, Unfold  # noqa: E402
+from .padding import (  # noqa: E402
+    CircularPad1d, CircularPad2d, CircularPad3d, ConstantPad1d, ConstantPad2d, ConstantPad3d, ReflectionPad1d,
+    ReflectionPad2d, ReflectionPad3d, ReplicationPad1d, ReplicationPad2d, ReplicationPad3d, ZeroPad1d, ZeroPad2d,
+    ZeroPad3d,
+)
+from .pixelshuffle import PixelShuffle, PixelUnshuffle  # noqa: E402
+from .pooling import AvgPool3d, LPPool1d, LPPool2d, MaxPool3d, MaxUnpool2d  # noqa: E402
+from .upsampling import Upsample, UpsamplingBilinear2d, UpsamplingNearest2d  # noqa: E402
+
+__all__ += [
+    "Conv3d", "Fold", "Unfold", "CircularPad1d", "CircularPad2d", "CircularPad3d", "ConstantPad1d", "ConstantPad2d",
+    "ConstantPad3d", "ReflectionPad1d", "ReflectionPad2d", "ReflectionPad3d", "ReplicationPad1d", "ReplicationPad2d",
+    "ReplicationPad3d", "ZeroPad1d", "ZeroPad2d", "ZeroPad3d", "PixelShuffle", "PixelUnshuffle", "AvgPool3d",
+    "LPPool1d", "LPPool2d", "MaxPool3d", "MaxUnpool2d", "Upsample", "UpsamplingBilinear2d", "UpsamplingNearest2d",
+]

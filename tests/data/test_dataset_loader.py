@@ -269,3 +269,134 @@ def test_real_mnist_epoch_with_augmentation(mnist_train):
         assert x.shape[1:] == (1, 28, 28) and x.dtype == cr.float32
         counts += np.bincount(y.numpy(), minlength=10)
     np.testing.assert_array_equal(counts, [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949])
+
+
+# ----- num_workers and torch's other DataLoader options -----------------------------------------------
+class PerSampleNoise(Dataset):
+    """Per-sample Python work with random draws from the default generator (as a user's transform)."""
+
+    def __len__(self):
+        return 37
+
+    def __getitem__(self, i):
+        return np.full(3, i, dtype=np.float32) + cr.randn(3).numpy(), {"label": i, "weight": 0.5}
+
+
+def _epochs(loader, n=2):
+    out = []
+    for _ in range(n):
+        for batch in loader:
+            flat = batch if isinstance(batch, (tuple, list)) else [batch]
+            out.append([np.asarray(b.numpy() if isinstance(b, cr.Tensor) else
+                                   {k: v.numpy() for k, v in b.items()}["label"] if isinstance(b, dict) else b)
+                        for b in flat])
+    return out
+
+
+@pytest.mark.parametrize("workers", [1, 2, 4])
+@pytest.mark.parametrize("persistent", [False, True])
+def test_workers_give_the_batches_of_num_workers_0(workers, persistent):
+    x, y = toy(50)
+    augment = T.Compose([T.GaussianNoise(0.1), T.RandomHorizontalFlip()])
+    for ds in (ArrayDataset(x.reshape(50, 1, 1, 3), y, transform=augment), PerSampleNoise()):
+        serial = _epochs(DataLoader(ds, batch_size=4, shuffle=True, seed=11))
+        threaded = _epochs(DataLoader(ds, batch_size=4, shuffle=True, seed=11, num_workers=workers,
+                                      persistent_workers=persistent, prefetch_factor=3))
+        assert len(serial) == len(threaded) == 2 * -(-len(ds) // 4)
+        for a, b in zip(serial, threaded):
+            for u, v in zip(a, b):
+                np.testing.assert_array_equal(u, v)
+
+
+def test_workers_follow_the_global_seed_and_epochs_differ():
+    ds = PerSampleNoise()
+    cr.manual_seed(3)
+    first = _epochs(DataLoader(ds, batch_size=5, num_workers=2), n=2)
+    cr.manual_seed(3)
+    again = _epochs(DataLoader(ds, batch_size=5), n=2)
+    np.testing.assert_array_equal(first[0][0], again[0][0])
+    half = len(first) // 2
+    assert not np.array_equal(first[0][0], first[half][0])  # a new epoch draws new noise
+
+
+def test_default_collate_of_tuples_dicts_and_numbers_as_torch():
+    import torch.utils.data as tud
+
+    samples = [(np.ones(2, np.float32) * i, {"n": i, "f": i / 2, "b": bool(i % 2)}, [i, 1.5]) for i in range(3)]
+    ours, theirs = default_collate(samples), tud.default_collate(samples)
+    np.testing.assert_array_equal(ours[0].numpy(), theirs[0].numpy())
+    for k in ("n", "f", "b"):
+        assert ours[1][k].tolist() == theirs[1][k].tolist() and str(ours[1][k].dtype) == str(theirs[1][k].dtype)[6:]
+    assert [t.tolist() for t in ours[2]] == [t.tolist() for t in theirs[2]]
+
+
+def test_worker_init_fn_runs_once_per_thread():
+    seen = []
+    loader = DataLoader(ArrayDataset(*toy(40)), batch_size=2, num_workers=3, worker_init_fn=seen.append)
+    assert len(list(loader)) == 20
+    assert sorted(seen) == [0, 1, 2]
+
+
+def test_persistent_workers_keep_the_pool_and_others_release_it():
+    ds = ArrayDataset(*toy(20))
+    keep = DataLoader(ds, batch_size=4, num_workers=2, persistent_workers=True)
+    list(keep)
+    pool = keep._pool
+    list(keep)
+    assert pool is not None and keep._pool is pool
+    once = DataLoader(ds, batch_size=4, num_workers=2)
+    list(once)
+    assert once._pool is None
+
+
+def test_breaking_out_of_an_epoch_is_clean():
+    loader = DataLoader(ArrayDataset(*toy(40)), batch_size=2, num_workers=2)
+    for i, _ in enumerate(loader):
+        if i == 2:
+            break
+    assert len(list(loader)) == 20
+
+
+def test_torch_only_options_are_accepted():
+    loader = DataLoader(ArrayDataset(*toy(10)), 3, False, None, None, 0, None, True, True, 0, None, None, None,
+                        pin_memory_device="", in_order=True)
+    assert [len(b[1]) for b in loader] == [3, 3, 3]
+
+
+def test_a_slow_batch_times_out():
+    import time
+
+    class Slow(Dataset):
+        def __len__(self):
+            return 2
+
+        def __getitem__(self, i):
+            time.sleep(0.5)
+            return np.zeros(1)
+
+    with pytest.raises(RuntimeError, match=r"DataLoader: timed out after 0.05 seconds"):
+        list(DataLoader(Slow(), num_workers=1, timeout=0.05))
+
+
+@pytest.mark.parametrize(("kwargs", "message"), [
+    ({"num_workers": -1}, "num_workers option should be a non-negative integer, got -1"),
+    ({"prefetch_factor": 2}, "prefetch_factor and persistent_workers need num_workers > 0"),
+    ({"persistent_workers": True}, "prefetch_factor and persistent_workers need num_workers > 0"),
+    ({"num_workers": 1, "prefetch_factor": 0}, "prefetch_factor should be a positive integer, got 0"),
+    ({"timeout": -1}, "timeout option should be non-negative"),
+])
+def test_worker_option_errors(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        DataLoader(ArrayDataset(*toy(4)), **kwargs)
+
+
+def test_random_split_fractions_generator_and_subset_as_torch():
+    import torch.utils.data as tud
+
+    ds = TensorDataset(cr.arange(10))
+    parts = random_split(ds, [0.5, 0.3, 0.2], generator=cr.Generator(0))
+    assert [len(p) for p in parts] == [len(p) for p in tud.random_split(range(10), [0.5, 0.3, 0.2])]
+    again = random_split(ds, [0.5, 0.3, 0.2], generator=cr.Generator(0))
+    assert [p.indices.tolist() for p in parts] == [p.indices.tolist() for p in again]
+    assert sorted(i for p in parts for i in p.indices.tolist()) == list(range(10))
+    assert [len(p) for p in random_split(range(7), [0.5, 0.5])] == [len(p) for p in tud.random_split(range(7), [0.5, 0.5])]
