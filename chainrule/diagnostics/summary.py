@@ -24,7 +24,25 @@ def _pair(v):
 
 
 def _leaf_modules(model):
-    return [(name, m) for name, m in model.named_modules() if not any(True for _ in m.children())]
+    """The modules that get a row: the leaves, and any module holding parameters of its own beside its children
+    (MultiheadAttention's in_proj_weight, a model's positional embedding), so each parameter is in one row."""
+    return [(name or type(m).__name__, m) for name, m in model.named_modules()
+            if not any(True for _ in m.children()) or any(True for _ in m.parameters(recurse=False))]
+
+
+def _fold_unrun_into_parents(leaves, rows):
+    """A module whose parameters its parent uses without calling it (MultiheadAttention's out_proj) gets no row
+    of its own: its parameters count in the row of its nearest ancestor that ran."""
+    by_name = {r["name"]: r for r in rows}
+    for name, module in leaves:
+        if name in by_name:
+            continue
+        parts = name.split(".")
+        owner = next((by_name[p] for p in (".".join(parts[:k]) for k in range(len(parts) - 1, 0, -1)) if p in by_name),
+                     None)
+        if owner is not None:
+            owner["params"] += sum(p.numel() for p in module.parameters(recurse=False) if p.requires_grad)
+            owner["frozen_params"] += sum(p.numel() for p in module.parameters(recurse=False) if not p.requires_grad)
 
 
 def _first_tensor(out):
@@ -128,6 +146,7 @@ def summary(model, input_size, dtype=None):
         for h in handles:
             h.remove()
         model.train(was_training)
+    _fold_unrun_into_parents(leaves, rows)
     total_params = sum(p.numel() for p in model.parameters())
     trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
     totals = dict(params=total_params, trainable_params=trainable, frozen_params=total_params - trainable,
