@@ -14,7 +14,7 @@ def one_blas_thread():
 def both_paths(request):
     """Run a test on the fast kernels and again on the reference ops (``chainrule.use_reference``): a module
     of parity tests says ``pytestmark = pytest.mark.usefixtures("both_paths")`` to check both against torch.
-    The reference runs carry the ``reference`` marker: CI runs them in their own step (``-m reference``)."""
+    The reference runs carry the ``reference`` marker (``-m reference`` runs only them)."""
     import chainrule as cr
 
     with cr.use_reference(request.param == "reference"):
@@ -22,7 +22,7 @@ def both_paths(request):
 
 
 def pytest_collection_modifyitems(items):
-    """tests/kernels/ (fast kernel == reference op, over the full grids) runs in the ``reference`` step too."""
+    """tests/kernels/ (fast kernel == reference op, over the full grids) carries the ``reference`` marker too."""
     for item in items:
         if "/tests/kernels/" in str(item.path) and "test_parallel.py" not in str(item.path):
             item.add_marker(pytest.mark.reference)
