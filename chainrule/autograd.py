@@ -18,6 +18,8 @@ _profiler = None  # the running chainrule.profiler.profile: it times every op's 
 
 
 def is_grad_enabled():
+    """Whether grad mode is on (ops record the graph): True unless inside ``no_grad()`` / ``set_grad_enabled(False)``.
+    """
     return _grad_enabled
 
 
@@ -178,6 +180,10 @@ class Function:
 
     @classmethod
     def apply(cls, *inputs, **kwargs):
+        """Run the op on ``inputs`` (Tensors and other arguments; keywords go to forward) and return its output Tensor
+        (a tuple for several outputs). The node is recorded — the output gets ``grad_fn`` and ``requires_grad`` — when
+        grad mode is on and some input requires grad. Raises ValueError naming the op and the input shapes when forward
+        rejects its inputs."""
         fn = cls()
         if _grad_enabled:
             fn.needs = tuple([isinstance(x, Tensor) and x.requires_grad for x in inputs])
@@ -228,9 +234,14 @@ class Function:
         return outs
 
     def forward(self, *arrays, **kwargs):
+        """The op's output from its inputs; subclasses define it (a staticmethod ``forward(ctx, *args)`` on Tensors in
+        PyTorch's style, or a method on arrays for the built-in ops — see the class docstring). Raises
+        NotImplementedError here."""
         raise NotImplementedError
 
     def backward(self, grad):
+        """The gradient of each input from the output's gradient: one per forward argument (None where none is needed),
+        each of that input's shape; subclasses define it. Raises NotImplementedError here."""
         raise NotImplementedError
 
     def release(self):
@@ -269,6 +280,8 @@ class Function:
 
     @property
     def saved_tensors(self):
+        """The tensors given to ``save_for_backward``, in order. Raises RuntimeError when one was modified in place
+        since (its saved value is gone)."""
         for i, (t, version) in enumerate(getattr(self, "_saved", ())):
             if isinstance(t, Tensor) and t._version != version:
                 raise RuntimeError(f"{type(self).__name__}: saved tensor {i} (shape {t.shape}) was modified by an "

@@ -51,18 +51,30 @@ def from_numpy(array):
 
 
 def zeros(*size, dtype=None, device=None, requires_grad=False):
+    """A tensor of ``size`` filled with 0. ``size``: ints or one tuple/list of ints (ValueError for a negative or
+    non-integer size). ``dtype`` defaults to the default float dtype (``get_default_dtype()``); ``device`` only the CPU
+    (another raises RuntimeError); ``requires_grad`` makes a leaf that records ops."""
     return _make(np.zeros(_size(size), dtype=_float_dtype(dtype)), requires_grad, device, "zeros")
 
 
 def ones(*size, dtype=None, device=None, requires_grad=False):
+    """A tensor of ``size`` filled with 1. ``size``: ints or one tuple/list of ints (ValueError for a negative or
+    non-integer size). ``dtype`` defaults to the default float dtype (``get_default_dtype()``); ``device`` only the CPU
+    (another raises RuntimeError); ``requires_grad`` makes a leaf that records ops."""
     return _make(np.ones(_size(size), dtype=_float_dtype(dtype)), requires_grad, device, "ones")
 
 
 def empty(*size, dtype=None, device=None, requires_grad=False):
+    """A tensor of ``size`` with uninitialized entries (whatever the memory held). ``size``: ints or one tuple/list of
+    ints (ValueError for a negative or non-integer size). ``dtype`` defaults to the default float dtype
+    (``get_default_dtype()``); ``device`` only the CPU (another raises RuntimeError); ``requires_grad`` makes a leaf
+    that records ops."""
     return _make(np.empty(_size(size), dtype=_float_dtype(dtype)), requires_grad, device, "empty")
 
 
 def full(size, fill_value, *, dtype=None, device=None, requires_grad=False):
+    """A tensor of ``size`` (an int or a tuple) filled with ``fill_value``; ``dtype`` defaults to fill_value's (an int →
+    int64, a float → the default float dtype, a bool → bool). ``device`` only the CPU."""
     if dtype is None:
         dtype = as_array(fill_value).dtype
     return _make(np.full(_size((size,)), fill_value, dtype=dtypes.to_dtype(dtype)), requires_grad, device, "full")
@@ -73,18 +85,26 @@ def _like(t, dtype):
 
 
 def zeros_like(input, *, dtype=None, device=None, requires_grad=False):  # noqa: A002 - torch's argument name
+    """A tensor of input's shape filled with 0. ``dtype`` defaults to input's; ``device`` only the CPU;
+    ``requires_grad`` makes a leaf that records ops."""
     return _make(np.zeros(input.shape, dtype=_like(input, dtype)), requires_grad, device, "zeros_like")
 
 
 def ones_like(input, *, dtype=None, device=None, requires_grad=False):  # noqa: A002
+    """A tensor of input's shape filled with 1. ``dtype`` defaults to input's; ``device`` only the CPU;
+    ``requires_grad`` makes a leaf that records ops."""
     return _make(np.ones(input.shape, dtype=_like(input, dtype)), requires_grad, device, "ones_like")
 
 
 def empty_like(input, *, dtype=None, device=None, requires_grad=False):  # noqa: A002
+    """A tensor of input's shape with uninitialized entries. ``dtype`` defaults to input's; ``device`` only the CPU;
+    ``requires_grad`` makes a leaf that records ops."""
     return _make(np.empty(input.shape, dtype=_like(input, dtype)), requires_grad, device, "empty_like")
 
 
 def full_like(input, fill_value, *, dtype=None, device=None, requires_grad=False):  # noqa: A002
+    """A tensor of input's shape filled with ``fill_value``. ``dtype`` defaults to input's; ``device`` only the CPU;
+    ``requires_grad`` makes a leaf that records ops."""
     return _make(np.full(input.shape, fill_value, dtype=_like(input, dtype)), requires_grad, device, "full_like")
 
 
@@ -115,6 +135,9 @@ def linspace(start, end, steps, *, dtype=None, device=None, requires_grad=False)
 
 
 def eye(n, m=None, *, dtype=None, device=None, requires_grad=False):
+    """The n × m identity matrix (m = n when None): ones on the diagonal, zeros elsewhere. ``dtype`` defaults to the
+    default float dtype (``get_default_dtype()``); ``device`` only the CPU (another raises RuntimeError);
+    ``requires_grad`` makes a leaf that records ops."""
     return _make(np.eye(n, m, dtype=_float_dtype(dtype)), requires_grad, device, "eye")
 
 
@@ -173,12 +196,16 @@ def randperm(n, *, generator=None, dtype=None, device=None, requires_grad=False)
 
 
 def rand_like(input, *, generator=None, dtype=None, device=None, requires_grad=False):  # noqa: A002
+    """Uniform draws on [0, 1) in input's shape; ``dtype`` defaults to input's and must be floating (TypeError
+    otherwise); ``generator`` as ``rand``'s."""
     dtypes.check_device(device, "rand_like")
     return rand(input.shape, generator=generator, dtype=_like(input, dtype), device=device,
                 requires_grad=requires_grad)
 
 
 def randn_like(input, *, generator=None, dtype=None, device=None, requires_grad=False):  # noqa: A002
+    """Standard-normal draws in input's shape; ``dtype`` defaults to input's and must be floating (TypeError otherwise);
+    ``generator`` as ``randn``'s."""
     dtypes.check_device(device, "randn_like")
     return randn(input.shape, generator=generator, dtype=_like(input, dtype), device=device,
                  requires_grad=requires_grad)

@@ -52,6 +52,8 @@ def set_default_dtype(dtype):
 
 
 def get_default_dtype():
+    """The dtype Python floats become (float32 unless ``set_default_dtype`` changed it), like
+    ``torch.get_default_dtype``."""
     return _default_float
 
 

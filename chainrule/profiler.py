@@ -50,10 +50,12 @@ class Stat:
 
     @property
     def total_s(self):
+        """Seconds spent forward and backward together."""
         return self.forward_s + self.backward_s
 
     @property
     def bytes(self):
+        """Bytes forward (the outputs) and backward (the gradients returned) together."""
         return self.forward_bytes + self.backward_bytes
 
 
@@ -82,6 +84,8 @@ class profile:
         return False
 
     def start(self):
+        """Start recording (what entering the ``with`` block does): every op run from now, and each call of the model's
+        modules when a model was given, until ``stop()``. Raises RuntimeError when another profile is recording."""
         if autograd._profiler is not None:
             raise RuntimeError("profiler.profile: another profile is already recording (profiles do not nest); "
                                "stop it or leave its `with` block first")

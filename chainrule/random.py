@@ -27,6 +27,8 @@ class Generator:
         return self
 
     def initial_seed(self):
+        """The seed this generator was created or last ``manual_seed``-ed with, in [0, 2⁶⁴) (a negative seed s as s +
+        2⁶⁴)."""
         return self.initial_seed_value
 
     def get_state(self):
@@ -34,6 +36,7 @@ class Generator:
         return self.rng.bit_generator.state
 
     def set_state(self, state):
+        """Restore a state from ``get_state()`` (so draws repeat from there); returns self."""
         self.rng.bit_generator.state = state
         return self
 

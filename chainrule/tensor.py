@@ -91,43 +91,57 @@ class Tensor:
     # ----- properties and conversion -------------------------------------------------------------
     @property
     def shape(self):
+        """The shape, a tuple of ints (NumPy's ``shape``; torch's ``torch.Size``)."""
         return self.data.shape
 
     @property
     def ndim(self):
+        """The number of dimensions (``len(self.shape)``)."""
         return self.data.ndim
 
     @property
     def dtype(self):
+        """The element type, a NumPy dtype (``chainrule.float32`` is ``numpy.float32``'s dtype)."""
         return self.data.dtype
 
     @property
     def is_leaf(self):
+        """True for a tensor no recorded op made (created by the user, or made with grad mode off or from inputs that
+        require no grad); ``backward`` fills ``.grad`` on the leaves only."""
         return self._ctx is None
 
     @property
     def grad_fn(self):
+        """The Function node (the ``ctx``) that made this tensor, or None for a leaf. ``grad_fn.inputs`` leads back
+        through the graph."""
         return self._ctx
 
     @property
     def T(self):
+        """The dimensions reversed: ``permute(ndim-1, …, 0)``; for a matrix, its transpose. Differentiable."""
         return shape_ops.permute(self, tuple(range(self.ndim - 1, -1, -1)))
 
     def size(self, dim=None):
+        """The shape (a tuple) without ``dim``; with ``dim`` (an int, negative counts from the end), that dimension's
+        length. Raises IndexError for a dim out of range."""
         return self.data.shape if dim is None else self.data.shape[dim]
 
     def dim(self):
+        """The number of dimensions, as ``ndim``."""
         return self.data.ndim
 
     def numel(self):
+        """The number of elements: the product of the shape (1 for a 0-d tensor)."""
         return self.data.size
 
     def item(self):
+        """The single element as a Python number. Raises ValueError if the tensor has more than one element."""
         if self.data.size != 1:
             raise ValueError(f"item: only a tensor with one element can be converted, got shape {self.shape}")
         return self.data.item()
 
     def tolist(self):
+        """The data as nested Python lists of Python numbers (a number for a 0-d tensor)."""
         return self.data.tolist()
 
     def numpy(self, *, force=False):
@@ -151,6 +165,7 @@ class Tensor:
         return Tensor(self.data)
 
     def clone(self):
+        """A copy of the data; differentiable (the gradient flows back to ``self``) when ``self`` requires grad."""
         return arith.add(self, 0) if self.requires_grad else Tensor(self.data.copy())
 
     def to(self, *args, dtype=None, device=None, non_blocking=False, copy=False):
@@ -174,6 +189,7 @@ class Tensor:
         return out.clone() if copy and out is self else out
 
     def astype(self, dtype):
+        """NumPy's spelling of ``to(dtype)``: the tensor cast to ``dtype``."""
         return self.to(dtype)
 
     def type(self, dtype=None, non_blocking=False):
@@ -186,45 +202,58 @@ class Tensor:
         return self.to(dtype)
 
     def float(self):
+        """``to(chainrule.float32)``."""
         return self.to(dtypes.float32)
 
     def double(self):
+        """``to(chainrule.float64)``."""
         return self.to(dtypes.float64)
 
     def half(self):
+        """``to(chainrule.float16)``."""
         return self.to(dtypes.float16)
 
     def long(self):
+        """``to(chainrule.int64)``."""
         return self.to(dtypes.int64)
 
     def int(self):
+        """``to(chainrule.int32)``."""
         return self.to(dtypes.int32)
 
     def short(self):
+        """``to(chainrule.int16)``."""
         return self.to(dtypes.int16)
 
     def char(self):
+        """``to(chainrule.int8)``."""
         return self.to(dtypes.int8)
 
     def byte(self):
+        """``to(chainrule.uint8)``."""
         return self.to(dtypes.uint8)
 
     def bool(self):
+        """``to(chainrule.bool)``."""
         return self.to(dtypes.bool)
 
     # devices: chainrule computes on the CPU only; these let device-agnostic torch code run unchanged
     @property
     def device(self):
+        """Always ``chainrule.device('cpu')``: chainrule computes on the CPU (NumPy)."""
         return dtypes.cpu
 
     @property
     def is_cuda(self):
+        """Always False: there is no CUDA device."""
         return False
 
     def cpu(self):
+        """``self``: every tensor already lives on the CPU."""
         return self
 
     def cuda(self, device=None, non_blocking=False):
+        """Always raises RuntimeError: chainrule has no CUDA device (use ``.cpu()`` or ``.to('cpu')``)."""
         raise RuntimeError("cuda: chainrule runs on the CPU only (NumPy); there is no CUDA device — use .cpu() "
                            "or .to('cpu'), or leave the tensor where it is")
 
@@ -236,19 +265,24 @@ class Tensor:
 
     @property
     def itemsize(self):
+        """Bytes per element, as ``element_size()``."""
         return self.data.itemsize
 
     @property
     def nbytes(self):
+        """Bytes held by the data: ``numel() * itemsize``."""
         return self.data.nbytes
 
     def is_floating_point(self):
+        """True for a float dtype (float16, float32, float64)."""
         return self.data.dtype.kind == "f"
 
     def is_contiguous(self, memory_format=None):
+        """Always True: no chainrule op depends on strides, so every tensor behaves as torch's contiguous ones."""
         return True
 
     def contiguous(self, memory_format=None):
+        """``self`` (see ``is_contiguous``)."""
         return self
 
     def data_ptr(self):
@@ -273,6 +307,8 @@ class Tensor:
         self._grad = value
 
     def requires_grad_(self, requires_grad=True):
+        """Set ``requires_grad`` in place and return ``self``. Raises RuntimeError for ``True`` on a non-float tensor,
+        and for ``False`` on a non-leaf (use ``detach()``)."""
         if requires_grad and self.data.dtype.kind not in "fc":
             raise RuntimeError(
                 f"requires_grad_: only tensors of floating point dtype can require gradients, got {self.dtype}"
@@ -330,16 +366,23 @@ class Tensor:
         self._version += 1
 
     def zero_(self):
+        """self ← 0, in place, outside the graph; returns self. Raises RuntimeError on a tensor in a recorded graph (see
+        ``_check_inplace``)."""
         self._check_inplace("zero_")
         self.data[...] = 0
         return self
 
     def fill_(self, value):
+        """self ← ``value`` (a number) everywhere, in place, outside the graph; returns self. Raises RuntimeError on a
+        tensor in a recorded graph."""
         self._check_inplace("fill_")
         self.data[...] = value
         return self
 
     def copy_(self, src):
+        """self ← ``src`` (a Tensor, array or nested list broadcastable to self's shape; cast to self's dtype), in
+        place, outside the graph; returns self. Raises ValueError when the shapes don't broadcast, RuntimeError on a
+        tensor in a recorded graph."""
         self._check_inplace("copy_")
         src = as_array(src)
         try:
@@ -383,12 +426,16 @@ class Tensor:
         return arith.mul(other, alpha) if isinstance(other, Tensor) else other * alpha
 
     def add_(self, other, *, alpha=1):
+        """self ← self + alpha·other, in place (``other`` broadcast to self's shape); returns self. Raises RuntimeError
+        when the result's shape or dtype category doesn't fit self, or an operand is in a recorded graph."""
         return self._inplace("add_", arith.add, self._scaled("add_", other, alpha))
 
     def sub_(self, other, *, alpha=1):
+        """self ← self − alpha·other, in place; returns self. Raises as ``add_``."""
         return self._inplace("sub_", arith.sub, self._scaled("sub_", other, alpha))
 
     def mul_(self, other):
+        """self ← self · other, in place; returns self. Raises as ``add_``."""
         return self._inplace("mul_", arith.mul, other)
 
     def div_(self, other, *, rounding_mode=None):
@@ -412,35 +459,46 @@ class Tensor:
         return self._write("div_", np.asarray(quotient, dtype=dtype))
 
     def pow_(self, exponent):
+        """self ← self ** exponent, in place; returns self. Raises as ``add_``."""
         return self._inplace("pow_", arith.pow, exponent)
 
     def clamp_(self, min=None, max=None):  # noqa: A002 - PyTorch's argument names
+        """self ← clamp(self, min, max), in place; returns self (``clip_`` is the same). Raises as ``add_``."""
         return self._inplace("clamp_", lambda x: arith.clamp(x, min, max))
 
     clip_ = clamp_
 
     def exp_(self):
+        """self ← exp(self), in place; returns self. Raises RuntimeError on an integer tensor (a float result) or one in
+        a recorded graph."""
         return self._inplace("exp_", arith.exp)
 
     def log_(self):
+        """self ← log(self), in place; returns self. Raises as ``exp_``."""
         return self._inplace("log_", arith.log)
 
     def sqrt_(self):
+        """self ← sqrt(self), in place; returns self. Raises as ``exp_``."""
         return self._inplace("sqrt_", arith.sqrt)
 
     def abs_(self):
+        """self ← |self|, in place; returns self."""
         return self._inplace("abs_", arith.abs)
 
     def neg_(self):
+        """self ← −self, in place; returns self."""
         return self._inplace("neg_", arith.neg)
 
     def sigmoid_(self):
+        """self ← σ(self) = 1 / (1 + e^(−self)), in place; returns self. Raises as ``exp_``."""
         return self._inplace("sigmoid_", activation.sigmoid)
 
     def tanh_(self):
+        """self ← tanh(self), in place; returns self. Raises as ``exp_``."""
         return self._inplace("tanh_", activation.tanh)
 
     def relu_(self):
+        """self ← max(self, 0), in place; returns self."""
         return self._inplace("relu_", activation.relu)
 
     def masked_fill_(self, mask, value):
@@ -735,142 +793,193 @@ class Tensor:
 
     # ----- math methods -------------------------------------------------------------------------
     def add(self, other):
+        """Tensor method of ``chainrule.add(self, other)``."""
         return arith.add(self, other)
 
     def sub(self, other):
+        """Tensor method of ``chainrule.sub(self, other)``."""
         return arith.sub(self, other)
 
     def mul(self, other):
+        """Tensor method of ``chainrule.mul(self, other)``."""
         return arith.mul(self, other)
 
     def div(self, other, *, rounding_mode=None):
+        """Tensor method of ``chainrule.div(self, other, rounding_mode=None)``."""
         return arith.div(self, other, rounding_mode=rounding_mode)
 
     def pow(self, exponent):
+        """Tensor method of ``chainrule.pow(self, exponent)``."""
         return arith.pow(self, exponent)
 
     def neg(self):
+        """Tensor method of ``chainrule.neg(self)``."""
         return arith.neg(self)
 
     def exp(self):
+        """Tensor method of ``chainrule.exp(self)``."""
         return arith.exp(self)
 
     def log(self):
+        """Tensor method of ``chainrule.log(self)``."""
         return arith.log(self)
 
     def sqrt(self):
+        """Tensor method of ``chainrule.sqrt(self)``."""
         return arith.sqrt(self)
 
     def abs(self):
+        """Tensor method of ``chainrule.abs(self)``."""
         return arith.abs(self)
 
     def sin(self):
+        """Tensor method of ``chainrule.sin(self)``."""
         return arith.sin(self)
 
     def cos(self):
+        """Tensor method of ``chainrule.cos(self)``."""
         return arith.cos(self)
 
     def tanh(self):
+        """Tensor method of ``chainrule.tanh(self)``."""
         return activation.tanh(self)
 
     def sigmoid(self):
+        """Tensor method of ``chainrule.sigmoid(self)``."""
         return activation.sigmoid(self)
 
     def relu(self):
+        """Tensor method of ``chainrule.relu(self)``."""
         return activation.relu(self)
 
     def softmax(self, dim):
+        """Tensor method of ``chainrule.softmax(self, dim)``."""
         return activation.softmax(self, dim)
 
     def log_softmax(self, dim):
+        """Tensor method of ``chainrule.log_softmax(self, dim)``."""
         return activation.log_softmax(self, dim)
 
     def clamp(self, min=None, max=None):  # noqa: A002 - PyTorch's argument names
+        """Tensor method of ``chainrule.clamp(self, min, max)``: each entry limited to [min, max] (either may be None);
+        ``clip`` is the same."""
         return arith.clamp(self, min, max)
 
     clip = clamp
 
     def maximum(self, other):
+        """Tensor method of ``chainrule.maximum(self, other)``."""
         return arith.maximum(self, other)
 
     def minimum(self, other):
+        """Tensor method of ``chainrule.minimum(self, other)``."""
         return arith.minimum(self, other)
 
     def where(self, condition, other):
+        """Tensor method of ``chainrule.where(condition, self, other)``: ``self`` where ``condition`` holds, else
+        ``other``."""
         return arith.where(condition, self, other)
 
     def matmul(self, other):
+        """Tensor method of ``chainrule.matmul(self, other)``: also ``self @ other``."""
         return linalg.matmul(self, other)
 
     # ----- reductions (ops/reduce.py; axis= is another name for dim=, as in torch) -------------
     def sum(self, dim=None, keepdim=False, *, dtype=None, axis=None):
+        """Tensor method of ``chainrule.sum(self, dim=None, keepdim=False, *, dtype=None, axis=None)``."""
         return reduce.sum(self, dim, keepdim, dtype=dtype, axis=axis)
 
     def mean(self, dim=None, keepdim=False, *, dtype=None, axis=None):
+        """Tensor method of ``chainrule.mean(self, dim=None, keepdim=False, *, dtype=None, axis=None)``."""
         return reduce.mean(self, dim, keepdim, dtype=dtype, axis=axis)
 
     def nansum(self, dim=None, keepdim=False, *, dtype=None, axis=None):
+        """Tensor method of ``chainrule.nansum(self, dim=None, keepdim=False, *, dtype=None, axis=None)``."""
         return reduce.nansum(self, dim, keepdim, dtype=dtype, axis=axis)
 
     def nanmean(self, dim=None, keepdim=False, *, dtype=None, axis=None):
+        """Tensor method of ``chainrule.nanmean(self, dim=None, keepdim=False, *, dtype=None, axis=None)``."""
         return reduce.nanmean(self, dim, keepdim, dtype=dtype, axis=axis)
 
     def max(self, dim=None, keepdim=False, *, axis=None):
+        """Tensor method of ``chainrule.max(self, dim=None, keepdim=False, *, axis=None)``: the maximum without dim;
+        with dim, the (values, indices) pair."""
         return reduce.max(self, dim, keepdim, axis=axis)
 
     def min(self, dim=None, keepdim=False, *, axis=None):
+        """Tensor method of ``chainrule.min(self, dim=None, keepdim=False, *, axis=None)``: the minimum without dim;
+        with dim, the (values, indices) pair."""
         return reduce.min(self, dim, keepdim, axis=axis)
 
     def amax(self, dim=None, keepdim=False, *, axis=None):
+        """Tensor method of ``chainrule.amax(self, dim=None, keepdim=False, *, axis=None)``."""
         return reduce.amax(self, dim, keepdim, axis=axis)
 
     def amin(self, dim=None, keepdim=False, *, axis=None):
+        """Tensor method of ``chainrule.amin(self, dim=None, keepdim=False, *, axis=None)``."""
         return reduce.amin(self, dim, keepdim, axis=axis)
 
     def aminmax(self, *, dim=None, keepdim=False, axis=None):
+        """Tensor method of ``chainrule.aminmax(self, *, dim=None, keepdim=False, axis=None)``."""
         return reduce.aminmax(self, dim=dim, keepdim=keepdim, axis=axis)
 
     def var(self, dim=None, unbiased=None, keepdim=False, *, correction=None, axis=None):
+        """Tensor method of ``chainrule.var(self, dim=None, unbiased=None, keepdim=False, *, correction=None,
+        axis=None)``."""
         return reduce.var(self, dim, unbiased, keepdim, correction=correction, axis=axis)
 
     def std(self, dim=None, unbiased=None, keepdim=False, *, correction=None, axis=None):
+        """Tensor method of ``chainrule.std(self, dim=None, unbiased=None, keepdim=False, *, correction=None,
+        axis=None)``."""
         return reduce.std(self, dim, unbiased, keepdim, correction=correction, axis=axis)
 
     def prod(self, dim=None, keepdim=False, *, dtype=None, axis=None):
+        """Tensor method of ``chainrule.prod(self, dim=None, keepdim=False, *, dtype=None, axis=None)``."""
         return reduce.prod(self, dim, keepdim, dtype=dtype, axis=axis)
 
     def logsumexp(self, dim=None, keepdim=False, *, axis=None):
+        """Tensor method of ``chainrule.logsumexp(self, dim=None, keepdim=False, *, axis=None)``."""
         return reduce.logsumexp(self, dim, keepdim, axis=axis)
 
     def argmax(self, dim=None, keepdim=False, *, axis=None):
+        """Tensor method of ``chainrule.argmax(self, dim=None, keepdim=False, *, axis=None)``."""
         return reduce.argmax(self, dim, keepdim, axis=axis)
 
     def argmin(self, dim=None, keepdim=False, *, axis=None):
+        """Tensor method of ``chainrule.argmin(self, dim=None, keepdim=False, *, axis=None)``."""
         return reduce.argmin(self, dim, keepdim, axis=axis)
 
     def all(self, dim=None, keepdim=False, *, axis=None):
+        """Tensor method of ``chainrule.all(self, dim=None, keepdim=False, *, axis=None)``."""
         return reduce.all(self, dim, keepdim, axis=axis)
 
     def any(self, dim=None, keepdim=False, *, axis=None):
+        """Tensor method of ``chainrule.any(self, dim=None, keepdim=False, *, axis=None)``."""
         return reduce.any(self, dim, keepdim, axis=axis)
 
     def count_nonzero(self, dim=None, *, axis=None):
+        """Tensor method of ``chainrule.count_nonzero(self, dim=None, *, axis=None)``."""
         return reduce.count_nonzero(self, dim, axis=axis)
 
     def norm(self, p="fro", dim=None, keepdim=False, dtype=None):
+        """Tensor method of ``chainrule.norm(self, p='fro', dim=None, keepdim=False, dtype=None)``."""
         return reduce.norm(self, p, dim, keepdim, dtype)
 
     def isclose(self, other, rtol=1e-05, atol=1e-08, equal_nan=False):
+        """Tensor method of ``chainrule.isclose(self, other, rtol=1e-05, atol=1e-08, equal_nan=False)``."""
         return reduce.isclose(self, other, rtol, atol, equal_nan)
 
     def allclose(self, other, rtol=1e-05, atol=1e-08, equal_nan=False):
+        """Tensor method of ``chainrule.allclose(self, other, rtol=1e-05, atol=1e-08, equal_nan=False)``."""
         return reduce.allclose(self, other, rtol, atol, equal_nan)
 
     def equal(self, other):
+        """Tensor method of ``chainrule.equal(self, other)``."""
         return reduce.equal(self, other)
 
     # ----- shape --------------------------------------------------------------------------------
     def reshape(self, *shape):
+        """Tensor method of ``chainrule.reshape(self, *shape)``: the same entries in ``shape`` (one entry may be −1)."""
         return shape_ops.reshape(self, *shape)
 
     def view(self, *shape):
@@ -895,32 +1004,43 @@ class Tensor:
         return Tensor(np.ascontiguousarray(self.data).view(dtype))
 
     def flatten(self, start_dim=0, end_dim=-1):
+        """Tensor method of ``chainrule.flatten(self, start_dim=0, end_dim=-1)``."""
         return shape_ops.flatten(self, start_dim, end_dim)
 
     def squeeze(self, dim=None):
+        """Tensor method of ``chainrule.squeeze(self, dim=None)``."""
         return shape_ops.squeeze(self, dim)
 
     def unsqueeze(self, dim):
+        """Tensor method of ``chainrule.unsqueeze(self, dim)``."""
         return shape_ops.unsqueeze(self, dim)
 
     def transpose(self, dim0, dim1):
+        """Tensor method of ``chainrule.transpose(self, dim0, dim1)``."""
         return shape_ops.transpose(self, dim0, dim1)
 
     def permute(self, *dims):
+        """Tensor method of ``chainrule.permute(self, *dims)``."""
         return shape_ops.permute(self, *dims)
 
     def expand(self, *shape):
+        """Tensor method of ``ops.shape.expand(self, *shape)``: self broadcast to ``shape`` (−1 keeps a dim; new dims
+        lead); the gradient sums over the broadcast dims. ``broadcast_to`` is the same. Raises when a non-1 dim differs.
+        """
         return shape_ops.expand(self, *shape)
 
     broadcast_to = expand
 
     def expand_as(self, other):
+        """``expand(other.shape)``."""
         return shape_ops.expand(self, other.shape)
 
     def split(self, split_size_or_sections, dim=0):
+        """Tensor method of ``chainrule.split(self, split_size_or_sections, dim=0)``."""
         return shape_ops.split(self, split_size_or_sections, dim)
 
     def chunk(self, chunks, dim=0):
+        """Tensor method of ``chainrule.chunk(self, chunks, dim=0)``."""
         return shape_ops.chunk(self, chunks, dim)
 
     # ----- shape: flips, repeats, diagonals, windows, splits (ops/shape.py) ----------------------
@@ -930,98 +1050,132 @@ class Tensor:
         return shape_ops.reshape(self, other.shape)
 
     def t(self):
+        """Tensor method of ``chainrule.t(self)``."""
         return shape_ops.t(self)
 
     @property
     def mT(self):
+        """The transpose of the last two dims (a batch of matrices transposed); ``mH`` is the same, as the tensors are
+        real."""
         return shape_ops.matrix_transpose(self)
 
     mH = mT  # the conjugate transpose: the transpose, as chainrule's tensors are real
 
     @property
     def H(self):
+        """The transpose of a matrix (a 0-d tensor is returned as is). Raises RuntimeError for other ndims (use ``mH``).
+        """
         if self.ndim not in (0, 2):
             raise RuntimeError(f"H: only supported on matrices (2-D tensors), got shape {self.shape}; use mH")
         return shape_ops.t(self)
 
     def flip(self, *dims):
+        """Tensor method of ``chainrule.flip(self, *dims)``."""
         return shape_ops.flip(self, shape_ops._shape_arg(dims))
 
     def fliplr(self):
+        """Tensor method of ``chainrule.fliplr(self)``."""
         return shape_ops.fliplr(self)
 
     def flipud(self):
+        """Tensor method of ``chainrule.flipud(self)``."""
         return shape_ops.flipud(self)
 
     def roll(self, shifts, dims=None):
+        """Tensor method of ``chainrule.roll(self, shifts, dims=None)``."""
         return shape_ops.roll(self, shifts, dims)
 
     def rot90(self, k=1, dims=(0, 1)):
+        """Tensor method of ``chainrule.rot90(self, k=1, dims=(0, 1))``."""
         return shape_ops.rot90(self, k, dims)
 
     def repeat(self, *sizes):
+        """Tensor method of ``ops.shape.repeat(self, *sizes)``: self tiled ``sizes[i]`` times along dim i; out.shape[i]
+        = sizes[i]·shape[i] (extra sizes add leading dims). Raises when len(sizes) < ndim."""
         return shape_ops.repeat(self, *sizes)
 
     def tile(self, *dims):
+        """Tensor method of ``chainrule.tile(self, dims)``."""
         return shape_ops.tile(self, shape_ops._shape_arg(dims))
 
     def repeat_interleave(self, repeats, dim=None, *, output_size=None):
+        """Tensor method of ``chainrule.repeat_interleave(self, repeats, dim=None, *, output_size=None)``."""
         return shape_ops.repeat_interleave(self, repeats, dim, output_size=output_size)
 
     def tril(self, diagonal=0):
+        """Tensor method of ``chainrule.tril(self, diagonal=0)``."""
         return shape_ops.tril(self, diagonal)
 
     def triu(self, diagonal=0):
+        """Tensor method of ``chainrule.triu(self, diagonal=0)``."""
         return shape_ops.triu(self, diagonal)
 
     def diag(self, diagonal=0):
+        """Tensor method of ``chainrule.diag(self, diagonal=0)``."""
         return shape_ops.diag(self, diagonal)
 
     def diagonal(self, offset=0, dim1=0, dim2=1):
+        """Tensor method of ``chainrule.diagonal(self, offset=0, dim1=0, dim2=1)``."""
         return shape_ops.diagonal(self, offset, dim1, dim2)
 
     def diag_embed(self, offset=0, dim1=-2, dim2=-1):
+        """Tensor method of ``chainrule.diag_embed(self, offset=0, dim1=-2, dim2=-1)``."""
         return shape_ops.diag_embed(self, offset, dim1, dim2)
 
     def trace(self):
+        """Tensor method of ``chainrule.trace(self)``."""
         return shape_ops.trace(self)
 
     def unflatten(self, dim, sizes):
+        """Tensor method of ``chainrule.unflatten(self, dim, sizes)``."""
         return shape_ops.unflatten(self, dim, sizes)
 
     def movedim(self, source, destination):
+        """Tensor method of ``chainrule.movedim(self, source, destination)``: ``moveaxis`` is the same."""
         return shape_ops.movedim(self, source, destination)
 
     moveaxis = movedim
 
     def swapaxes(self, axis0, axis1):
+        """Tensor method of ``chainrule.swapaxes(self, axis0, axis1)``: ``transpose(axis0, axis1)``."""
         return shape_ops.transpose(self, axis0, axis1)
 
     def swapdims(self, dim0, dim1):
+        """Tensor method of ``chainrule.swapdims(self, dim0, dim1)``: ``transpose(dim0, dim1)``."""
         return shape_ops.transpose(self, dim0, dim1)
 
     def narrow(self, dim, start, length):
+        """Tensor method of ``chainrule.narrow(self, dim, start, length)``."""
         return shape_ops.narrow(self, dim, start, length)
 
     def narrow_copy(self, dim, start, length):
+        """Tensor method of ``chainrule.narrow_copy(self, dim, start, length)``."""
         return shape_ops.narrow_copy(self, dim, start, length)
 
     def unfold(self, dimension, size, step):
+        """Tensor method of ``ops.shape.unfold(self, dimension, size, step)``: the sliding windows x[w·step : w·step +
+        size] along ``dimension``, which becomes the (n − size) // step + 1 windows; a new last dim holds each window's
+        ``size`` entries."""
         return shape_ops.unfold(self, dimension, size, step)
 
     def unbind(self, dim=0):
+        """Tensor method of ``chainrule.unbind(self, dim=0)``."""
         return shape_ops.unbind(self, dim)
 
     def tensor_split(self, indices_or_sections, dim=0):
+        """Tensor method of ``chainrule.tensor_split(self, indices_or_sections, dim=0)``."""
         return shape_ops.tensor_split(self, indices_or_sections, dim)
 
     def hsplit(self, indices_or_sections):
+        """Tensor method of ``chainrule.hsplit(self, indices_or_sections)``."""
         return shape_ops.hsplit(self, indices_or_sections)
 
     def vsplit(self, indices_or_sections):
+        """Tensor method of ``chainrule.vsplit(self, indices_or_sections)``."""
         return shape_ops.vsplit(self, indices_or_sections)
 
     def dsplit(self, indices_or_sections):
+        """Tensor method of ``chainrule.dsplit(self, indices_or_sections)``."""
         return shape_ops.dsplit(self, indices_or_sections)
 
 

@@ -20,6 +20,8 @@ class Sampler:
     """Iterates over dataset indices. ``epoch_indices()`` returns one epoch's order as an int64 array."""
 
     def epoch_indices(self):
+        """One epoch's order of dataset indices, an int64 ndarray; subclasses define it (a fresh draw each call for the
+        random ones). Raises NotImplementedError here."""
         raise NotImplementedError(f"{type(self).__name__} must implement epoch_indices")
 
     def __iter__(self):
@@ -36,6 +38,7 @@ class SequentialSampler(Sampler):
         return len(self.data_source)
 
     def epoch_indices(self):
+        """0, 1, …, n−1 as an int64 ndarray, n = len(data_source)."""
         return np.arange(len(self.data_source), dtype=np.int64)
 
 
@@ -54,12 +57,15 @@ class RandomSampler(Sampler):
 
     @property
     def num_samples(self):
+        """How many indices an epoch gives: ``num_samples`` if given, else len(data_source)."""
         return len(self.data_source) if self._num_samples is None else int(self._num_samples)
 
     def __len__(self):
         return self.num_samples
 
     def epoch_indices(self):
+        """``num_samples`` indices: uniform draws in [0, n) with replacement, else a fresh permutation of 0..n−1 (whole
+        permutations chained when num_samples > n, cut to num_samples); int64."""
         n, gen = len(self.data_source), rng(self.generator)
         if self.replacement:
             return gen.integers(0, n, size=self.num_samples, dtype=np.int64)
@@ -77,6 +83,7 @@ class SubsetRandomSampler(Sampler):
         return len(self.indices)
 
     def epoch_indices(self):
+        """The given indices in a fresh random order (a permutation drawn from ``generator``), int64."""
         return rng(self.generator).permutation(self.indices)
 
 

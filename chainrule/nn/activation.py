@@ -16,6 +16,7 @@ class ReLU(Module):
         super().__init__()
 
     def forward(self, x):
+        """``F.relu(x)`` = max(x, 0) [note 000]. x of any shape; the output has its shape."""
         return F.relu(x)
 
 
@@ -23,6 +24,7 @@ class Sigmoid(Module):
     """1 / (1 + e^(−x))."""
 
     def forward(self, x):
+        """``F.sigmoid(x)`` = 1 / (1 + e^(−x)). x of any shape; the output has its shape."""
         return F.sigmoid(x)
 
 
@@ -30,6 +32,7 @@ class Tanh(Module):
     """tanh x."""
 
     def forward(self, x):
+        """``F.tanh(x)``. x of any shape; the output has its shape."""
         return F.tanh(x)
 
 
@@ -41,6 +44,8 @@ class LeakyReLU(Module):
         self.negative_slope = negative_slope
 
     def forward(self, x):
+        """``F.leaky_relu(x, negative_slope)``: x if x > 0 else negative_slope·x [note 000, note 002]. x of any shape;
+        the output has its shape."""
         return F.leaky_relu(x, self.negative_slope)
 
     def extra_repr(self):
@@ -56,6 +61,8 @@ class PReLU(Module):
         self.weight = Parameter(creation.full((num_parameters,), float(init), dtype=dtype))
 
     def forward(self, x):
+        """``F.prelu(x, weight)``: x if x > 0 else a·x, a the learned slope (one per channel: dim 1 of x when
+        num_parameters > 1) [note 002]. x of any shape; the output has its shape."""
         return F.prelu(x, self.weight)
 
     def extra_repr(self):
@@ -70,6 +77,8 @@ class RReLU(Module):
         self.lower, self.upper = lower, upper
 
     def forward(self, x):
+        """``F.rrelu(x, lower, upper, self.training)``: a random slope in training, the mean slope in eval [note 002]. x
+        of any shape; the output has its shape."""
         return F.rrelu(x, self.lower, self.upper, self.training)
 
     def extra_repr(self):
@@ -84,6 +93,7 @@ class ELU(Module):
         self.alpha = alpha
 
     def forward(self, x):
+        """``F.elu(x, alpha)``: x if x > 0 else α(eˣ − 1) [note 002]. x of any shape; the output has its shape."""
         return F.elu(x, self.alpha)
 
     def extra_repr(self):
@@ -98,6 +108,8 @@ class Softplus(Module):
         self.beta, self.threshold = beta, threshold
 
     def forward(self, x):
+        """``F.softplus(x, beta, threshold)``: log(1 + e^(βx))/β, x itself where βx > threshold. x of any shape; the
+        output has its shape."""
         return F.softplus(x, self.beta, self.threshold)
 
     def extra_repr(self):
@@ -112,6 +124,7 @@ class GELU(Module):
         self.approximate = approximate
 
     def forward(self, x):
+        """``F.gelu(x, approximate)``: x·Φ(x), Φ the standard normal CDF. x of any shape; the output has its shape."""
         return F.gelu(x, self.approximate)
 
     def extra_repr(self):
@@ -126,6 +139,8 @@ class Softmax(Module):
         self.dim = dim
 
     def forward(self, x):
+        """``F.softmax(x, dim)``: e^(x_i) / Σ_j e^(x_j) along ``dim`` (each slice sums to 1). x of any shape; the output
+        has its shape."""
         return F.softmax(x, self.dim)
 
     def extra_repr(self):
@@ -136,6 +151,7 @@ class LogSoftmax(Softmax):
     """log softmax along ``dim``."""
 
     def forward(self, x):
+        """``F.log_softmax(x, dim)``: x_i − logsumexp(x) along ``dim``. x of any shape; the output has its shape."""
         return F.log_softmax(x, self.dim)
 
 
@@ -148,6 +164,8 @@ class _Elementwise(Module):
         super().__init__()
 
     def forward(self, x):
+        """The class's function applied to x (SiLU: x·σ(x), SELU, ReLU6, Hardsigmoid, Hardswish, Mish: see each class).
+        x of any shape; the output has its shape."""
         return type(self).fn(x)
 
 
@@ -191,6 +209,7 @@ class Softsign(Module):
     """x/(1 + |x|)."""
 
     def forward(self, x):
+        """``F.softsign(x)`` = x / (1 + |x|). x of any shape; the output has its shape."""
         return F.softsign(x)
 
 
@@ -198,6 +217,7 @@ class LogSigmoid(Module):
     """log σ(x)."""
 
     def forward(self, x):
+        """``F.logsigmoid(x)`` = log σ(x) = −softplus(−x). x of any shape; the output has its shape."""
         return F.logsigmoid(x)
 
 
@@ -205,6 +225,7 @@ class Tanhshrink(Module):
     """x − tanh x."""
 
     def forward(self, x):
+        """``F.tanhshrink(x)`` = x − tanh x. x of any shape; the output has its shape."""
         return F.tanhshrink(x)
 
 
@@ -216,6 +237,7 @@ class CELU(Module):
         self.alpha, self.inplace = alpha, inplace
 
     def forward(self, x):
+        """``F.celu(x, alpha)``: x if x > 0 else α(e^(x/α) − 1). x of any shape; the output has its shape."""
         return F.celu(x, self.alpha)
 
     def extra_repr(self):
@@ -232,6 +254,8 @@ class Hardtanh(Module):
         self.min_val, self.max_val, self.inplace = min_val, max_val, inplace
 
     def forward(self, x):
+        """``F.hardtanh(x, min_val, max_val)``: x clipped to [min_val, max_val]. x of any shape; the output has its
+        shape."""
         return F.hardtanh(x, self.min_val, self.max_val)
 
     def extra_repr(self):
@@ -246,6 +270,8 @@ class Threshold(Module):
         self.threshold, self.value, self.inplace = threshold, value, inplace
 
     def forward(self, x):
+        """``F.threshold(x, threshold, value)``: x where x > threshold, else value. x of any shape; the output has its
+        shape."""
         return F.threshold(x, self.threshold, self.value)
 
     def extra_repr(self):
@@ -260,6 +286,7 @@ class Softshrink(Module):
         self.lambd = lambd
 
     def forward(self, x):
+        """``F.softshrink(x, lambd)``: x − λ·sign(x) where |x| > λ, else 0. x of any shape; the output has its shape."""
         return F.softshrink(x, self.lambd)
 
     def extra_repr(self):
@@ -270,6 +297,7 @@ class Hardshrink(Softshrink):
     """x where |x| > λ, else 0."""
 
     def forward(self, x):
+        """``F.hardshrink(x, lambd)``: x where |x| > λ, else 0. x of any shape; the output has its shape."""
         return F.hardshrink(x, self.lambd)
 
 
@@ -277,6 +305,7 @@ class Softmin(Softmax):
     """softmax(−x) along ``dim``."""
 
     def forward(self, x):
+        """``F.softmin(x, dim)`` = softmax(−x) along ``dim``. x of any shape; the output has its shape."""
         return F.softmin(x, self.dim)
 
 
@@ -284,6 +313,8 @@ class Softmax2d(Module):
     """Softmax over the channels of (N, C, H, W) or (C, H, W) at every position (dim −3)."""
 
     def forward(self, x):
+        """Softmax over the channel dim (−3) of x, (N, C, H, W) or (C, H, W); the output has x's shape. Raises
+        ValueError for other ndims."""
         if x.ndim not in (3, 4):
             raise ValueError(f"Softmax2d: expected a 3-D or 4-D input, got shape {x.shape}")
         return F.softmax(x, -3)
@@ -297,6 +328,8 @@ class GLU(Module):
         self.dim = dim
 
     def forward(self, x):
+        """``F.glu(x, dim)``: a·σ(b) for the halves a, b of x along ``dim`` (its size must be even); that dim halves in
+        the output."""
         return F.glu(x, self.dim)
 
     def extra_repr(self):

@@ -39,6 +39,8 @@ class _ConvNd(Module):
         self.reset_parameters()
 
     def reset_parameters(self):
+        """Draw the weight with ``kaiming_uniform_(a=√5)`` and the bias from U(−1/√fan_in, 1/√fan_in), fan_in =
+        weight.shape[1]·Πk (torch's default); called by the constructor."""
         init.kaiming_uniform_(self.weight, a=math.sqrt(5))
         if self.bias is not None:
             fan_in = self.weight.shape[1] * math.prod(self.kernel_size)
@@ -75,6 +77,9 @@ class Conv2d(_ConvNd):
     dims = 2
 
     def forward(self, x):
+        """``F.conv2d(x, weight, bias, stride, padding, dilation, groups)``: x (N, C_in, H, W) or (C_in, H, W) → (N,
+        C_out, H_out, W_out) (or without N), H_out = ⌊(H + 2·padding − dilation·(k − 1) − 1) / stride⌋ + 1 per spatial
+        dim [note 003: output size]. Raises ValueError when x's ndim or channel count doesn't fit."""
         self._check_input(x)
         return F.conv2d(x, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
 
@@ -85,6 +90,8 @@ class Conv1d(_ConvNd):
     dims = 1
 
     def forward(self, x):
+        """``F.conv1d``: x (N, C_in, L) or (C_in, L) → (N, C_out, L_out) (or without N), L_out = ⌊(L + 2·padding −
+        dilation·(k − 1) − 1) / stride⌋ + 1. Raises ValueError when x's ndim or channel count doesn't fit."""
         self._check_input(x)
         padding = self.padding if isinstance(self.padding, str) else self.padding[0]
         return F.conv1d(x, self.weight, self.bias, self.stride[0], padding, self.dilation[0], self.groups)
@@ -132,6 +139,10 @@ class ConvTranspose2d(_ConvTransposeNd):
     dims = 2
 
     def forward(self, x, output_size=None):
+        """``F.conv_transpose2d``: x (N, C_in, H, W) or (C_in, H, W) → (N, C_out, H_out, W_out), H_out = (H − 1)·stride
+        − 2·padding + dilation·(k − 1) + output_padding + 1; ``output_size`` (the spatial sizes, optionally with N and
+        C) picks the output_padding that gives it. Raises ValueError when x doesn't fit or output_size is out of reach.
+        """
         self._check_input(x)
         return F.conv_transpose2d(x, self.weight, self.bias, self.stride, self.padding,
                                   self._output_padding(x, output_size), self.groups, self.dilation)
@@ -143,6 +154,9 @@ class ConvTranspose1d(_ConvTransposeNd):
     dims = 1
 
     def forward(self, x, output_size=None):
+        """``F.conv_transpose1d``: x (N, C_in, L) or (C_in, L) → (N, C_out, L_out), L_out = (L − 1)·stride − 2·padding +
+        dilation·(k − 1) + output_padding + 1; ``output_size`` picks the output_padding. Raises ValueError when x
+        doesn't fit or output_size is out of reach."""
         self._check_input(x)
         return F.conv_transpose1d(x, self.weight, self.bias, self.stride[0], self.padding[0],
                                   self._output_padding(x, output_size)[0], self.groups, self.dilation[0])
@@ -189,6 +203,9 @@ class Conv3d(_ConvNd):
     dims = 3
 
     def forward(self, x):
+        """``F.conv3d``: x (N, C_in, D, H, W) or (C_in, D, H, W) → (N, C_out, D_out, H_out, W_out) (or without N), H_out
+        = ⌊(H + 2·padding − dilation·(k − 1) − 1) / stride⌋ + 1 per spatial dim [note 003: output size]. Raises
+        ValueError when x's ndim or channel count doesn't fit."""
         if x.ndim not in (4, 5) or x.shape[-4] != self.in_channels:
             raise ValueError(f"{self!r}: expected input of shape (N, {self.in_channels}, D, H, W) or "
                              f"({self.in_channels}, D, H, W), got {x.shape}")

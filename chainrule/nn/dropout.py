@@ -15,6 +15,9 @@ class Dropout(Module):
         self.p, self.inplace = p, inplace
 
     def forward(self, x):
+        """``F.dropout(x, p, self.training)``: in training each element zeroed with probability p and the rest scaled by
+        1/(1 − p), so the expectation is x [note 003: dropout]; x itself in eval. Any shape; the output has x's shape.
+        """
         return F.dropout(x, self.p, self.training)
 
     def extra_repr(self):
@@ -25,6 +28,8 @@ class Dropout2d(Dropout):
     """Zero whole channels of (N, C, H, W) with probability ``p`` in training, scaling the rest."""
 
     def forward(self, x):
+        """``F.dropout2d(x, p, self.training)``: whole channels of (N, C, H, W) or (C, H, W) zeroed with probability p
+        in training, the rest scaled by 1/(1 − p); x itself in eval."""
         return F.dropout2d(x, self.p, self.training)
 
 
@@ -32,6 +37,8 @@ class Dropout1d(Dropout):
     """Zero whole channels of (N, C, L) or (C, L) with probability ``p`` in training, scaling the rest."""
 
     def forward(self, x):
+        """``F.dropout1d(x, p, self.training)``: whole channels of (N, C, L) or (C, L) zeroed with probability p in
+        training, the rest scaled by 1/(1 − p); x itself in eval."""
         return F.dropout1d(x, self.p, self.training)
 
 
@@ -39,6 +46,8 @@ class Dropout3d(Dropout):
     """Zero whole channels of (N, C, D, H, W) or (C, D, H, W) with probability ``p`` in training, scaling the rest."""
 
     def forward(self, x):
+        """``F.dropout3d(x, p, self.training)``: whole channels of (N, C, D, H, W) or (C, D, H, W) zeroed with
+        probability p in training, the rest scaled by 1/(1 − p); x itself in eval."""
         return F.dropout3d(x, self.p, self.training)
 
 
@@ -46,6 +55,8 @@ class AlphaDropout(Dropout):
     """Dropout for SELU networks: keeps the activations' mean 0 and variance 1 (see ``alpha_dropout``)."""
 
     def forward(self, x):
+        """``F.alpha_dropout(x, p, self.training)``: dropped elements set to SELU's negative saturation and an affine
+        correction keeping mean 0 and variance 1; x itself in eval. Any shape."""
         return F.alpha_dropout(x, self.p, self.training)
 
 
@@ -53,4 +64,6 @@ class FeatureAlphaDropout(Dropout):
     """Alpha dropout of whole channels."""
 
     def forward(self, x):
+        """``F.feature_alpha_dropout(x, p, self.training)``: alpha dropout of whole channels (dim 1); x itself in eval.
+        """
         return F.feature_alpha_dropout(x, self.p, self.training)

@@ -11,6 +11,8 @@ class Unfold(Module):
         self.kernel_size, self.dilation, self.padding, self.stride = kernel_size, dilation, padding, stride
 
     def forward(self, x):
+        """``F.unfold`` (im2col): x (N, C, H, W) → (N, C·k_h·k_w, L), L the number of window positions, Π ⌊(size +
+        2·padding − dilation·(k − 1) − 1) / stride⌋ + 1."""
         return F.unfold(x, self.kernel_size, self.dilation, self.padding, self.stride)
 
     def extra_repr(self):
@@ -26,6 +28,8 @@ class Fold(Module):
         self.dilation, self.padding, self.stride = dilation, padding, stride
 
     def forward(self, x):
+        """``F.fold`` (col2im): x (N, C·k_h·k_w, L) → (N, C, *output_size), each column added onto its window (overlaps
+        sum); the adjoint of Unfold."""
         return F.fold(x, self.output_size, self.kernel_size, self.dilation, self.padding, self.stride)
 
     def extra_repr(self):

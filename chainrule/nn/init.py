@@ -78,6 +78,7 @@ def zeros_(tensor):
 
 
 def ones_(tensor):
+    """Fill with 1, in place and outside the graph; returns the tensor."""
     return _fill(tensor, 1)
 
 

@@ -25,12 +25,16 @@ class Linear(Module):
         self.reset_parameters()
 
     def reset_parameters(self):
+        """Draw W with ``kaiming_uniform_(a=√5)`` (so W ~ U(−1/√in, 1/√in)) and b ~ U(−1/√in, 1/√in), torch's default;
+        called by the constructor."""
         init.kaiming_uniform_(self.weight, a=math.sqrt(5))
         if self.bias is not None:
             bound = 1 / math.sqrt(self.in_features)
             init.uniform_(self.bias, -bound, bound)
 
     def forward(self, x):
+        """y = x Wᵀ + b [note 000]: x (..., in_features) → (..., out_features). Raises TypeError for a non-Tensor x,
+        ValueError when x's last dim is not in_features."""
         if not isinstance(x, Tensor):
             raise TypeError(f"{self!r}: expected a Tensor input, got {type(x).__name__} (wrap arrays with chainrule.tensor)")
         if x.ndim == 0 or x.shape[-1] != self.in_features:
@@ -60,12 +64,15 @@ class Bilinear(Module):
         self.reset_parameters()
 
     def reset_parameters(self):
+        """Draw A and b from U(−1/√in1, 1/√in1), torch's default; called by the constructor."""
         bound = 1 / math.sqrt(self.in1_features)
         init.uniform_(self.weight, -bound, bound)
         if self.bias is not None:
             init.uniform_(self.bias, -bound, bound)
 
     def forward(self, input1, input2):
+        """y_k = x₁ᵀ A_k x₂ + b_k: input1 (..., in1_features), input2 (..., in2_features), the same leading dims → (...,
+        out_features)."""
         return bilinear(input1, input2, self.weight, self.bias)
 
     def extra_repr(self):

@@ -16,6 +16,8 @@ class Unflatten(Module):
         self.dim, self.unflattened_size = dim, tuple(unflattened_size)
 
     def forward(self, x):
+        """x with dim ``dim`` reshaped into ``unflattened_size``: (…, d, …) → (…, *unflattened_size, …), their product
+        equal to d. Raises IndexError for a dim out of range, and as reshape when the sizes don't multiply to d."""
         if not -x.ndim <= self.dim < x.ndim:
             raise IndexError(f"Unflatten: dim {self.dim} out of range for an input of shape {x.shape}")
         d = self.dim % x.ndim
@@ -33,6 +35,8 @@ class ChannelShuffle(Module):
         self.groups = groups
 
     def forward(self, x):
+        """``F.channel_shuffle(x, groups)``: x (N, C, *) with C = g·m viewed as (N, g, m, *), the two channel dims
+        swapped, flattened back; the output has x's shape."""
         return F.channel_shuffle(x, self.groups)
 
     def extra_repr(self):
@@ -47,6 +51,8 @@ class CosineSimilarity(Module):
         self.dim, self.eps = dim, eps
 
     def forward(self, x1, x2):
+        """``F.cosine_similarity``: x₁·x₂ / max(‖x₁‖·‖x₂‖, eps) along ``dim``, x₁ and x₂ broadcastable; that dim is
+        removed."""
         return F.cosine_similarity(x1, x2, self.dim, self.eps)
 
 
@@ -58,4 +64,6 @@ class PairwiseDistance(Module):
         self.norm, self.eps, self.keepdim = p, eps, keepdim
 
     def forward(self, x1, x2):
+        """``F.pairwise_distance``: ‖x₁ − x₂ + eps‖_p along the last dim, x₁, x₂ (N, D) or (D); the last dim is removed
+        unless keepdim."""
         return F.pairwise_distance(x1, x2, self.norm, self.eps, self.keepdim)

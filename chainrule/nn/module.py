@@ -171,6 +171,8 @@ class Module:
             object.__delattr__(self, name)
 
     def register_parameter(self, name, param):
+        """Register ``param`` (a Parameter, or None for an absent one such as a bias turned off) under ``name``, as
+        assigning ``self.name = param`` does. Raises TypeError for anything else."""
         if param is not None and not isinstance(param, Parameter):
             raise TypeError(f"register_parameter: {name} must be a Parameter or None, got {type(param).__name__}")
         self._forget(name)
@@ -186,6 +188,8 @@ class Module:
             self._non_persistent.add(name)
 
     def add_module(self, name, module):
+        """Register ``module`` (a Module or None) as a child under ``name``, as assigning ``self.name = module`` does;
+        ``register_module`` is the same. Raises TypeError for anything else."""
         if module is not None and not isinstance(module, Module):
             raise TypeError(f"add_module: {name} must be a Module, got {type(module).__name__}")
         self._forget(name)
@@ -195,6 +199,8 @@ class Module:
 
     # ----- calling ------------------------------------------------------------------------------
     def forward(self, *args, **kwargs):
+        """The computation of the module, which every subclass defines; call the module (``module(x)``), not
+        ``forward``, so that hooks run. Raises NotImplementedError here."""
         raise NotImplementedError(f"{type(self).__name__} has no forward()")
 
     def __call__(self, *args, **kwargs):
@@ -245,6 +251,8 @@ class Module:
                 yield from child.named_modules(f"{prefix}.{name}" if prefix else name, memo)
 
     def modules(self):
+        """Iterate over this module and every descendant, each once, depth-first (``named_modules`` without the names).
+        """
         for _, m in self.named_modules():
             yield m
 
@@ -257,6 +265,7 @@ class Module:
                 yield name, child
 
     def children(self):
+        """Iterate over the direct submodules, each once."""
         for _, child in self.named_children():
             yield child
 
@@ -271,36 +280,50 @@ class Module:
                 yield (f"{prefix}.{name}" if prefix else name), t
 
     def named_parameters(self, prefix="", recurse=True):
+        """Iterate over (dotted name, Parameter) of this module and, with ``recurse=True`` (the default), every
+        descendant, each Parameter once (a shared one under its first name); ``prefix`` is put before each name. The
+        names are the state_dict's keys."""
         for name, p in self._named_members("_parameters", recurse):
             yield (f"{prefix}.{name}" if prefix else name), p
 
     def parameters(self, recurse=True):
+        """Iterate over the Parameters of this module (and its descendants with ``recurse=True``), each once: what an
+        optimizer is given."""
         for _, p in self.named_parameters(recurse=recurse):
             yield p
 
     def named_buffers(self, prefix="", recurse=True):
+        """Iterate over (dotted name, Tensor) of the registered buffers (running statistics…), as ``named_parameters``.
+        """
         for name, b in self._named_members("_buffers", recurse):
             yield (f"{prefix}.{name}" if prefix else name), b
 
     def buffers(self, recurse=True):
+        """Iterate over the registered buffers of this module (and its descendants with ``recurse=True``)."""
         for _, b in self.named_buffers(recurse=recurse):
             yield b
 
     # ----- modes and grads ----------------------------------------------------------------------
     def train(self, mode=True):
+        """Set training mode (``mode=True``) or evaluation mode on this module and every descendant; returns self.
+        Dropout and batch norm read ``self.training`` [note 003: BN at test time]."""
         for m in self.modules():
             object.__setattr__(m, "training", bool(mode))
         return self
 
     def eval(self):
+        """``train(False)``: evaluation mode (dropout off, batch norm uses its running statistics); returns self."""
         return self.train(False)
 
     def requires_grad_(self, requires_grad=True):
+        """Set ``requires_grad`` on every parameter (False freezes the module); returns self."""
         for p in self.parameters():
             p.requires_grad_(requires_grad)
         return self
 
     def zero_grad(self, set_to_none=True):
+        """Clear every parameter's ``.grad``: set it to None (``set_to_none=True``, the default, as torch) or fill it
+        with zeros."""
         for p in self.parameters():
             if p.grad is None:
                 continue
@@ -329,9 +352,11 @@ class Module:
         return self
 
     def float(self):
+        """``to(chainrule.float32)``: cast the floating-point parameters and buffers in place; returns self."""
         return self.to(dtypes.float32)
 
     def double(self):
+        """``to(chainrule.float64)``: cast the floating-point parameters and buffers in place; returns self."""
         return self.to(dtypes.float64)
 
     # ----- state --------------------------------------------------------------------------------
@@ -391,6 +416,8 @@ class Module:
 
     # ----- repr ---------------------------------------------------------------------------------
     def extra_repr(self):
+        """The text inside the parentheses of this module's repr line (its constructor arguments, e.g. ``in_features=4,
+        out_features=2, bias=True``); '' here. Subclasses override it."""
         return ""
 
     def __repr__(self):
@@ -420,6 +447,7 @@ class Sequential(Module):
                 self.add_module(str(i), m)
 
     def forward(self, x):
+        """x passed through each module in order: ``c(b(a(x)))``; the shapes are those the modules take and give."""
         for m in self._modules.values():
             x = m(x)
         return x
@@ -439,6 +467,7 @@ class Sequential(Module):
         return items[idx]
 
     def append(self, module):
+        """Add ``module`` at the end (named by its index); returns self."""
         self.add_module(str(len(self)), module)
         return self
 
@@ -452,10 +481,12 @@ class ModuleList(Module):
             self.append(m)
 
     def append(self, module):
+        """Add ``module`` at the end (registered under its index); returns self."""
         self.add_module(str(len(self)), module)
         return self
 
     def extend(self, modules):
+        """Append each module of the iterable ``modules``; returns self."""
         for m in modules:
             self.append(m)
         return self
@@ -499,12 +530,15 @@ class ModuleDict(Module):
         return key in self._modules
 
     def keys(self):
+        """The names, in insertion order."""
         return self._modules.keys()
 
     def values(self):
+        """The modules, in insertion order."""
         return self._modules.values()
 
     def items(self):
+        """(name, module) pairs, in insertion order."""
         return self._modules.items()
 
 
@@ -531,10 +565,13 @@ class ParameterList(Module):
             self.append(v)
 
     def append(self, value):
+        """Add ``value`` (a Parameter, or a Tensor made into one) at the end; returns self. Raises TypeError for
+        anything else."""
         self.register_parameter(str(len(self)), _as_parameter(value, "ParameterList"))
         return self
 
     def extend(self, values):
+        """Append each of ``values``; returns self."""
         for v in values:
             self.append(v)
         return self
@@ -593,23 +630,30 @@ class ParameterDict(Module):
         return key in self._parameters
 
     def keys(self):
+        """The names, in insertion order."""
         return self._parameters.keys()
 
     def values(self):
+        """The Parameters, in insertion order."""
         return self._parameters.values()
 
     def items(self):
+        """(name, Parameter) pairs, in insertion order."""
         return self._parameters.items()
 
     def get(self, key, default=None):
+        """The Parameter named ``key``, or ``default`` when there is none."""
         return self._parameters.get(key, default)
 
     def pop(self, key):
+        """Remove the Parameter named ``key`` and return it. Raises KeyError when there is none."""
         value = self._parameters[key]
         self._forget(key)
         return value
 
     def update(self, parameters):
+        """Set each (key, value) of ``parameters`` (a mapping or an iterable of pairs), values made Parameters as in
+        ``__setitem__``."""
         for key, value in (parameters.items() if isinstance(parameters, Mapping) else parameters):
             self[key] = value
 
@@ -625,6 +669,7 @@ class Identity(Module):
         super().__init__()
 
     def forward(self, x):
+        """x unchanged."""
         return x
 
 
@@ -636,6 +681,7 @@ class Flatten(Module):
         self.start_dim, self.end_dim = start_dim, end_dim
 
     def forward(self, x):
+        """``x.flatten(start_dim, end_dim)``: (N, C, H, W) → (N, C·H·W) with the defaults."""
         return x.flatten(self.start_dim, self.end_dim)
 
     def extra_repr(self):

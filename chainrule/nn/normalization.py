@@ -70,6 +70,10 @@ class _BatchNorm(_NormBase):
         super().__init__(num_features, eps, momentum, affine, track_running_stats, decay, dtype)
 
     def forward(self, x):
+        """``F.batch_norm``: y = γ·(x − μ)/√(σ² + ε) + β per channel (dim 1) [note 003: batch normalization]; in
+        training μ, σ² are the batch's (over N and the spatial dims) and the running statistics move by ``momentum``; in
+        eval the running statistics are used [note 003: BN at test time]. x (N, C) or (N, C, L) for BatchNorm1d, (N, C,
+        H, W) for BatchNorm2d; the output has x's shape. Raises ValueError when x's ndim or dim 1 doesn't fit."""
         self._check_input(x, self.ndims)
         factor = self._factor()
         use_batch = self.training or not self.track_running_stats
@@ -97,6 +101,9 @@ class _InstanceNorm(_NormBase):
         super().__init__(num_features, eps, momentum, affine, track_running_stats, None, dtype)
 
     def forward(self, x):
+        """``F.instance_norm``: y = γ·(x − μ)/√(σ² + ε) + β, μ, σ² per (sample, channel) over the spatial dims [note
+        003: instance normalization]; x (N, C, L) for InstanceNorm1d, (N, C, H, W) for InstanceNorm2d; the output has
+        x's shape. Raises ValueError when x's ndim or dim 1 doesn't fit."""
         self._check_input(x, self.ndims)
         # as torch: num_batches_tracked is not counted here, and momentum=None means no update (not 1/t)
         factor = 0.0 if self.momentum is None else self.momentum
@@ -129,6 +136,9 @@ class LayerNorm(Module):
         self.bias = Parameter(creation.zeros(self.normalized_shape, dtype=dtype)) if elementwise_affine and bias else None
 
     def forward(self, x):
+        """``F.layer_norm``: y = γ·(x − μ)/√(σ² + ε) + β, μ, σ² per sample over the trailing ``normalized_shape`` dims
+        [note 003: layer normalization]; the output has x's shape. Raises ValueError when x's trailing dims are not
+        normalized_shape."""
         if x.shape[-len(self.normalized_shape):] != self.normalized_shape:
             raise ValueError(
                 f"LayerNorm({self.normalized_shape}): expected an input whose trailing dims are "
@@ -153,6 +163,9 @@ class GroupNorm(Module):
         self.bias = Parameter(creation.zeros(num_channels, dtype=dtype)) if affine else None
 
     def forward(self, x):
+        """``F.group_norm``: each sample's C channels split into num_groups groups, each normalized over its channels
+        and spatial dims, then per-channel γ, β; x (N, C, *), the output has its shape. Raises ValueError when dim 1 is
+        not num_channels."""
         if x.ndim < 2 or x.shape[1] != self.num_channels:
             raise ValueError(
                 f"GroupNorm({self.num_groups}, {self.num_channels}): expected an input with {self.num_channels} "
@@ -173,6 +186,8 @@ class LocalResponseNorm(Module):
         self.size, self.alpha, self.beta, self.k = size, alpha, beta, k
 
     def forward(self, x):
+        """``F.local_response_norm``: x_c / (k + α/size·Σ_{c' near c} x_c'²)^β over a window of ``size`` channels; x (N,
+        C, *), the output has its shape."""
         return F.local_response_norm(x, self.size, self.alpha, self.beta, self.k)
 
     def extra_repr(self):

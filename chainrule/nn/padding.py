@@ -16,6 +16,8 @@ class _PadNd(Module):
         self.padding = padding
 
     def forward(self, x):
+        """``F.pad(x, padding, mode)``: the last ``dims`` dims of x widened by (left, right[, top, bottom[, front,
+        back]]) in the class's mode; negative widths crop. The other dims are kept."""
         return F.pad(x, self.padding, self.mode)
 
     def extra_repr(self):
@@ -28,6 +30,8 @@ class _ConstantPadNd(_PadNd):
         self.value = value
 
     def forward(self, x):
+        """``F.pad(x, padding, 'constant', value)``: the last ``dims`` dims of x widened with ``value`` (negative widths
+        crop)."""
         return F.pad(x, self.padding, "constant", self.value)
 
     def extra_repr(self):
@@ -75,10 +79,14 @@ class ReflectionPad1d(_PadNd):
 
 
 class ReflectionPad2d(ReflectionPad1d):
+    """Pads the last 2 dims of (N, C, H, W) or (C, H, W) with their reflection about the edge elements (widths < each
+    dim's size)."""
     dims = 2
 
 
 class ReflectionPad3d(ReflectionPad1d):
+    """Pads the last 3 dims of (N, C, D, H, W) or (C, D, H, W) with their reflection about the edge elements (widths <
+    each dim's size)."""
     dims = 3
 
 
@@ -88,10 +96,12 @@ class ReplicationPad1d(_PadNd):
 
 
 class ReplicationPad2d(ReplicationPad1d):
+    """Pads the last 2 dims of (N, C, H, W) or (C, H, W) by repeating their edge elements."""
     dims = 2
 
 
 class ReplicationPad3d(ReplicationPad1d):
+    """Pads the last 3 dims of (N, C, D, H, W) or (C, D, H, W) by repeating their edge elements."""
     dims = 3
 
 
@@ -101,8 +111,10 @@ class CircularPad1d(_PadNd):
 
 
 class CircularPad2d(CircularPad1d):
+    """Pads the last 2 dims of (N, C, H, W) or (C, H, W) by wrapping them around (periodic boundary)."""
     dims = 2
 
 
 class CircularPad3d(CircularPad1d):
+    """Pads the last 3 dims of (N, C, D, H, W) or (C, D, H, W) by wrapping them around (periodic boundary)."""
     dims = 3

@@ -11,6 +11,8 @@ class PixelShuffle(Module):
         self.upscale_factor = upscale_factor
 
     def forward(self, x):
+        """``F.pixel_shuffle(x, r)``: (*, C·r², H, W) → (*, C, H·r, W·r), each group of r² channels laid out as an r×r
+        block. Raises when the channel count is not a multiple of r²."""
         return F.pixel_shuffle(x, self.upscale_factor)
 
     def extra_repr(self):
@@ -25,6 +27,8 @@ class PixelUnshuffle(Module):
         self.downscale_factor = downscale_factor
 
     def forward(self, x):
+        """``F.pixel_unshuffle(x, r)``: (*, C, H·r, W·r) → (*, C·r², H, W), PixelShuffle's inverse. Raises when H or W
+        is not a multiple of r."""
         return F.pixel_unshuffle(x, self.downscale_factor)
 
     def extra_repr(self):

@@ -19,6 +19,10 @@ class MaxPool2d(_Pool):
         self.dilation, self.return_indices, self.ceil_mode = dilation, return_indices, ceil_mode
 
     def forward(self, x):
+        """``F.max_pool2d``: the max of each k_h×k_w window [note 000: pooling], x (N, C, H, W) or (C, H, W) → (N, C,
+        H_out, W_out), H_out = ⌊(H + 2·padding − dilation·(k − 1) − 1) / stride⌋ + 1 (⌈…⌉ with ceil_mode) [note 003:
+        output size]; with return_indices, (output, indices of each max in the flattened H·W plane). The gradient goes
+        to each window's max only [note 000: backpropagation through pooling]."""
         return F.max_pool2d(x, self.kernel_size, self.stride, self.padding, self.dilation, self.ceil_mode,
                             self.return_indices)
 
@@ -31,6 +35,8 @@ class MaxPool1d(MaxPool2d):
     """Max over windows of length k of (N, C, L)."""
 
     def forward(self, x):
+        """``F.max_pool1d``: the max of each window of length k, x (N, C, L) or (C, L) → (N, C, L_out), L_out as
+        MaxPool2d's H_out; with return_indices, (output, indices)."""
         return F.max_pool1d(x, self.kernel_size, self.stride, self.padding, self.dilation, self.ceil_mode,
                             self.return_indices)
 
@@ -44,6 +50,10 @@ class AvgPool2d(_Pool):
         self.ceil_mode, self.count_include_pad, self.divisor_override = ceil_mode, count_include_pad, divisor_override
 
     def forward(self, x):
+        """``F.avg_pool2d``: the mean of each k_h×k_w window (divided by ``divisor_override`` when given; padded zeros
+        count unless count_include_pad=False), x (N, C, H, W) or (C, H, W) → (N, C, H_out, W_out), H_out = ⌊(H +
+        2·padding − k) / stride⌋ + 1 (⌈…⌉ with ceil_mode) [note 003: output size]. The gradient spreads evenly over each
+        window [note 000: backpropagation through pooling]."""
         return F.avg_pool2d(x, self.kernel_size, self.stride, self.padding, self.ceil_mode, self.count_include_pad,
                             self.divisor_override)
 
@@ -59,6 +69,8 @@ class AvgPool1d(_Pool):
         self.ceil_mode, self.count_include_pad = ceil_mode, count_include_pad
 
     def forward(self, x):
+        """``F.avg_pool1d``: the mean of each window of length k, x (N, C, L) or (C, L) → (N, C, L_out), L_out as
+        AvgPool2d's H_out."""
         return F.avg_pool1d(x, self.kernel_size, self.stride, self.padding, self.ceil_mode, self.count_include_pad)
 
     def extra_repr(self):
@@ -73,6 +85,8 @@ class AdaptiveAvgPool2d(Module):
         self.output_size = output_size
 
     def forward(self, x):
+        """``F.adaptive_avg_pool2d``: x (N, C, H, W) or (C, H, W) → (N, C, *output_size), output cell i averaging rows
+        ⌊i·H/H_out⌋ … ⌈(i + 1)·H/H_out⌉ − 1 (likewise for columns); None in output_size keeps that size."""
         return F.adaptive_avg_pool2d(x, self.output_size)
 
     def extra_repr(self):
@@ -87,6 +101,8 @@ class AdaptiveMaxPool2d(Module):
         self.output_size, self.return_indices = output_size, return_indices
 
     def forward(self, x):
+        """``F.adaptive_max_pool2d``: x (N, C, H, W) or (C, H, W) → (N, C, *output_size), each cell the max of its
+        region (the regions as AdaptiveAvgPool2d's); with return_indices, (output, indices)."""
         return F.adaptive_max_pool2d(x, self.output_size, self.return_indices)
 
     def extra_repr(self):
@@ -97,6 +113,7 @@ class GlobalAvgPool2d(Module):
     """Mean over H and W → (N, C, 1, 1) [note 001: in place of large fully connected heads]."""
 
     def forward(self, x):
+        """``F.global_avg_pool2d``: the mean over H and W, x (N, C, H, W) → (N, C, 1, 1)."""
         return F.global_avg_pool2d(x)
 
 
@@ -104,6 +121,8 @@ class MaxPool3d(MaxPool2d):
     """Max over k_d×k_h×k_w windows of (N, C, D, H, W) or (C, D, H, W) (reference speed)."""
 
     def forward(self, x):
+        """``F.max_pool3d``: the max of each k_d×k_h×k_w window, x (N, C, D, H, W) or (C, D, H, W) → (N, C, D_out,
+        H_out, W_out), each as MaxPool2d's H_out; with return_indices, (output, indices)."""
         return F.max_pool3d(x, self.kernel_size, self.stride, self.padding, self.dilation, self.ceil_mode,
                             self.return_indices)
 
@@ -112,6 +131,8 @@ class AvgPool3d(AvgPool2d):
     """Mean over k_d×k_h×k_w windows of (N, C, D, H, W) or (C, D, H, W) (reference speed)."""
 
     def forward(self, x):
+        """``F.avg_pool3d``: the mean of each k_d×k_h×k_w window, x (N, C, D, H, W) or (C, D, H, W) → (N, C, D_out,
+        H_out, W_out), each as AvgPool2d's H_out."""
         return F.avg_pool3d(x, self.kernel_size, self.stride, self.padding, self.ceil_mode, self.count_include_pad,
                             self.divisor_override)
 
@@ -121,6 +142,8 @@ class MaxUnpool2d(_Pool):
     index in a zero image (H_out = (H − 1)·stride − 2·padding + kernel_size unless ``output_size`` is given)."""
 
     def forward(self, x, indices, output_size=None):
+        """``F.max_unpool2d``: x (N, C, H, W) and the indices MaxPool2d returned → (N, C, H_out, W_out), zeros except
+        each value at its index; H_out = (H − 1)·stride − 2·padding + kernel_size unless ``output_size`` is given."""
         return F.max_unpool2d(x, indices, self.kernel_size, self.stride, self.padding, output_size)
 
     def extra_repr(self):
@@ -135,6 +158,8 @@ class LPPool2d(Module):
         self.norm_type, self.kernel_size, self.stride, self.ceil_mode = norm_type, kernel_size, stride, ceil_mode
 
     def forward(self, x):
+        """``F.lp_pool2d``: (Σ_window x^p)^{1/p} over each k_h×k_w window, x (N, C, H, W) or (C, H, W) → (N, C, H_out,
+        W_out), no padding."""
         return F.lp_pool2d(x, self.norm_type, self.kernel_size, self.stride, self.ceil_mode)
 
     def extra_repr(self):
@@ -145,4 +170,6 @@ class LPPool1d(LPPool2d):
     """Power-average pooling (Σ_window x^p)^{1/p} over windows of length k of (N, C, L) or (C, L)."""
 
     def forward(self, x):
+        """``F.lp_pool1d``: (Σ_window x^p)^{1/p} over each window of length k, x (N, C, L) or (C, L) → (N, C, L_out), no
+        padding."""
         return F.lp_pool1d(x, self.norm_type, self.kernel_size, self.stride, self.ceil_mode)

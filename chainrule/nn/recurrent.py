@@ -87,6 +87,8 @@ class RNNBase(Module):
         self.reset_parameters()
 
     def reset_parameters(self):
+        """Draw every weight and bias from U(−1/√H, 1/√H), H = hidden_size (torch's default); called by the constructor.
+        """
         bound = 1 / math.sqrt(self.hidden_size)
         for p in self.parameters():
             init.uniform_(p, -bound, bound)
@@ -137,6 +139,12 @@ class RNNBase(Module):
         return states if lstm else (states[0], None)
 
     def forward(self, input, hx=None):
+        """Run the stack over the sequence [note 004: LSTM, backprop through time]: input (T, N, I) (batch_first: (N, T,
+        I)) or unbatched (T, I); hx the initial state(s), (num_layers·D, N, H) each, zeros when None (for the LSTM a
+        pair (h0, c0)). Returns (output, h_n) — for the LSTM (output, (h_n, c_n)) — output (T, N, D·H) (batch_first: (N,
+        T, D·H)), the last layer's h_t with both directions concatenated; h_n, c_n (num_layers·D, N, H); D = 2 if
+        bidirectional else 1. Dropout acts between layers in training. Raises TypeError for a non-Tensor input,
+        ValueError for a wrong ndim, feature count, state shape or an empty sequence."""
         name = type(self).__name__
         if not isinstance(input, Tensor):
             raise TypeError(f"{name}: expected a Tensor input, got {type(input).__name__}")
@@ -248,6 +256,8 @@ class RNNCellBase(Module):
         self.reset_parameters()
 
     def reset_parameters(self):
+        """Draw every weight and bias from U(−1/√H, 1/√H), H = hidden_size (torch's default); called by the constructor.
+        """
         bound = 1 / math.sqrt(self.hidden_size)
         for p in self.parameters():
             init.uniform_(p, -bound, bound)
@@ -304,6 +314,8 @@ class RNNCell(RNNCellBase):
         self.nonlinearity = nonlinearity
 
     def forward(self, input, hx=None):
+        """One step: h' = tanh(W_ih x + b_ih + W_hh h + b_hh) (or relu); input (N, I) or (I,), hx (N, H) or (H,) (zeros
+        when None) → h' of hx's shape. Raises ValueError when the shapes don't fit."""
         return self._step(input, [("hx", hx)])[0]
 
 
@@ -314,6 +326,9 @@ class LSTMCell(RNNCellBase):
         super().__init__("LSTM", input_size, hidden_size, bias, dtype)
 
     def forward(self, input, hx=None):
+        """One step: i, f, g, o from W_ih x + b_ih + W_hh h + b_hh (σ, σ, tanh, σ), c' = f ⊙ c + i ⊙ g, h' = o ⊙
+        tanh(c') [note 004: LSTM]; input (N, I) or (I,), hx the pair (h, c), each (N, H) or (H,) (zeros when None) →
+        (h', c'). Raises ValueError when the shapes don't fit."""
         if hx is not None and not (isinstance(hx, (tuple, list)) and len(hx) == 2):
             raise TypeError(f"LSTMCell: hx must be a tuple (h, c), got {type(hx).__name__}")
         h, c = (None, None) if hx is None else hx
@@ -328,4 +343,7 @@ class GRUCell(RNNCellBase):
         super().__init__("GRU", input_size, hidden_size, bias, dtype)
 
     def forward(self, input, hx=None):
+        """One step: r, z = σ(W_i{r,z} x + b + W_h{r,z} h + b), n = tanh(W_in x + b_in + r ⊙ (W_hn h + b_hn)), h' = (1 −
+        z) ⊙ n + z ⊙ h; input (N, I) or (I,), hx (N, H) or (H,) (zeros when None) → h'. Raises ValueError when the
+        shapes don't fit."""
         return self._step(input, [("hx", hx)])[0]

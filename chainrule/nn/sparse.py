@@ -34,12 +34,16 @@ class Embedding(Module):
             self.weight = Parameter(_weight, requires_grad=not _freeze)
 
     def reset_parameters(self):
+        """Draw the table from N(0, 1) and zero the ``padding_idx`` row (torch's default); called by the constructor."""
         init.normal_(self.weight)
         if self.padding_idx is not None:
             with no_grad():
                 self.weight.data[self.padding_idx] = 0
 
     def forward(self, input):
+        """``F.embedding``: ``weight[input]``, input an integer tensor of any shape → input.shape + (embedding_dim,).
+        The gradient adds into the looked-up rows (none for padding_idx). Raises for indices out of range or a
+        non-integer input."""
         return F.embedding(input, self.weight, self.padding_idx, self.max_norm, self.norm_type,
                            self.scale_grad_by_freq, self.sparse)
 
@@ -93,6 +97,9 @@ class EmbeddingBag(Module):
     reset_parameters = Embedding.reset_parameters
 
     def forward(self, input, offsets=None, per_sample_weights=None):
+        """``F.embedding_bag``: the sum, mean or max (``mode``) of the embeddings of each bag, optionally weighted by
+        ``per_sample_weights`` (mode 'sum'): input (B, n) one bag per row, or 1-D with ``offsets`` (B) the start of each
+        bag → (B, embedding_dim)."""
         return F.embedding_bag(input, self.weight, offsets, self.max_norm, self.norm_type, self.scale_grad_by_freq,
                                self.mode, self.sparse, per_sample_weights, self.include_last_offset,
                                self.padding_idx)

@@ -97,6 +97,12 @@ class MultiheadAttention(Module):
 
     def forward(self, query, key, value, key_padding_mask=None, need_weights=True, attn_mask=None,
                 average_attn_weights=True, is_causal=False):
+        """``multi_head_attention_forward``: output = concat(head₁ … head_H) W_oᵀ + b_o, head_h = softmax(q_h
+        k_hᵀ/√(E/H) + M) v_h, M from attn_mask (L, S) or (N·H, L, S), key_padding_mask (N, S) and is_causal; bool masks:
+        True = may NOT attend. query (L, N, E), key (S, N, kdim), value (S, N, vdim) ((N, ·, ·) with batch_first;
+        without N unbatched). Returns (output (L, N, E) in query's layout, weights (N, L, S) averaged over heads — (N,
+        H, L, S) with average_attn_weights=False — or None unless need_weights). Raises TypeError for non-Tensor inputs,
+        and on shapes that don't fit."""
         for name, t in (("query", query), ("key", key), ("value", value)):
             if not isinstance(t, Tensor):
                 raise TypeError(f"MultiheadAttention: {name} must be a Tensor, got {type(t).__name__}")
@@ -162,6 +168,9 @@ class TransformerEncoderLayer(Module):
         self.activation = _activation(activation)
 
     def forward(self, src, src_mask=None, src_key_padding_mask=None, is_causal=False):
+        """Post-norm x = LN₁(x + SA(x)), x = LN₂(x + FF(x)); with norm_first, x = x + SA(LN₁(x)), x = x + FF(LN₂(x)); SA
+        self-attention under src_mask / src_key_padding_mask / is_causal, FF = linear2(dropout(activation(linear1(x)))).
+        src (S, N, d_model) ((N, S, d_model) with batch_first, (S, d_model) unbatched) → the same shape."""
         x = src
         if self.norm_first:
             x = x + self._sa_block(self.norm1(x), src_mask, src_key_padding_mask, is_causal)
@@ -209,6 +218,10 @@ class TransformerDecoderLayer(Module):
 
     def forward(self, tgt, memory, tgt_mask=None, memory_mask=None, tgt_key_padding_mask=None,
                 memory_key_padding_mask=None, tgt_is_causal=False, memory_is_causal=False):
+        """Self-attention over tgt (tgt_mask, tgt_key_padding_mask, tgt_is_causal), cross-attention from tgt to memory
+        (memory_mask, memory_key_padding_mask), then the feed-forward block, each in a residual connection with a
+        LayerNorm after (before, with norm_first). tgt (T, N, d_model), memory (S, N, d_model) (batch-first or unbatched
+        as the layer was built) → tgt's shape."""
         x = tgt
         if self.norm_first:
             x = x + self._sa_block(self.norm1(x), tgt_mask, tgt_key_padding_mask, tgt_is_causal)
@@ -254,6 +267,8 @@ class TransformerEncoder(Module):
         self.enable_nested_tensor, self.mask_check = enable_nested_tensor, mask_check
 
     def forward(self, src, mask=None, src_key_padding_mask=None, is_causal=None):
+        """Each layer in turn on src (the same mask, src_key_padding_mask and is_causal for every layer), then the norm
+        if given. src (S, N, d_model) (or the layers' layout) → the same shape."""
         output = src
         for layer in self.layers:
             output = layer(output, src_mask=mask, src_key_padding_mask=src_key_padding_mask,
@@ -272,6 +287,8 @@ class TransformerDecoder(Module):
 
     def forward(self, tgt, memory, tgt_mask=None, memory_mask=None, tgt_key_padding_mask=None,
                 memory_key_padding_mask=None, tgt_is_causal=None, memory_is_causal=False):
+        """Each layer in turn on tgt, every layer attending to the same ``memory`` with the given masks, then the norm
+        if given. tgt (T, N, d_model), memory (S, N, d_model) → tgt's shape."""
         output = tgt
         for layer in self.layers:
             output = layer(output, memory, tgt_mask=tgt_mask, memory_mask=memory_mask,
@@ -314,6 +331,10 @@ class Transformer(Module):
     def forward(self, src, tgt, src_mask=None, tgt_mask=None, memory_mask=None, src_key_padding_mask=None,
                 tgt_key_padding_mask=None, memory_key_padding_mask=None, src_is_causal=None, tgt_is_causal=None,
                 memory_is_causal=False):
+        """memory = encoder(src, src_mask, src_key_padding_mask), then decoder(tgt, memory, tgt_mask, memory_mask,
+        tgt_key_padding_mask, memory_key_padding_mask). src (S, N, d_model), tgt (T, N, d_model) ((N, ·, d_model) with
+        batch_first) → (T, N, d_model). Raises RuntimeError when src and tgt differ in batch size or their last dim is
+        not d_model."""
         batch = 0 if self.batch_first else 1
         if src.ndim == 3 and src.shape[batch] != tgt.shape[batch]:
             raise RuntimeError(f"Transformer: the batch number of src and tgt must be equal, got shapes "

@@ -13,6 +13,8 @@ class Upsample(Module):
         self.align_corners, self.recompute_scale_factor = align_corners, recompute_scale_factor
 
     def forward(self, x):
+        """``F.interpolate(x, size, scale_factor, mode, align_corners)``: x (N, C, L), (N, C, H, W) or (N, C, D, H, W)
+        resampled to ``size`` or by ``scale_factor`` in the spatial dims; N and C kept."""
         return F.interpolate(x, self.size, self.scale_factor, self.mode, self.align_corners,
                              recompute_scale_factor=self.recompute_scale_factor)
 

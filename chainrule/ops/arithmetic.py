@@ -305,30 +305,39 @@ def _float_input(x):
 
 
 def neg(x):
+    """−x elementwise. Keeps x's shape and dtype."""
     return Neg.apply(x)
 
 
 def exp(x):
+    """eˣ elementwise; d/dx = eˣ. Integer x gives the default float dtype; the output has x's shape."""
     return Exp.apply(_float_input(x))
 
 
 def log(x):
+    """The natural logarithm elementwise (−inf at 0, nan below); d/dx = 1/x. Integer x gives the default float dtype;
+    the output has x's shape."""
     return Log.apply(_float_input(x))
 
 
 def sqrt(x):
+    """√x elementwise (nan below 0); d/dx = 1/(2√x). Integer x gives the default float dtype; the output has x's shape.
+    """
     return Sqrt.apply(_float_input(x))
 
 
 def abs(x):  # noqa: A001 - torch.abs
+    """x| elementwise; the gradient is sign(x) (0 at 0). Keeps x's shape and dtype."""
     return Abs.apply(x)
 
 
 def sin(x):
+    """sin x elementwise (radians); d/dx = cos x. Integer x gives the default float dtype; the output has x's shape."""
     return Sin.apply(_float_input(x))
 
 
 def cos(x):
+    """cos x elementwise (radians); d/dx = −sin x. Integer x gives the default float dtype; the output has x's shape."""
     return Cos.apply(_float_input(x))
 
 

@@ -302,6 +302,9 @@ def unsqueeze(x, dim):
 
 
 def permute(x, *dims):
+    """x with its dims reordered: out.shape[i] = x.shape[dims[i]]; ``dims`` ints or one tuple, a permutation of
+    0..ndim−1 (negative counted from the end). The gradient is permuted back. Raises ValueError when dims is not a
+    permutation."""
     dims = _shape_arg(dims)
     if len(dims) != x.ndim or sorted(d % max(x.ndim, 1) for d in dims) != list(range(x.ndim)):
         raise ValueError(f"permute: dims {dims} are not a permutation of the {x.ndim} dims of shape {x.shape}")

@@ -109,6 +109,8 @@ class LRScheduler:
         return {key: value for key, value in self.__dict__.items() if key != "optimizer"}
 
     def load_state_dict(self, state_dict):
+        """Restore the attributes saved by ``state_dict()`` (the epoch counter, the last learning rates, …); the
+        optimizer is not part of it."""
         self.__dict__.update(state_dict)
 
     def __repr__(self):
@@ -139,6 +141,8 @@ class _LambdaScheduler(LRScheduler):
         return state
 
     def load_state_dict(self, state_dict):
+        """Restore ``state_dict()``'s attributes, and the saved ``__dict__`` of each callable-object lambda (plain
+        functions are kept as they are)."""
         state_dict = dict(state_dict)
         lr_lambdas = state_dict.pop("lr_lambdas")
         self.__dict__.update(state_dict)
@@ -339,6 +343,7 @@ class _SchedulerContainer(LRScheduler):
         return state
 
     def load_state_dict(self, state_dict):
+        """Restore ``state_dict()``'s attributes and each sub-scheduler's own state dict, in order."""
         state_dict = dict(state_dict)
         schedulers = state_dict.pop("_schedulers")
         self.__dict__.update(state_dict)
@@ -481,6 +486,8 @@ class ReduceLROnPlateau(LRScheduler):
 
     @property
     def in_cooldown(self):
+        """True while the cooldown after a reduction lasts (``cooldown_counter > 0``): bad epochs are not counted then.
+        """
         return self.cooldown_counter > 0
 
     def _is_better(self, a, best):
@@ -501,6 +508,8 @@ class ReduceLROnPlateau(LRScheduler):
         self.mode, self.threshold, self.threshold_mode = mode, threshold, threshold_mode
 
     def load_state_dict(self, state_dict):
+        """Restore ``state_dict()``'s attributes (best value, bad-epoch and cooldown counters, …) and the comparison for
+        mode/threshold."""
         self.__dict__.update(state_dict)
         self._init_is_better(self.mode, self.threshold, self.threshold_mode)
 

@@ -70,6 +70,8 @@ class Optimizer:
         self.param_groups.append(full)
 
     def zero_grad(self, set_to_none=True):
+        """Clear the gradient of every parameter in every group: set it to None (``set_to_none=True``, the default, as
+        torch) or fill it with zeros."""
         for group in self.param_groups:
             for p in group["params"]:
                 if p.grad is None:
@@ -80,6 +82,8 @@ class Optimizer:
                     p.grad.data[...] = 0
 
     def step(self):
+        """One update of every parameter that has a gradient, by the subclass's rule; ``closure`` (where accepted)
+        re-evaluates the loss and its value is returned. Raises NotImplementedError here."""
         raise NotImplementedError
 
     def state_dict(self):

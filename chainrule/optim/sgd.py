@@ -34,6 +34,8 @@ class SGD(Optimizer):
                                       nesterov=nesterov, maximize=maximize, l1=l1))
 
     def step(self, closure=None):
+        """One update of every parameter that has a gradient, by the rule in the class docstring [note 004: θ ← θ −
+        η·∇J]; returns ``closure()`` if given (called first, so it may recompute the gradients), else None."""
         loss = closure() if closure is not None else None
         for group in self.param_groups:
             lr, mu, damp = group["lr"], group["momentum"], group["dampening"]

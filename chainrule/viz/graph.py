@@ -183,6 +183,9 @@ class GraphView:
 
     # -- the backward sweep, watched: autograd.backward asks watch(root), then calls node() per node --
     def watch(self, root):
+        """The autograd observer hook: at the start of a backward sweep from ``root``, return self if root is this
+        view's output (the sweep then calls ``node`` for each node and ``done`` at the end), else None. Called by
+        ``autograd.backward``, not by users."""
         if root is not self._output:
             return None
         autograd._observers.discard(self)  # one sweep: the graph is gone after it (unless retained)
@@ -200,6 +203,8 @@ class GraphView:
                 edge["grad"], edge["grad_norm"] = _small(gx, self.max_elements), _norm(gx)
 
     def done(self):
+        """The autograd observer hook called when the watched backward sweep ends: marks ``backward_done`` and lets go
+        of the tensors it held."""
         self.backward_done = True
         self._tensors, self._ids, self._output, self._edge_at = [], {}, None, None
 
