@@ -210,7 +210,7 @@ def run(quick=False, seed=0, out="."):
         if not all(revived.values()):
             failed.append("within the budget " + ", ".join(a for a in LEAKY if not revived[a])
                           + " did not bring its units back (off fraction not below half of ReLU's)")
-        verdict = "only in part: " + "; ".join(failed) + f". Measured: {conv}; {dead_text}"
+        verdict = "; ".join(failed) + f". Measured: {conv}; {dead_text}"
 
     rows = [[a, best_lr[a], best[a]["reached"] if best[a]["reached"] is not None else f"> {steps}",
              _loss_at(best[a]["curve"], half), best[a]["final"],
@@ -243,6 +243,7 @@ def run(quick=False, seed=0, out="."):
             "steps": steps, "dead_steps": dead_steps, "target": TARGET,
         },
         held=bool(held),
+        in_part=not held and (any(faster.values()) or relu_dead or any(revived.values())),
         verdict=verdict,
         figures=["activations_convergence.png", "activations_dead_units.png"],
         tables=[{"title": "per activation",

@@ -228,6 +228,7 @@ def run(quick=False, seed=0, out="."):
                  "fc_share_fc_heads": {r["model"]: r["fc_share"] for r in fc_heads},
                  "fc_share_gap_heads": {r["model"]: r["fc_share"] for r in gap_heads}},
         held=bool(held),
+        in_part=not held and (stacks_ok or bottleneck_ok or fc_ok),
         verdict=verdict,
         figures=["architectures.png"],
         tables=[

@@ -14,7 +14,8 @@ from ..io import to_json
 MODULES = (
     "vanishing_gradients", "exploding_gradients", "initialization", "normalization", "activations",
     "regularization", "optimizers", "learning_rate_and_scaling", "normal_equation_vs_gd", "pooling_backward",
-    "architectures", "residual_depth", "conv_arithmetic",
+    "architectures", "residual_depth", "conv_arithmetic", "translation_invariance", "overlapping_pooling",
+    "per_sample_normalization",
 )
 
 
@@ -23,7 +24,8 @@ class Result:
     """The outcome of one experiment.
 
     numbers   the measured figures (JSON-serializable), e.g. {"final_accuracy": {"sigmoid": 0.41, ...}}
-    held      did the claim hold in this experiment
+    held      did the claim hold in this experiment (all of it)
+    in_part   some of its parts held and some did not (``held`` is then False)
     verdict   one or two sentences with the figures that decide it
     figures   PNG file names, relative to the experiment's output folder
     tables    optional [{"title": str, "columns": [...], "rows": [[...], ...]}]
@@ -42,9 +44,15 @@ class Result:
     pages: list = field(default_factory=list)
     seconds: float = 0.0
     quick: bool = False
+    in_part: bool = False
+
+    @property
+    def outcome(self):
+        """The verdict in the lab's three words: "held", "held in part" or "did not hold"."""
+        return "held" if self.held else "held in part" if self.in_part else "did not hold"
 
     def to_dict(self):
-        return asdict(self)
+        return {**asdict(self), "outcome": self.outcome}
 
     def save(self, out):
         with open(os.path.join(out, "result.json"), "w") as f:

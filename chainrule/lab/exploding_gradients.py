@@ -164,6 +164,7 @@ def run(quick=False, seed=0, out="."):
             "steps": steps,
         },
         held=bool(held),
+        in_part=not held and (base["diverged_at"] is not None or any(works.values())),
         verdict=verdict,
         figures=["exploding_gradients.png"],
         tables=[{"title": "one remedy at a time",

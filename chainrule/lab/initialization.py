@@ -184,7 +184,7 @@ def run(quick=False, seed=0, out="."):
         f"{a_(acc['ReLU']['He'])} (best {best['ReLU']:.2f})"
     )
     if not held:
-        verdict += "; failed: " + ", ".join(k for k, ok in parts.items() if not ok)
+        verdict += "; did not hold: " + ", ".join(k for k, ok in parts.items() if not ok)
 
     rows = [[a, n, r["std"][0], r["std"][-1], r["unit_spread"],
              "—" if r["saturated_last"] is None else r["saturated_last"][0],
@@ -213,6 +213,7 @@ def run(quick=False, seed=0, out="."):
             "steps": steps,
         },
         held=bool(held),
+        in_part=not held and any(parts.values()),
         verdict=verdict,
         figures=["initialization_activation_std.png", "initialization_accuracy.png"],
         tables=[{"title": "per activation and init",

@@ -259,6 +259,7 @@ def run(quick=False, seed=0, out="."):
             "epochs": epochs,
         },
         held=bool(held),
+        in_part=not held and any(parts.values()),
         verdict=verdict,
         figures=["normalization_layers.png", "normalization_batchnorm.png"],
         tables=tables,

@@ -19,14 +19,18 @@ CLAIM = ("average pooling's backward divides each gradient by the window size n;
 
 
 def _heatmaps(panels, path):
+    """One heatmap per (title, array), every cell's value written on it in black or white, whichever reads on
+    the cell's colour."""
     from .plotting import pyplot
 
     plt = pyplot()
-    fig, axes = plt.subplots(1, len(panels), figsize=(3.2 * len(panels), 3.2))
+    fig, axes = plt.subplots(1, len(panels), figsize=(2.9 * len(panels), 3.4))
     for ax, (title, a) in zip(axes, panels):
-        ax.imshow(a, cmap="viridis")
+        image = ax.imshow(a, cmap="viridis")
         for (i, j), v in np.ndenumerate(a):
-            ax.text(j, i, f"{v:.2g}", ha="center", va="center", color="w", fontsize=9)
+            r, g, b, _ = image.cmap(image.norm(v))
+            dark = 0.299 * r + 0.587 * g + 0.114 * b < 0.5
+            ax.text(j, i, f"{v:.3g}", ha="center", va="center", color="w" if dark else "k", fontsize=11)
         ax.set_title(title, fontsize=10)
         ax.set_xticks([])
         ax.set_yticks([])
@@ -57,8 +61,9 @@ def run(quick=False, seed=0, out="."):
     ratio = float(copied.sum() / grads["avg"].sum())
     held = (np.allclose(grads["avg"], expected_avg) and np.allclose(grads["max"], expected_max)
             and all(fd_ok.values()) and np.isclose(ratio, 4.0))
-    _heatmaps([("input x", x[0, 0]), ("avg-pool dL/dx", grads["avg"]), ("max-pool dL/dx", grads["max"]),
-               ("copy-n-times (wrong)", copied)], os.path.join(out, "pooling_backward.png"))
+    _heatmaps([("input x (4×4)", x[0, 0]), ("upstream g = dL/dy (2×2)", upstream[0, 0]),
+               ("avg pool: dL/dx = g/4", grads["avg"]), ("max pool: g at each argmax", grads["max"]),
+               ("wrong: g copied 4 times", copied)], os.path.join(out, "pooling_backward.png"))
     return Result(
         name=NAME, note=NOTE, claim=CLAIM,
         setup="a 4×4 input (a permutation of 0..15), 2×2 pooling with stride 2, upstream gradient [[1, 2], [3, 4]]",

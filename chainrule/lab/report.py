@@ -18,19 +18,55 @@ def _fmt(v):
     return str(v)
 
 
-def _numbers_md(numbers, depth=0):
-    lines = []
-    for k, v in numbers.items():
-        if isinstance(v, dict):
-            lines.append("  " * depth + f"- {k}:")
-            lines.append(_numbers_md(v, depth + 1))
+def _scalar(v):
+    return not isinstance(v, (dict, list, tuple))
+
+
+def _flatten(value, prefix=""):
+    """(path, scalar) pairs of a nested dict / list: the keys joined by " › "; a list of scalars stays one cell."""
+    if isinstance(value, dict):
+        pairs = []
+        for k, v in value.items():
+            pairs += _flatten(v, f"{prefix} › {k}" if prefix else str(k))
+        return pairs
+    if isinstance(value, (list, tuple)) and not all(map(_scalar, value)):
+        pairs = []
+        for i, v in enumerate(value):
+            pairs += _flatten(v, f"{prefix}[{i}]")
+        return pairs
+    if isinstance(value, (list, tuple)):
+        shown = ", ".join(_fmt(v) for v in value[:12]) + (f", … ({len(value)} values)" if len(value) > 12 else "")
+        return [(prefix, f"[{shown}]")]
+    return [(prefix, value)]
+
+
+def numbers_tables(numbers):
+    """The measured numbers as tables, never as a raw dict: a list of dicts with the same keys becomes a table
+    with a row per item; a dict whose values are dicts with the same scalar keys becomes a table with a row per key;
+    every other figure goes, by its path, into one "figure | value" table."""
+    tables, loose = [], []
+    for key, value in numbers.items():
+        if (isinstance(value, list) and value and all(isinstance(v, dict) for v in value)
+                and len({tuple(v) for v in value}) == 1):
+            columns = [c for c in value[0] if all(_scalar(v[c]) for v in value)]
+            tables.append({"title": key, "columns": columns, "rows": [[v[c] for c in columns] for v in value]})
+            rest = {c: [v[c] for v in value] for c in value[0] if c not in columns}
+            loose += _flatten(rest, key) if rest else []
+        elif (isinstance(value, dict) and len(value) > 1 and all(isinstance(v, dict) and v for v in value.values())
+              and len({tuple(v) for v in value.values()}) == 1
+              and all(_scalar(x) for v in value.values() for x in v.values())):
+            columns = list(next(iter(value.values())))
+            tables.append({"title": key, "columns": ["", *columns],
+                           "rows": [[k, *v.values()] for k, v in value.items()]})
         else:
-            lines.append("  " * depth + f"- {k}: {_fmt(v)}")
-    return "\n".join(lines)
+            loose += _flatten(value, str(key))
+    if loose:
+        tables.append({"title": "other figures", "columns": ["figure", "value"], "rows": [list(p) for p in loose]})
+    return tables
 
 
 def page_markdown(result):
-    verdict = "HELD" if result.held else "DID NOT HOLD"
+    verdict = result.outcome.upper()
     parts = [
         f"# {result.name}", "", f"**Claim** (note {result.note}): {result.claim}", "",
         f"**Verdict: {verdict}.** {result.verdict}", "", f"**Setup.** {result.setup}"
@@ -38,32 +74,38 @@ def page_markdown(result):
     ]
     for table in result.tables:
         parts += [_table_md(table), ""]
-    parts += ["**Numbers**", "", _numbers_md(result.numbers), ""]
+    parts += ["### Numbers", ""]
+    for table in numbers_tables(result.numbers):
+        parts += [_table_md(table), ""]
     parts += [f"![{f}]({f})" for f in result.figures]
     parts += [f"- [{label}]({page})" for label, page in result.pages]
     parts += ["", f"_{result.seconds:.1f} s_"]
     return "\n".join(parts) + "\n"
 
 
+def _table_html(table):
+    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in table["columns"])
+    rows = "".join("<tr>" + "".join(f"<td>{html.escape(_fmt(c))}</td>" for c in row) + "</tr>" for row in table["rows"])
+    return f"<p><b>{html.escape(str(table['title']))}</b></p><table><tr>{head}</tr>{rows}</table>"
+
+
 def page_html(result, folder):
-    verdict = "held" if result.held else "did not hold"
+    verdict = result.outcome
     body = [f"<h1>{html.escape(result.name)}</h1>",
             f"<p><b>Claim</b> (note {html.escape(result.note)}): {html.escape(result.claim)}</p>",
             f"<p class='{verdict.replace(' ', '-')}'><b>Verdict: {verdict}.</b> {html.escape(result.verdict)}</p>",
             f"<p><b>Setup.</b> {html.escape(result.setup)}{' (quick version)' if result.quick else ''}</p>"]
     for table in result.tables:
-        head = "".join(f"<th>{html.escape(str(c))}</th>" for c in table["columns"])
-        rows = "".join("<tr>" + "".join(f"<td>{html.escape(_fmt(c))}</td>" for c in row) + "</tr>" for row in table["rows"])
-        body.append(f"<p><b>{html.escape(table['title'])}</b></p><table><tr>{head}</tr>{rows}</table>")
+        body.append(_table_html(table))
     for fig in result.figures:
         with open(os.path.join(folder, fig), "rb") as f:
             data = base64.b64encode(f.read()).decode()
         body.append(f"<img alt='{html.escape(fig)}' src='data:image/png;base64,{data}'>")
     body += [f"<p><a href='{html.escape(page)}'>{html.escape(label)}</a></p>" for label, page in result.pages]
-    body.append(f"<pre>{html.escape(_numbers_md(result.numbers))}</pre>")
+    body.append("<h3>Numbers</h3>" + "".join(_table_html(t) for t in numbers_tables(result.numbers)))
     style = ("body{font-family:sans-serif;max-width:60em;margin:2em auto}img{max-width:100%}"
              "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:2px 6px}"
-             ".held{color:#070}.did-not-hold{color:#a00}")
+             ".held{color:#070}.held-in-part{color:#a60}.did-not-hold{color:#a00}")
     return f"<!doctype html><meta charset='utf-8'><title>{html.escape(result.name)}</title><style>{style}</style>" + "".join(body)
 
 
@@ -77,7 +119,7 @@ def write_pages(result, folder):
 
 def write_index(results, out):
     """``index.md`` and ``index.html`` listing every experiment's claim, verdict and time."""
-    rows = [(r.name, r.note, r.claim, "held" if r.held else "did not hold", f"{r.seconds:.1f}") for r in results]
+    rows = [(r.name, r.note, r.claim, r.outcome, f"{r.seconds:.1f}") for r in results]
     md = ["# chainrule lab report", "", "| experiment | note | claim | verdict | seconds |", "|---|---|---|---|---|"]
     md += [f"| [{n}]({n}/{n}.md) | {note} | {c} | {v} | {s} |" for n, note, c, v, s in rows]
     with open(os.path.join(out, "index.md"), "w") as f:

@@ -143,7 +143,7 @@ def run(quick=False, seed=0, out="."):
                           "version)")
         if not residual_keeps:
             failed.append(f"the residual net degraded too (depth {deepest} above its best shallower version)")
-        verdict = "only in part: " + "; ".join(failed) + ". Measured: " + measured
+        verdict = "; ".join(failed) + ". Measured: " + measured
 
     rows = [[d, runs["plain"][d]["parameters"], final["plain"][d], final["residual"][d]] for d in depths]
     return Result(
@@ -161,6 +161,7 @@ def run(quick=False, seed=0, out="."):
                  "parts": {"plain degrades": plain_degrades, "residual does not": residual_keeps},
                  "steps": steps, "depths": list(depths)},
         held=bool(held),
+        in_part=not held and (plain_degrades or residual_keeps),
         verdict=verdict,
         figures=["residual_depth.png"],
         tables=[{"title": f"training loss after {steps} steps",
