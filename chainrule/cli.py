@@ -18,6 +18,7 @@ import io
 import json
 import math
 import os
+import re
 import sys
 import time
 
@@ -29,7 +30,10 @@ SCHEDULERS = ("none", "step", "cosine", "onecycle", "plateau")
 def _parser(explicit_only=False):
     """The command line. ``explicit_only``: train's flags get no defaults, so parsing tells which flags
     the user actually gave (``--resume`` compares those with the run's saved config)."""
+    from . import __version__
+
     p = argparse.ArgumentParser(prog="chainrule", description="chainrule: deep learning on NumPy, from the notes up.")
+    p.add_argument("--version", action="version", version=f"chainrule {__version__}")
     sub = p.add_subparsers(dest="command", required=True)
 
     t = sub.add_parser("train", help="train a model and write a run folder")
@@ -44,6 +48,10 @@ def _parser(explicit_only=False):
     t.add_argument("--momentum", type=float, default=0.9, help="for sgd and rmsprop")
     t.add_argument("--weight-decay", type=float, default=0.0, help="L2; biases and norm layers are exempt")
     t.add_argument("--scheduler", choices=SCHEDULERS, default="none")
+    t.add_argument("--val-fraction", type=float, default=0.1,
+                   help="share of the training split held out (stratified by class, drawn from --seed) as the "
+                        "validation set that the per-epoch val_* figures and --scheduler plateau watch; the test "
+                        "split is scored once, at the end (default 0.1; 0: no validation set)")
     t.add_argument("--augment", action="store_true", help="random crops (and flips for cifar10)")
     t.add_argument("--clip-grad", type=float, default=None, help="clip the global gradient norm to this value")
     t.add_argument("--seed", type=int, default=0)
@@ -81,8 +89,10 @@ def _parser(explicit_only=False):
     s = sub.add_parser("summary", help="layers, parameters, MACs and receptive fields of a zoo model")
     s.add_argument("model")
     s.add_argument("--input", default=None, help="input size without the batch dim, e.g. 1x28x28 (default: the "
-                                                 "model's natural size: 1x28x28 for lenet5, 3x32x32 for the CIFAR "
-                                                 "nets, 1x8x8 for small_cnn and mlp, 3x224x224 for the rest)")
+                                                 "model's natural size: 1x28x28 for lenet5, and for lstm_classifier "
+                                                 "and transformer_classifier an MNIST image read as 28 rows of 28; "
+                                                 f"3x32x32 for the CIFAR nets ({', '.join(CIFAR_MODELS)}); 1x8x8 for "
+                                                 "small_cnn and mlp; 3x224x224 for the ImageNet nets, the rest)")
     s.add_argument("--num-classes", type=int, default=None)
     s.add_argument("--json", action="store_true")
 
@@ -105,12 +115,15 @@ def _parser(explicit_only=False):
             r.add_argument("name")
         r.add_argument("--quick", action="store_true", help="the small versions (under a minute each)")
         r.add_argument("--seed", type=int, default=0)
-        r.add_argument("--out", default="lab-report")
+        r.add_argument("--out", default=LAB_OUT, help=f"the report folder (default {LAB_OUT})")
 
     sub.add_parser("models", help="list the zoo")
     d = sub.add_parser("datasets", help="list the datasets and where their files are looked for")
     d.add_argument("--data-dir", default=None)
     return p
+
+
+LAB_OUT = os.path.join("runs", "lab-report")  # under runs/, which .gitignore covers
 
 
 def _build_model(name, input_shape, num_classes=None):
@@ -170,8 +183,10 @@ RUN_FILES = ("config.json", "summary.txt", "history.json", "metrics.csv", "loss.
 CHECKPOINTS = "checkpoints"
 # the run's identity: --resume takes these from config.json, and an explicit flag must agree
 RUN_CONFIG = ("model", "dataset", "data_dir", "batch_size", "optimizer", "lr", "momentum", "weight_decay",
-              "scheduler", "augment", "clip_grad", "seed")
+              "scheduler", "augment", "clip_grad", "seed", "val_fraction")
 CONFIG_KEYS = RUN_CONFIG + ("epochs",)
+# a run written before the validation split scored its val_* columns on the test set: no split, as then
+OLD_CONFIG_DEFAULTS = {"val_fraction": 0.0}
 
 
 def _write_json(path, value):
@@ -181,10 +196,13 @@ def _write_json(path, value):
 
 
 def _write_run(out, history, final, entry):
+    """history.json (the epochs, the steps, and ``test``: the final weights' test loss and accuracy),
+    metrics.csv (one row per epoch) and the pictures."""
     from .io import atomic_write
     from .train.plots import plot_confusion, plot_curves
 
-    _write_json(os.path.join(out, "history.json"), history.to_dict())
+    test = {"loss": final["loss"], "accuracy": final["accuracy"], "samples": final["samples"]}
+    _write_json(os.path.join(out, "history.json"), {**history.to_dict(), "test": test})
     table = io.StringIO(newline="")
     writer = csv.DictWriter(table, fieldnames=list(history.epochs[0]))
     writer.writeheader()
@@ -211,9 +229,10 @@ def _distributed(args):
     return dist
 
 
-def _distributed_loaders(args, dist, train_set, test_set):
+def _distributed_loaders(args, dist, train_set, scored_sets):
     """Each rank a shard: batch-size/N training samples per step (the global batch stays --batch-size,
-    so the learning rate needs no change), and its share of the test set, scored once over all ranks."""
+    so the learning rate needs no change), and its share of each scored set (validation, test), each
+    scored once over all ranks (a None set stays None)."""
     from .data import DataLoader
 
     n = dist.world_size()
@@ -222,8 +241,10 @@ def _distributed_loaders(args, dist, train_set, test_set):
                          f"processes (each takes batch-size/{n}); try --batch-size {max(args.batch_size // n, 1) * n}")
     sampler = dist.DistributedSampler(train_set, shuffle=True, seed=args.seed)
     train_loader = DataLoader(train_set, batch_size=args.batch_size // n, sampler=sampler, drop_last=True)
-    test_sampler = dist.DistributedSampler(test_set, shuffle=False, pad=False)
-    return train_loader, DataLoader(test_set, batch_size=256, sampler=test_sampler)
+    scored = [None if ds is None else DataLoader(ds, batch_size=256,
+                                                 sampler=dist.DistributedSampler(ds, shuffle=False, pad=False))
+              for ds in scored_sets]
+    return (train_loader, *scored)
 
 
 def _check_train_args(args):
@@ -238,6 +259,8 @@ def _check_train_args(args):
     for flag, value in (("--weight-decay", args.weight_decay), ("--momentum", args.momentum)):
         if not value >= 0:
             raise ValueError(f"{flag} must be 0 or more, got {value}")
+    if not 0 <= args.val_fraction < 1:
+        raise ValueError(f"--val-fraction must be in [0, 1) (0: no validation set), got {args.val_fraction}")
     if args.graph and args.distributed:
         raise ValueError("--graph runs one step alone, which a --distributed job can't: write it without --distributed")
     if args.resume and args.overwrite:
@@ -255,9 +278,10 @@ def _read_config(run, command):
     except (ValueError, OSError) as e:
         raise ValueError(f"{path} is not readable JSON ({e}); the run's config is corrupted") from None
     missing = [k for k in CONFIG_KEYS if not isinstance(config, dict) or k not in config]
+    missing = [k for k in missing if k not in OLD_CONFIG_DEFAULTS]
     if missing:
         raise ValueError(f"{path} lacks {', '.join(missing)}: not a config written by `chainrule train`")
-    return config
+    return {**OLD_CONFIG_DEFAULTS, **config}
 
 
 def _config_for_resume(args, argv, out):
@@ -384,6 +408,35 @@ def _step_profiler(model, out, steps_per_epoch):
     return StepProfiler()
 
 
+def _labels(dataset):
+    """The class of every sample, read without the transforms (a Subset's through its indices)."""
+    import numpy as np
+
+    from .data import Subset
+
+    if isinstance(dataset, Subset):
+        return _labels(dataset.dataset)[dataset.indices]
+    return np.asarray(getattr(dataset.targets, "data", dataset.targets))
+
+
+def _train_val_test(entry, args):
+    """(train, validation, test): the validation set is ``--val-fraction`` of the training split, stratified
+    by class and drawn from ``--seed`` (the same on --resume), without the training augmentation; None for 0."""
+    from .data import Subset
+    from .data.dataset import stratified_split
+    from .random import Generator
+
+    train_set, test_set = entry.load(args.data_dir, args.augment, args.seed)
+    if not args.val_fraction:
+        return train_set, None, test_set
+    train_idx, val_idx = stratified_split(_labels(train_set), args.val_fraction, generator=Generator(args.seed))
+    if len(val_idx) == 0:
+        raise ValueError(f"--val-fraction {args.val_fraction} of the {len(train_set)} training samples of {entry.name} "
+                         "holds no sample; give a larger fraction, or 0 for no validation set")
+    plain = entry.load(args.data_dir, False, args.seed)[0] if args.augment else train_set
+    return Subset(train_set, train_idx), Subset(plain, val_idx), test_set
+
+
 def cmd_train(args, argv=None):
     from . import manual_seed
     from .data import DataLoader
@@ -405,12 +458,13 @@ def cmd_train(args, argv=None):
     entry = get_dataset(args.dataset)
     manual_seed(args.seed)
     model = _build_model(args.model, entry.input_shape, entry.num_classes)
-    train_set, test_set = entry.load(args.data_dir, args.augment, args.seed)
+    train_set, val_set, test_set = _train_val_test(entry, args)
     # the partial last batch is dropped: BatchNorm statistics over a handful of samples make the loss jump
     train_loader = DataLoader(train_set, batch_size=args.batch_size, shuffle=True, seed=args.seed, drop_last=True)
+    val_loader = None if val_set is None else DataLoader(val_set, batch_size=256)
     test_loader = DataLoader(test_set, batch_size=256)
     if dist is not None:
-        train_loader, test_loader = _distributed_loaders(args, dist, train_set, test_set)
+        train_loader, val_loader, test_loader = _distributed_loaders(args, dist, train_set, (val_set, test_set))
     if len(train_loader) == 0:
         raise ValueError(f"--batch-size {args.batch_size} is larger than the {len(train_set)} training samples of "
                          f"{entry.name} (the partial last batch is dropped, so no step would run); use at most "
@@ -427,7 +481,8 @@ def cmd_train(args, argv=None):
     callbacks += [step_profiler] if step_profiler is not None else []
     if not args.quiet and main:
         print(f"training {args.model} ({info.totals['params']:,} parameters) on {entry.name}: "
-              f"{len(train_set)} train / {len(test_set)} test → {out}", file=sys.stderr)
+              f"{len(train_set)} train / {0 if val_set is None else len(val_set)} validation / {len(test_set)} test → "
+              f"{out}", file=sys.stderr)
     if not args.quiet and main and dist is not None:
         print(f"distributed: {dist.world_size()} processes × {args.batch_size // dist.world_size()} samples = global "
               f"batch {args.batch_size}", file=sys.stderr)
@@ -435,7 +490,7 @@ def cmd_train(args, argv=None):
         model = dist.DistributedDataParallel(model)
     started = time.perf_counter()
     try:
-        history = fit(model, train_loader, cross_entropy, optimizer, args.epochs, val_loader=test_loader,
+        history = fit(model, train_loader, cross_entropy, optimizer, args.epochs, val_loader=val_loader,
                       scheduler=scheduler, callbacks=callbacks, grad_clip=args.clip_grad, monitor=monitor,
                       checkpoint_dir=os.path.join(out, CHECKPOINTS), keep=args.keep, resume=args.resume,
                       quiet=args.quiet)
@@ -443,17 +498,21 @@ def cmd_train(args, argv=None):
         if step_profiler is not None:
             step_profiler.prof.stop()
     monitor.remove()
-    final = evaluate(model, test_loader, cross_entropy, num_classes=entry.num_classes)
+    final = evaluate(model, test_loader, cross_entropy, num_classes=entry.num_classes)  # once, on the final weights
     if not main:
         return 0
     _write_run(out, history, final, entry)
     if monitor.history:
         monitor.plot(os.path.join(out, "gradflow.png"))
         _write_json(os.path.join(out, "gradflow.json"), monitor.report())
+    last = history.epochs[-1]
     result = {"run": out, "model": args.model, "dataset": entry.name, "epochs": len(history.epochs),
+              "val_accuracy": last.get("val_accuracy"), "val_loss": last.get("val_loss"),
               "test_accuracy": final["accuracy"], "test_loss": final["loss"],
               "seconds": round(time.perf_counter() - started, 2)}
-    print(f"test accuracy {final['accuracy']:.2%}  test loss {final['loss']:.4f}  ({result['seconds']} s)  run: {out}")
+    val = f"val accuracy {last['val_accuracy']:.2%}  " if "val_accuracy" in last else ""
+    print(f"test accuracy {final['accuracy']:.2%}  test loss {final['loss']:.4f}  {val}({result['seconds']} s)  "
+          f"run: {out}")
     if args.json:
         print(json.dumps(result))
     return 0
@@ -535,26 +594,49 @@ def cmd_lab(args):
     from . import lab
 
     if args.lab_command == "list":
-        for name, module in lab.experiments().items():
-            print(f"{name:28s} note {module.NOTE:12s} {module.CLAIM}")
+        rows = [(name, module.NOTE, module.CLAIM) for name, module in lab.experiments().items()]
+        print(_columns(("experiment", "notes", "claim"), rows))
         return 0
     if args.lab_command == "run":
         results = [lab.run(args.name, args.quick, args.seed, args.out)]
     else:
         results = lab.run_all(args.quick, args.seed, args.out)
     for r in results:
-        print(f"{r.name:28s} {'held' if r.held else 'did not hold':13s} {r.seconds:6.1f} s  {r.verdict}")
+        print(f"{r.name:28s} {r.outcome:13s} {r.seconds:6.1f} s  {r.verdict}")
     print(f"report: {os.path.join(args.out, 'index.md' if args.lab_command == 'all' else results[0].name)}")
     return 0
+
+
+def _plain(text):
+    """A docstring's first paragraph as plain text: one line, without RST markup (``x``, :class:`X`, `x`)."""
+    first = " ".join((text or "").split("\n\n")[0].split())
+    first = re.sub(r":\w+:`~?([^`]*)`", r"\1", first)
+    return re.sub(r"`{1,2}([^`]*)`{1,2}", r"\1", first)
+
+
+def _columns(header, rows):
+    """Aligned columns; the last one wrapped to the terminal's width (80 when not a terminal), its
+    continuation lines indented under it."""
+    import shutil
+    import textwrap
+
+    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header) - 1)]
+    indent = sum(widths) + 2 * len(widths)
+    width = max(shutil.get_terminal_size().columns, indent + 30)
+    lines = []
+    for row in [header, *rows]:
+        lead = "".join(f"{c!s:{w}s}  " for c, w in zip(row, widths))
+        wrapped = textwrap.wrap(str(row[-1]), width - indent, break_on_hyphens=False) or [""]
+        lines += [lead + wrapped[0]] + [" " * indent + w for w in wrapped[1:]]
+    return "\n".join(lines)
 
 
 def cmd_models(args):
     from . import models
     from .models.registry import model_builder
 
-    for name in models.list_models():
-        doc = (inspect.getdoc(model_builder(name)) or "").split("\n")[0]
-        print(f"{name:18s} {doc}")
+    rows = [(name, _plain(inspect.getdoc(model_builder(name)))) for name in models.list_models()]
+    print(_columns(("model", "description"), rows))
     return 0
 
 
@@ -592,7 +674,12 @@ def main(argv=None):
             if args.threads < 1:
                 raise ValueError(f"--threads must be at least 1, got {args.threads}")
             set_num_threads(args.threads)
-        return cmd_train(args, argv) if args.command == "train" else commands[args.command](args)
+        status = cmd_train(args, argv) if args.command == "train" else commands[args.command](args)
+        sys.stdout.flush()  # here, where a closed pipe is caught, not at exit
+        return status
+    except BrokenPipeError:  # `chainrule summary --json | head`: the reader has what it wanted
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # Python's own flush at exit stays quiet
+        return 141  # 128 + SIGPIPE, what `cat` and `git` end with there
     except KeyboardInterrupt:
         print("chainrule: interrupted", file=sys.stderr)
         return 130

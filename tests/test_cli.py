@@ -83,7 +83,9 @@ def test_train_writes_a_complete_run_folder(trained):
     for name in ("loss.png", "accuracy.png", "confusion.png", "gradflow.png"):
         assert (run / name).read_bytes()[:8] == PNG, name
 
-    train_set, _ = get_dataset("digits").load(None, False, 0)
+    from chainrule import cli
+
+    train_set, _, _ = cli._train_val_test(get_dataset("digits"), cli._parser().parse_args(["train"]))
     steps_per_epoch = sum(s["epoch"] == 1 for s in history["steps"])
     assert steps_per_epoch in (len(train_set) // 64, math.ceil(len(train_set) / 64))  # the last batch may be dropped
     assert [e["epoch"] for e in history["epochs"]] == [1, 2]
@@ -113,14 +115,16 @@ def test_train_writes_a_complete_run_folder(trained):
 
 
 def test_train_prints_a_final_json_line(trained):
-    result, last = trained.result, trained.history["epochs"][-1]
-    assert set(result) == {"run", "model", "dataset", "epochs", "test_accuracy", "test_loss", "seconds"}
+    result, last, test = trained.result, trained.history["epochs"][-1], trained.history["test"]
+    assert set(result) == {"run", "model", "dataset", "epochs", "val_accuracy", "val_loss", "test_accuracy", "test_loss",
+                           "seconds"}
     assert result["run"] == "run" and result["model"] == "small_cnn" and result["dataset"] == "digits"
     assert result["epochs"] == 2
-    assert result["test_accuracy"] == last["val_accuracy"]
-    assert result["test_loss"] == pytest.approx(last["val_loss"], rel=1e-9)
+    assert (result["val_accuracy"], result["val_loss"]) == (last["val_accuracy"], last["val_loss"])
+    assert result["test_accuracy"] == test["accuracy"] and result["test_loss"] == pytest.approx(test["loss"], rel=1e-9)
     lines = trained.proc.stdout.strip().splitlines()
     assert len(lines) == 2 and lines[0].startswith(f"test accuracy {100 * result['test_accuracy']:.2f}%")
+    assert f"val accuracy {100 * result['val_accuracy']:.2f}%" in lines[0]
     assert "epoch" not in trained.proc.stderr  # --quiet: no per-epoch lines
 
 
@@ -174,7 +178,8 @@ def test_models_lists_the_zoo(workdir):
     proc = succeeded(chainrule("models", cwd=workdir))
     listed = [line.split()[0] for line in proc.stdout.splitlines()]
     assert set(models.list_models()) <= set(listed)
-    assert all(len(line.split()) > 1 for line in proc.stdout.splitlines())  # each with its description
+    zoo = set(models.list_models())
+    assert all(len(line.split()) > 1 for line in proc.stdout.splitlines() if line.split()[0] in zoo)  # described
 
 
 def test_datasets_lists_the_catalog(workdir, tmp_path):
@@ -234,9 +239,17 @@ ERRORS = {
     "not-a-run": (["evaluate", "nowhere"], r"evaluate: nowhere is not a run folder \(nowhere.config\.json does not"),
     "resume-nothing": (["train", "--resume", "--out", "x"], r"--resume: x is not a run folder \(x.config\.json does not"),
     "zero-epochs": (["train", "--epochs", "0", "--out", "x"], r"--epochs must be at least 1, got 0"),
-    "batch-larger-than-the-data": (["train", "--batch-size", "5000", "--out", "x"],
-                                   r"--batch-size 5000 is larger than the 1347 training samples of digits .* use at "
-                                   r"most 1347"),
+    "batch-larger-than-the-data": (["train", "--batch-size", "5000", "--out", "x"],  # 1347 less 10 % for validation
+                                   (r"--batch-size 5000 is larger than the 1211 training samples of digits .* use at "
+                                    r"most 1211")),
+    "val-fraction-of-one": (["train", "--val-fraction", "1", "--out", "x"],
+                            r"--val-fraction must be in \[0, 1\) \(0: no validation set\), got 1\.0"),
+    "val-fraction-too-small": (["train", "--val-fraction", "0.0001", "--out", "x"],
+                               r"--val-fraction 0.0001 of the 1347 training samples of digits holds no sample"),
+    "dataset-in-capitals": (["train", "--dataset", "MNIST", "--out", "x"], r"unknown dataset 'MNIST'\. Did you mean 'mnist'\?"),
+    "missing-files-speaks-cli": (["train", "--dataset", "cifar10", "--data-dir", "{empty}", "--out", "x"],
+                                 (r"CIFAR10: could not find .*\. Give --data-dir a folder that holds cifar10/ .*`chainrule "
+                                  r"datasets --data-dir DIR`")),
     "negative-clip": (["train", "--clip-grad", "-1", "--out", "x"], r"--clip-grad must be a positive number, got -1"),
     "zero-threads": (["train", "--threads", "0", "--out", "x"], r"--threads must be at least 1, got 0"),
     "negative-threads": (["train", "--threads", "-3", "--out", "x"],
@@ -374,7 +387,7 @@ def test_resume_takes_the_saved_config_from_any_folder(tmp_path):
     assert result["epochs"] == 2 and result["dataset"] == "mnist1d"
     assert json.loads((run / "config.json").read_text()) == dict(config, epochs=2)
     steps = json.loads((run / "history.json").read_text())["steps"]
-    assert len(steps) == 2 * (4000 // 500)  # the saved batch size, not the default 64
+    assert len(steps) == 2 * (3600 // 500)  # the saved batch size, not the default 64; 4000 less 10 % for validation
     evaluated = final_json(succeeded(chainrule("evaluate", run, "--json", cwd=elsewhere)))
     assert evaluated["test_accuracy"] == result["test_accuracy"]
 
@@ -463,3 +476,168 @@ def test_train_graph_writes_the_first_step_and_changes_nothing_else(trained, tmp
         np.testing.assert_array_equal(got[k], expected[k], err_msg=k)
     page = (tmp_path / "run" / "graph.html").read_text()
     assert '"format": "chainrule-graph-1"' in page and '"backward_done": true' in page
+
+
+# -- the front door: --version, plain listings, natural inputs, a closed pipe, the validation split ----------
+
+
+def _main(capsys, *args):
+    from chainrule import cli
+
+    status = cli.main([str(a) for a in args])
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
+def test_version(capsys):
+    import chainrule
+    from chainrule import cli
+
+    with pytest.raises(SystemExit) as exit_:
+        cli.main(["--version"])
+    assert exit_.value.code == 0 and capsys.readouterr().out == f"chainrule {chainrule.__version__}\n"
+
+
+def test_models_prints_plain_whole_descriptions_in_columns(capsys):
+    status, out, _ = _main(capsys, "models")
+    assert status == 0 and "``" not in out and ":class:" not in out and "`" not in out
+    lines = out.splitlines()
+    assert lines[0].split() == ["model", "description"]
+    column = lines[0].index("description")
+    starts = [line for line in lines[1:] if line[:column].strip()]
+    assert [line.split()[0] for line in starts] == models.list_models()
+    assert all(line[:column].strip() == "" and line[column] != " " for line in lines[1:] if line not in starts)
+    text = " ".join(" ".join(lines).split())
+    assert "hidden Linear); dropout: p after each hidden activation." in text  # mlp's whole first paragraph
+    assert "googlenet GoogLeNet (Inception v1): 6,624,904 parameters without the auxiliary heads (aux_logits=False)." \
+        in text
+
+
+def test_lab_list_is_in_aligned_wrapped_columns(capsys):
+    from chainrule import lab
+
+    status, out, _ = _main(capsys, "lab", "list")
+    lines = out.splitlines()
+    assert status == 0 and lines[0].split() == ["experiment", "notes", "claim"]
+    claim = lines[0].index("claim")
+    experiments = lab.experiments()
+    starts = [line for line in lines[1:] if line[:claim].strip()]
+    assert [line.split()[0] for line in starts] == list(experiments)
+    assert all(len(line) <= max(80, claim + 30) for line in lines)
+    assert all(line[claim] != " " for line in lines)  # every claim line starts in the claim column
+    text = " ".join(" ".join(lines).split())
+    for module in experiments.values():
+        assert " ".join(module.CLAIM.split()) in text
+
+
+def test_lab_reports_go_under_runs_by_default():
+    from chainrule import cli
+
+    for command in (["lab", "all"], ["lab", "run", "pooling-backward"]):
+        assert cli._parser().parse_args(command).out == os.path.join("runs", "lab-report")
+    assert "runs/" in (REPO / ".gitignore").read_text().split()
+
+
+@pytest.mark.parametrize("name, size", [("lenet5", "1×28×28"), ("resnet20", "3×32×32"), ("lstm_classifier", "1×28×28"),
+                                        ("small_cnn", "1×8×8")])
+def test_summary_without_input_takes_the_natural_size(capsys, name, size):
+    status, out, _ = _main(capsys, "summary", name)
+    assert status == 0 and f": input {size}" in out
+
+
+def test_summary_help_names_each_natural_size(capsys):
+    from chainrule import cli
+
+    with pytest.raises(SystemExit):
+        cli.main(["summary", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    for part in ("1x28x28 for lenet5", "lstm_classifier and transformer_classifier", "3x32x32 for the CIFAR nets",
+                 "resnet20", "1x8x8 for small_cnn and mlp", "3x224x224 for the ImageNet nets"):
+        assert part in text
+
+
+def test_summary_of_the_lstm_counts_macs_per_step_and_leaves_the_field_blank(capsys):
+    status, out, _ = _main(capsys, "summary", "lstm_classifier", "--json")
+    assert status == 0
+    data = json.loads(out)
+    lstm, fc = data["rows"]
+    model = models.lstm_classifier()
+    steps, hidden = 28, model.lstm.hidden_size  # 28 rows of 28 pixels
+    per_step = 4 * hidden * (28 + hidden) + 4 * hidden * (hidden + hidden) * (model.lstm.num_layers - 1)
+    assert lstm["macs"] == steps * per_step and lstm["params"] == sum(p.numel() for p in model.lstm.parameters())
+    assert fc["macs"] == hidden * 10
+    assert lstm["receptive_field"] is None and fc["receptive_field"] is None and lstm["jump"] is None
+    _, table, _ = _main(capsys, "summary", "lstm_classifier")
+    assert "RF, jump: blank after a recurrent or attention layer" in table
+    assert "lstm   LSTM    28×128" in table and f"MACs: {steps * per_step / 1e6 + hidden * 10 / 1e6:.2f}M" in table
+
+
+def test_summary_of_attention_counts_its_projections_and_products(capsys):
+    data = json.loads(_main(capsys, "summary", "transformer_classifier", "--json")[1])
+    attention = [r for r in data["rows"] if r["type"] == "MultiheadAttention"]
+    L, E = 28, attention[0]["output_shape"][-1]
+    assert attention and all(r["macs"] == 4 * L * E * E + 2 * L * L * E for r in attention)
+    first = data["rows"].index(attention[0])
+    assert all(r["receptive_field"] is None for r in data["rows"][first:])
+    assert data["rows"][0]["name"] == "embed" and data["rows"][0]["receptive_field"] == 28  # one row, before attention
+
+
+def test_a_closed_pipe_ends_quietly(workdir):
+    """`chainrule summary --json | head`: the reader closes the pipe; no traceback, no error line."""
+    env = dict(os.environ, PYTHONPATH=str(REPO), OPENBLAS_NUM_THREADS="1")
+    proc = subprocess.Popen([sys.executable, "-m", "chainrule.cli", "summary", "resnet18", "--json"], cwd=workdir,
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc.stdout.close()  # closed before the command writes
+    assert proc.wait(timeout=300) == 141
+    assert proc.stderr.read() == b""
+
+
+def test_the_missing_data_message_speaks_the_command_line(tmp_path):
+    for name in ("mnist", "fashion-mnist", "cifar10", "mnist1d"):
+        with pytest.raises(FileNotFoundError) as error:
+            get_dataset(name).load(str(tmp_path), False, 0)
+        message = str(error.value)
+        assert "download=True" not in message and "root=" not in message, message
+        assert f"Give --data-dir a folder that holds {name}/" in message and str(tmp_path) in message
+
+
+def test_the_validation_split_is_stratified_disjoint_and_seeded():
+    from chainrule import cli
+
+    args = cli._parser().parse_args(["train"])
+    entry = get_dataset("digits")
+    train, val, _ = cli._train_val_test(entry, args)
+    full, _ = entry.load(None, False, 0)
+    assert len(train) + len(val) == len(full) and len(val) == 136  # round(10 % of each class's count)
+    assert not set(train.indices) & set(val.indices)
+    labels = cli._labels(full)
+    assert np.all(np.abs(np.bincount(labels[val.indices]) - 0.1 * np.bincount(labels)) <= 0.5)
+    again = cli._train_val_test(entry, args)[1]
+    np.testing.assert_array_equal(again.indices, val.indices)
+    args.val_fraction = 0.0
+    assert cli._train_val_test(entry, args)[1] is None
+
+
+def test_augmentation_stays_out_of_the_validation_set():
+    from chainrule import cli
+
+    args = cli._parser().parse_args(["train", "--augment"])
+    train, val, _ = cli._train_val_test(get_dataset("digits"), args)
+    assert train.dataset.transform is not val.dataset.transform
+    plain_val = cli._train_val_test(get_dataset("digits"), cli._parser().parse_args(["train"]))[1]
+    np.testing.assert_array_equal(val[np.arange(5)][0].data, plain_val[np.arange(5)][0].data)
+
+
+def test_no_validation_set_and_a_run_from_before_the_split_resumes(trained, tmp_path):
+    """--val-fraction 0: no val_* columns; an old run's config without val_fraction resumes without a split."""
+    proc = succeeded(chainrule("train", "--model", "mlp", "--epochs", 1, "--val-fraction", 0, "--quiet", "--json",
+                               "--out", "plain", cwd=tmp_path))
+    history = json.loads((tmp_path / "plain" / "history.json").read_text())
+    assert "val_loss" not in history["epochs"][0] and final_json(proc)["val_accuracy"] is None
+    assert sum(s["epoch"] == 1 for s in history["steps"]) == 1347 // 64
+    config = json.loads((tmp_path / "plain" / "config.json").read_text())
+    del config["val_fraction"]
+    (tmp_path / "plain" / "config.json").write_text(json.dumps(config))
+    succeeded(chainrule("train", "--resume", "--out", "plain", "--epochs", 2, "--quiet", cwd=tmp_path))
+    history = json.loads((tmp_path / "plain" / "history.json").read_text())
+    assert len(history["epochs"]) == 2 and sum(s["epoch"] == 2 for s in history["steps"]) == 1347 // 64

@@ -2,6 +2,7 @@
 shape, classes, standard normalization and augmentation, and where its files are expected."""
 import difflib
 import os
+import re
 
 import numpy as np
 
@@ -16,7 +17,18 @@ class Entry:
 
     def __init__(self, name, input_shape, num_classes, description, load, files=None):
         self.name, self.input_shape, self.num_classes = name, tuple(input_shape), num_classes
-        self.description, self.load, self.files = description, load, files
+        self.description, self._load, self.files = description, load, files
+
+    def load(self, root=None, augment=False, seed=0):
+        """(train, test) datasets. Missing files raise FileNotFoundError in the command line's words
+        (``--data-dir``, ``chainrule datasets``), not the dataset class's Python arguments."""
+        try:
+            return self._load(root, augment, seed)
+        except FileNotFoundError as e:
+            found = _PYTHON_ADVICE.split(str(e), maxsplit=1)[0].rstrip(".")
+            raise FileNotFoundError(
+                f"{found}. Give --data-dir a folder that holds {self.files}/ (or set $CHAINRULE_DATA; in this project: "
+                f"--data-dir ../shared/data); `chainrule datasets --data-dir DIR` shows what it finds there") from None
 
     def where(self, root=None):
         """'bundled', 'generated', or the folder its files are looked for in."""
@@ -27,6 +39,10 @@ class Entry:
             return True
         folder = self.where(root)
         return os.path.isdir(folder) and any(os.scandir(folder))
+
+
+# where a dataset class's "not found" message turns to advice for Python callers (download=True, root=)
+_PYTHON_ADVICE = re.compile(r"\. (?:Pass|Point) ")
 
 
 def _digits(root, augment, seed):
@@ -89,8 +105,9 @@ DATASETS = {
 
 def get_dataset(name):
     """The catalog entry for ``name``; KeyError with the closest names otherwise."""
-    if name not in DATASETS:
-        close = difflib.get_close_matches(str(name), DATASETS, n=3)
+    if name not in DATASETS:  # a wrong case ('MNIST') is suggested, not taken: names are exact, like the models'
+        close = [n for n in DATASETS if n == str(name).lower()] or difflib.get_close_matches(str(name).lower(),
+                                                                                            DATASETS, n=3)
         hint = f" Did you mean {', '.join(map(repr, close))}?" if close else ""
         raise KeyError(f"unknown dataset {name!r}.{hint} Available: {', '.join(DATASETS)}")
     return DATASETS[name]

@@ -4,12 +4,18 @@ output shape, parameters, MACs/FLOPs, receptive field and jump, and activation m
 Conventions: MACs count the multiply-accumulates of convolutions and linear layers only (what the
 published figures count, e.g. ResNet-18's 1.8 GMACs at 224×224); FLOPs = 2·MACs. Normalization,
 activations and pooling are left out of both. Conv MACs = C_out·H_out·W_out·(C_in/groups)·k_h·k_w.
-Figures are per sample (batch 1).
+Figures are per sample (batch 1). A recurrent layer (RNN, LSTM, GRU) multiplies each of its weights
+once per time step and direction: MACs = T · (numel(W_ih) + numel(W_hh)) summed over layers and
+directions, i.e. T · 4H(I + H) for one LSTM layer. Multi-head attention counts its four projections
+and the two products with the attention weights: L·E·E + S·E·(kdim + vdim) + 2·L·S·E + L·E·E
+(L query and S key positions, E = embed_dim).
 
 The receptive field r and jump j (distance in input pixels between neighbouring outputs) follow
 r_n = r_{n−1} + (k_n − 1)·d_n·j_{n−1},  j_n = j_{n−1}·s_n, traced through the actual graph: a
 layer's input takes the largest receptive field among the tensors it was computed from, so
-branches and residual sums are handled.
+branches and residual sums are handled. A linear layer after a flatten sees the whole input. The
+output of a recurrent or attention layer depends on the whole sequence, not on a window of pixels:
+its receptive field, and that of every layer computed from it, is None (left blank in the table).
 """
 import json
 
@@ -45,6 +51,13 @@ def _fold_unrun_into_parents(leaves, rows):
             owner["frozen_params"] += sum(p.numel() for p in module.parameters(recurse=False) if not p.requires_grad)
 
 
+def _tensors(out):
+    """Every Tensor of a layer's output, nested tuples included (an LSTM's output, h_n and c_n)."""
+    if isinstance(out, (tuple, list)):
+        return [t for item in out for t in _tensors(item)]
+    return [out] if isinstance(out, Tensor) else []
+
+
 def _first_tensor(out):
     """A layer's output Tensor, or the first one of a tuple output (an LSTM's (output, (h_n, c_n)))."""
     if isinstance(out, (tuple, list)):
@@ -52,13 +65,32 @@ def _first_tensor(out):
     return out if isinstance(out, Tensor) else None
 
 
-def _macs(module, inp, out):
+RECURRENT = ("RNN", "LSTM", "GRU", "RNNCell", "LSTMCell", "GRUCell")
+SEQUENCE_MIXING = RECURRENT + ("MultiheadAttention",)  # outputs that depend on the whole sequence
+
+
+def _positions(module, x):
+    """The sequence length of a recurrent or attention layer's input ((T, N, ·), batch_first (N, T, ·), or
+    unbatched (T, ·))."""
+    return x.shape[1] if getattr(module, "batch_first", False) and x.ndim == 3 else x.shape[0]
+
+
+def _macs(module, args, out):
     kind = type(module).__name__
     if kind in ("Conv1d", "Conv2d"):
         w = module.weight
         return int(np.prod(out.shape[1:])) * int(np.prod(w.shape[1:]))
     if kind == "Linear":
         return int(np.prod(out.shape[1:])) * module.in_features
+    if kind in RECURRENT:
+        steps = 1 if kind.endswith("Cell") else _positions(module, args[0])
+        per_step = sum(p.numel() for name, p in module.named_parameters() if name.startswith("weight_"))
+        return steps * per_step
+    if kind == "MultiheadAttention":
+        query = args[0]
+        key = args[1] if len(args) > 1 and isinstance(args[1], Tensor) else query
+        L, S, E = _positions(module, query), _positions(module, key), module.embed_dim
+        return L * E * E + S * E * (module.kdim + module.vdim) + 2 * L * S * E + L * E * E
     return 0
 
 
@@ -86,7 +118,8 @@ class _Tracer:
         self.keep = [x]
 
     def field(self, t):
-        """The largest field among the known tensors ``t`` was computed from (walking back iteratively)."""
+        """The largest field among the known tensors ``t`` was computed from (walking back iteratively);
+        None when one of them came out of a recurrent or attention layer."""
         best, stack, seen = (1, 1), [t], set()
         while stack:
             u = stack.pop()
@@ -94,6 +127,8 @@ class _Tracer:
                 continue
             seen.add(id(u))
             if id(u) in self.fields:
+                if self.fields[id(u)] is None:
+                    return None
                 best = max(best, self.fields[id(u)])
                 continue
             fn = u._ctx
@@ -101,8 +136,19 @@ class _Tracer:
                 stack.extend(i for i in fn.inputs if isinstance(i, Tensor))
         return best
 
-    def record(self, module, inp, out):
-        r, j = self.field(inp) if isinstance(inp, Tensor) else (1, 1)
+    def record(self, module, inp, out, outputs=()):
+        """(receptive field, jump) of ``out``, or (None, None) where they mean nothing; ``outputs``: all the
+        layer's output tensors (a recurrent layer's final states too), which get the same field."""
+        if any(True for _ in module.children()):  # a module with parameters beside its children: its output's field
+            field = self.field(out)
+        else:
+            field = self.field(inp) if isinstance(inp, Tensor) else (1, 1)
+        if field is None or type(module).__name__ in SEQUENCE_MIXING:
+            for t in [out, *outputs]:
+                self.fields[id(t)] = None
+                self.keep.append(t)
+            return None, None
+        r, j = field
         geometry = _geometry(module, inp)
         if type(module).__name__ == "Linear":
             r = max(r, self.spatial)
@@ -127,13 +173,13 @@ def summary(model, input_size, dtype=None):
     for name, module in leaves:
         def hook(mod, args, out, name=name):
             inp = args[0] if args else None
-            out = _first_tensor(out)
+            outputs, out = _tensors(out), _first_tensor(out)
             if out is None:
                 return
-            r, j = tracer.record(mod, inp, out)
+            r, j = tracer.record(mod, inp, out, outputs)
             trainable = sum(p.numel() for p in mod.parameters(recurse=False) if p.requires_grad)
             frozen = sum(p.numel() for p in mod.parameters(recurse=False) if not p.requires_grad)
-            macs = _macs(mod, inp, out)
+            macs = _macs(mod, args, out)
             rows.append(dict(name=name, type=type(mod).__name__, output_shape=list(out.shape[1:]),
                              params=trainable, frozen_params=frozen, macs=macs, flops=2 * macs,
                              receptive_field=r, jump=j, activation_bytes=out.data.nbytes))
@@ -171,15 +217,19 @@ class Summary:
         self.model_name, self.rows, self.totals = model_name, rows, totals
 
     def to_dict(self):
+        """The summary as plain data: ``{'model': name, 'rows': [one dict per layer row: name, type, output_shape,
+        params, frozen_params, macs, receptive_field, jump, activation_bytes, …], 'totals': {…}}``."""
         return dict(model=self.model_name, rows=self.rows, totals=self.totals)
 
     def to_json(self, **kwargs):
+        """``json.dumps(self.to_dict(), **kwargs)`` (e.g. ``indent=2``)."""
         return json.dumps(self.to_dict(), **kwargs)
 
     def __str__(self):
         header = ("layer", "type", "output", "params", "MACs", "RF", "jump", "act. mem")
         body = [(r["name"], r["type"], "×".join(map(str, r["output_shape"])), f"{r['params'] + r['frozen_params']:,}",
-                 _human(r["macs"]), str(r["receptive_field"]), str(r["jump"]), _human(r["activation_bytes"]) + "B")
+                 _human(r["macs"]), "" if r["receptive_field"] is None else str(r["receptive_field"]),
+                 "" if r["jump"] is None else str(r["jump"]), _human(r["activation_bytes"]) + "B")
                 for r in self.rows]
         widths = [max(len(str(c)) for c in col) for col in zip(header, *body)]
         line = lambda cells: "  ".join(str(c).ljust(w) if i < 3 else str(c).rjust(w)  # noqa: E731
@@ -190,9 +240,13 @@ class Summary:
             f"{self.model_name}: input {'×'.join(map(str, t['input_size']))}",
             f"params: {t['params']:,} (trainable {t['trainable_params']:,}, frozen {t['frozen_params']:,}; "
             f"{_human(t['param_bytes'])}B)",
-            f"MACs: {_human(t['macs'])}  FLOPs: {_human(t['flops'])} (conv and linear layers, per sample)",
+            (f"MACs: {_human(t['macs'])}  FLOPs: {_human(t['flops'])} (conv, linear, recurrent and attention layers, "
+             "per sample)"),
             f"activation memory (forward, per sample): {_human(t['activation_bytes'])}B",
         ]
+        if any(r["receptive_field"] is None for r in self.rows):
+            foot.append("RF, jump: blank after a recurrent or attention layer (its output depends on the whole "
+                        "sequence)")
         return "\n".join([line(header), rule] + [line(r) for r in body] + [rule] + foot)
 
     __repr__ = __str__

@@ -25,7 +25,7 @@ def plot_curves(history, path, key, title):
                 color="0.8", lw=0.8, label="train (per step)")
     ax.plot(epochs, [e[f"train_{key}"] for e in history.epochs], marker="o", label="train")
     if history.epochs and f"val_{key}" in history.epochs[0]:
-        ax.plot(epochs, [e[f"val_{key}"] for e in history.epochs], marker="o", label="test")
+        ax.plot(epochs, [e[f"val_{key}"] for e in history.epochs], marker="o", label="validation")
     ax.set(xlabel="epoch", ylabel=key, title=title)
     ax.grid(alpha=0.3)
     ax.legend()

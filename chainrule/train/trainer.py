@@ -26,16 +26,16 @@ class Callback:
     """Override any of these; ``logs`` is the history entry just added."""
 
     def on_train_begin(self, state):
-        pass
+        """Called once before the first step; ``state`` holds model, optimizer, history, epoch and step."""
 
     def on_step_end(self, state, logs):
-        pass
+        """Called after each optimizer step; ``logs`` is that step's entry (epoch, step, loss)."""
 
     def on_epoch_end(self, state, logs):
-        pass
+        """Called after each epoch (its validation and scheduler step done); ``logs`` is that epoch's entry."""
 
     def on_train_end(self, state):
-        pass
+        """Called once after the last epoch."""
 
 
 class History:
@@ -46,6 +46,7 @@ class History:
         self.epochs, self.steps = list(epochs or []), list(steps or [])
 
     def to_dict(self):
+        """``{'epochs': [...], 'steps': [...]}``, JSON-able (history.json's epochs and steps)."""
         return {"epochs": self.epochs, "steps": self.steps}
 
 
