@@ -1,5 +1,6 @@
 """The documentation site's hooks (docs/hooks.py) and its strict build; needs the `docs` extra."""
 import argparse
+import functools
 import importlib.util
 import os
 import subprocess
@@ -13,14 +14,14 @@ pytestmark = pytest.mark.docs  # needs the docs extra (pip install ".[docs]"); .
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
+@functools.cache
 def _hooks():
+    """docs/hooks.py, imported on first use (it needs mkdocs: the docs extra)."""
     spec = importlib.util.spec_from_file_location("chainrule_docs_hooks", os.path.join(ROOT, "docs", "hooks.py"))
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
 
-
-hooks = _hooks()
 
 
 class _Files:
@@ -33,7 +34,7 @@ class _Files:
 
 
 def _content(html, url="api/nn/"):
-    return hooks.on_page_content(html, SimpleNamespace(url=url), None, _Files())
+    return _hooks().on_page_content(html, SimpleNamespace(url=url), None, _Files())
 
 
 def test_a_note_in_a_docstring_links_its_page_relative_to_the_page():
@@ -63,10 +64,10 @@ def _page(src_uri, url):
 
 
 def test_links_to_repository_files_point_to_their_source_pages():
-    hooks._linked_sources.clear()
-    hooks._linked_sources.add("chainrule/ops/conv.py")
+    _hooks()._linked_sources.clear()
+    _hooks()._linked_sources.add("chainrule/ops/conv.py")
     markdown = "[`conv.py`](../../chainrule/ops/conv.py) and [the tests](../../tests/ops/) and [n](note-001.md#a)"
-    out = hooks.on_page_markdown(markdown, _page("notes/note-000.md", "notes/note-000/"), None, None)
+    out = _hooks().on_page_markdown(markdown, _page("notes/note-000.md", "notes/note-000/"), None, None)
     assert out == ("[`conv.py`](../source/chainrule/ops/conv.py.md) and the tests (`tests/ops`) "
                    "and [n](note-001.md#a)")
 
@@ -74,7 +75,7 @@ def test_links_to_repository_files_point_to_their_source_pages():
 def test_the_cli_reference_has_every_subcommand_and_option():
     from chainrule.cli import _parser
 
-    reference = hooks._cli_reference()
+    reference = _hooks()._cli_reference()
     commands, options = [], []
 
     def walk(parser, words):
@@ -96,7 +97,7 @@ def test_the_cli_reference_has_every_subcommand_and_option():
 def test_the_lab_page_lists_every_registered_experiment():
     from chainrule.lab import experiments
 
-    page = hooks._lab_reference()
+    page = _hooks()._lab_reference()
     for name, module in experiments().items():
         assert f"`chainrule lab run {name} --quick`" in page
         assert module.CLAIM in page
