@@ -113,10 +113,9 @@ def _rank_key(run):
 
 
 def _plot_convergence(best, lrs, steps, path):
-    from .plotting import pyplot
+    from .plotting import figure, legend, save
 
-    plt = pyplot()
-    fig, ax = plt.subplots(figsize=(8, 4.6))
+    fig, ax = figure(figsize=(8, 4.6))
     for activation, run in best.items():
         s, v = zip(*run["curve"])
         ax.plot(s, v, label=f"{activation} (lr {lrs[activation]:g})",
@@ -124,18 +123,15 @@ def _plot_convergence(best, lrs, steps, path):
     ax.axhline(TARGET, color="gray", linewidth=0.8, linestyle=":", label=f"target {TARGET:g}")
     ax.set(yscale="log", xlabel="SGD step (batch 64)", ylabel="training-set loss (cross-entropy)", xlim=(0, steps),
            title=f"{HIDDEN}×{WIDTH} MLP on the 8×8 digits, each activation at its best learning rate")
-    ax.legend(fontsize="small")
+    legend(ax, "right")
     ax.grid(alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    save(fig, path)
 
 
 def _plot_dead(dead, path):
-    from .plotting import pyplot
+    from .plotting import figure, save
 
-    plt = pyplot()
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, 4.4))
+    fig, (ax1, ax2) = figure(1, 2, figsize=(12, 4.4))
     names = list(dead)
     xs = np.arange(len(names))
     for k, layer in enumerate(range(HIDDEN)):
@@ -155,9 +151,7 @@ def _plot_dead(dead, path):
     ax2.set(yscale="log", xlabel="SGD step", ylabel="training-set loss", title="training from the negative-bias init")
     ax2.legend(fontsize="small")
     ax2.grid(alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    save(fig, path)
 
 
 def run(quick=False, seed=0, out="."):

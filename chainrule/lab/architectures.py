@@ -115,10 +115,9 @@ def _forward_seconds(blocks, input_size, repeat, gen):
 
 
 def _plot(zoo, stacks, inception, path):
-    from .plotting import pyplot
+    from .plotting import figure, save
 
-    plt = pyplot()
-    fig, axes = plt.subplots(1, 3, figsize=(15, 4.4))
+    fig, axes = figure(1, 3, figsize=(15, 4.4))
     ax = axes[0]
     names = [r["model"] for r in zoo]
     share = [100 * r["fc_share"] for r in zoo]
@@ -156,9 +155,7 @@ def _plot(zoo, stacks, inception, path):
     ax.set_xticks(np.arange(2), kinds)
     ax.set_title(f"Inception block (3a widths, input {'×'.join(map(str, inception['input']))})", fontsize=10)
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    save(fig, path)
 
 
 def run(quick=False, seed=0, out="."):

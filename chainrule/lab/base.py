@@ -15,7 +15,7 @@ MODULES = (
     "vanishing_gradients", "exploding_gradients", "initialization", "normalization", "activations",
     "regularization", "optimizers", "learning_rate_and_scaling", "normal_equation_vs_gd", "pooling_backward",
     "architectures", "residual_depth", "conv_arithmetic", "translation_invariance", "overlapping_pooling",
-    "per_sample_normalization",
+    "per_sample_normalization", "whitening", "norm_in_rnn",
 )
 
 

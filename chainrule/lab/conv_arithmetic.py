@@ -80,10 +80,9 @@ def empirical_receptive_field(model, size):
 
 
 def _plot_sizes(sizes, path):
-    from .plotting import pyplot
+    from .plotting import figure, save
 
-    plt = pyplot()
-    fig, ax = plt.subplots(figsize=(6, 4))
+    fig, ax = figure(figsize=(6, 4))
     w = np.arange(1, 41)
     for mode, style in (("valid", "-"), ("same", "--"), ("full", ":")):
         for s, color in ((1, "C0"), (2, "C1")):
@@ -97,16 +96,13 @@ def _plot_sizes(sizes, path):
     ax.set_ylabel("output size N")
     ax.set_title("3×3 convolution: N = ⌊(W − F + 2P)/S⌋ + 1", fontsize=10)
     ax.legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    save(fig, path)
 
 
 def _plot_fields(depths, fields, path):
-    from .plotting import pyplot
+    from .plotting import figure, save
 
-    plt = pyplot()
-    fig, ax = plt.subplots(figsize=(6, 4))
+    fig, ax = figure(figsize=(6, 4))
     for key, label, color in (("stride1", "3×3, stride 1", "C0"), ("stride2", "3×3, every 2nd layer stride 2", "C3")):
         ax.plot(depths, fields[key]["formula"], "-", color=color, label=f"{label}: formula")
         ax.plot(depths, fields[key]["measured"], "o", mfc="none", color=color, label=f"{label}: gradient support")
@@ -114,9 +110,7 @@ def _plot_fields(depths, fields, path):
     ax.set_ylabel("receptive field r (pixels)")
     ax.set_title("receptive-field growth: r_n = r_{n−1} + (k − 1)·Π s_i", fontsize=10)
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    save(fig, path)
 
 
 def run(quick=False, seed=0, out="."):

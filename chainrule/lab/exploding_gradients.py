@@ -88,10 +88,9 @@ def _train(gain, lr, clip, train, steps, seed):
 
 
 def _plot(runs, steps, path):
-    from .plotting import pyplot
+    from .plotting import figure, save
 
-    plt = pyplot()
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, 4.4))
+    fig, (ax1, ax2) = figure(1, 2, figsize=(12, 4.4))
     for name, run in runs.items():
         line, = ax1.plot(run["losses"], label=name, linewidth=1)
         ax2.plot(run["grad_norms"], label=name, linewidth=1, color=line.get_color())
@@ -109,9 +108,7 @@ def _plot(runs, steps, path):
     ax2.legend(fontsize="small")
     for ax in (ax1, ax2):
         ax.grid(alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    save(fig, path)
 
 
 def run(quick=False, seed=0, out="."):

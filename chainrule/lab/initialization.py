@@ -102,10 +102,9 @@ def _train(activation, init_name, train, test, steps, seed):
 
 
 def _plot_stds(runs, path):
-    from .plotting import pyplot
+    from .plotting import figure, layer_ticks, legend, save
 
-    plt = pyplot()
-    fig, axes = plt.subplots(1, 2, figsize=(12, 4.4))
+    fig, axes = figure(1, 2, figsize=(13, 4.4))
     for ax, activation in zip(axes, ACTIVATIONS):
         for init_name in INITS:
             stds = runs[activation][init_name]["std"]
@@ -115,18 +114,16 @@ def _plot_stds(runs, path):
                     linewidth=2.2 if init_name == PRESCRIBED[activation] else 1.2)
         ax.set(yscale="log", xlabel="hidden layer", ylabel="activation std",
                title=f"{activation}: activation std per layer at init (zeros: all 0)")
+        layer_ticks(ax)
         ax.grid(alpha=0.3)
-        ax.legend(fontsize="small")
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    legend(axes[1], "right", title="init")
+    save(fig, path)
 
 
 def _plot_accuracy(runs, path):
-    from .plotting import pyplot
+    from .plotting import figure, save
 
-    plt = pyplot()
-    fig, ax = plt.subplots(figsize=(9, 4))
+    fig, ax = figure(figsize=(9, 4))
     names = list(INITS)
     for k, activation in enumerate(ACTIVATIONS):
         xs = np.arange(len(names)) + (k - 0.5) * 0.38
@@ -139,9 +136,7 @@ def _plot_accuracy(runs, path):
     ax.set_xticks(np.arange(len(names)), names)
     ax.set(ylabel="test accuracy", ylim=(0, 1.08), title=f"{DEPTH}-layer MLPs on the 8×8 digits (NaN: diverged)")
     ax.legend(fontsize="small")
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    save(fig, path)
 
 
 def run(quick=False, seed=0, out="."):

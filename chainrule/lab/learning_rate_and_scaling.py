@@ -122,10 +122,9 @@ def scaling_runs(X, y, ratio, max_iter):
 
 
 def _plot_lr(one, two, X1, y1, X2, y2, path):
-    from .plotting import pyplot
+    from .plotting import figure, save
 
-    plt = pyplot()
-    fig, axes = plt.subplots(1, 3, figsize=(16, 4.6))
+    fig, axes = figure(1, 3, figsize=(16, 4.6))
     ax = axes[0]
     w_star = one["optimum"][1]
     span = 2.2 * max(abs(w_star), 1.0)
@@ -167,16 +166,13 @@ def _plot_lr(one, two, X1, y1, X2, y2, path):
     ax.set_ylabel("J(θ) − J(θ*)")
     ax.set_title("two parameters: cost above the minimum", fontsize=10)
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    save(fig, path)
 
 
 def _plot_scaling(pair, ratio, table, path):
-    from .plotting import pyplot
+    from .plotting import figure, save
 
-    plt = pyplot()
-    fig, axes = plt.subplots(1, 3, figsize=(16, 4.8))
+    fig, axes = figure(1, 3, figsize=(16, 4.8))
     for ax, key in zip(axes[:2], ("unscaled", "standardized")):
         r = pair[key]
         coef = r["model"].coef_ * (r["model"].scaler_.scale_ if key == "standardized" else 1.0)
@@ -206,9 +202,7 @@ def _plot_scaling(pair, ratio, table, path):
     ax.set_ylabel(f"iterations to ‖∇J‖ ≤ {TOL:g}·‖∇J(0)‖")
     ax.set_title("gradient descent at lr = 1/λ_max of each problem", fontsize=10)
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    save(fig, path)
 
 
 def run(quick=False, seed=0, out="."):

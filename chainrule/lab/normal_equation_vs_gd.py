@@ -120,10 +120,9 @@ def singular_cases(seed):
 
 
 def _plot(rows, n, path):
-    from .plotting import pyplot
+    from .plotting import figure, save
 
-    plt = pyplot()
-    fig, axes = plt.subplots(1, 2, figsize=(12, 4.4))
+    fig, axes = figure(1, 2, figsize=(12, 4.4))
     p = [r["p"] for r in rows]
     ax = axes[0]
     ax.loglog(p, [r["normal_s"] for r in rows], "o-", color="C0", label="normal equation")
@@ -144,9 +143,7 @@ def _plot(rows, n, path):
     ax.set_xlabel("number of features p")
     ax.set_title("why gradient descent slows down as p grows toward n", fontsize=9)
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    save(fig, path)
 
 
 def run(quick=False, seed=0, out="."):

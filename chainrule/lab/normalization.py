@@ -101,10 +101,9 @@ def _smooth(values, k=10):
 
 
 def _plot_norms(runs, path):
-    from .plotting import pyplot
+    from .plotting import figure, save
 
-    plt = pyplot()
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, 4.2), gridspec_kw={"width_ratios": [3, 2]})
+    fig, (ax1, ax2) = figure(1, 2, figsize=(12, 4.2), gridspec_kw={"width_ratios": [3, 2]})
     for kind, run in runs.items():
         ax1.plot(_smooth(run["losses"]), label=kind, linewidth=1.2)
     ax1.axhline(math.log(10), color="gray", linewidth=0.8, linestyle=":", label="chance (ln 10)")
@@ -117,16 +116,13 @@ def _plot_norms(runs, path):
         ax2.text(bar.get_x() + bar.get_width() / 2, a + 0.01, f"{a:.2f}", ha="center", va="bottom", fontsize=9)
     ax2.set_xticks(range(len(NORMS)), NORMS, rotation=20)
     ax2.set(ylim=(0, 1.08), ylabel="test accuracy", title="after the same budget")
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    save(fig, path)
 
 
 def _plot_batchnorm(by_batch, by_lr, lrs, path):
-    from .plotting import pyplot
+    from .plotting import figure, save
 
-    plt = pyplot()
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, 4.2))
+    fig, (ax1, ax2) = figure(1, 2, figsize=(12, 4.2))
     xs = np.arange(len(BATCH_SIZES))
     ax1.plot(xs, [by_batch["BatchNorm"][b]["accuracy"] for b in BATCH_SIZES], "o-", label="BatchNorm, eval mode "
              "(running statistics)")
@@ -149,9 +145,7 @@ def _plot_batchnorm(by_batch, by_lr, lrs, path):
             title=f"learning rate, batch {BATCH}")
     ax2.legend(fontsize="small")
     ax2.grid(alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    save(fig, path)
 
 
 def run(quick=False, seed=0, out="."):

@@ -123,10 +123,9 @@ def _final(curve):
 
 
 def _plot_paths(paths, path):
-    from .plotting import pyplot
+    from .plotting import figure, save
 
-    plt = pyplot()
-    fig, axes = plt.subplots(1, 2, figsize=(13, 5))
+    fig, axes = figure(1, 2, figsize=(13, 5))
     views = {"quadratic": ((-10, 2), (-2.2, 2.2)), "Rosenbrock": ((-2, 1.6), (-0.6, 2.6))}
     for ax, (problem, runs) in zip(axes, paths.items()):
         minimum = PROBLEMS[problem][2]
@@ -147,16 +146,13 @@ def _plot_paths(paths, path):
                title=(f"½(x² + {KAPPA:g}y²)" if problem == "quadratic" else "(1 − x)² + 100(y − x²)²")
                + f", {steps} steps (legend: final cost; long jumps leave the frame)")
         ax.legend(fontsize="small", loc="lower right" if problem == "quadratic" else "lower left")
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    save(fig, path)
 
 
 def _plot_digits(curves, lrs, steps, path):
-    from .plotting import pyplot
+    from .plotting import figure, save
 
-    plt = pyplot()
-    fig, ax = plt.subplots(figsize=(8, 4.6))
+    fig, ax = figure(figsize=(8, 4.6))
     for name, curve in curves.items():
         s, v = zip(*curve)
         ax.plot(s, v, label=f"{name} (lr {lrs[name]:g})", linewidth=2 if name == "SGD" else 1.2)
@@ -164,9 +160,7 @@ def _plot_digits(curves, lrs, steps, path):
            title="MLP on the 8×8 digits, each optimizer at its best learning rate")
     ax.legend(fontsize="small")
     ax.grid(alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    save(fig, path)
 
 
 def run(quick=False, seed=0, out="."):

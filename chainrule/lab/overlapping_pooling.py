@@ -28,10 +28,9 @@ def _accuracy(model, x, y):
 
 
 def _plot(results, seeds, path):
-    from .plotting import pyplot
+    from .plotting import figure, save
 
-    plt = pyplot()
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4))
+    fig, (ax1, ax2) = figure(1, 2, figsize=(11, 4))
     for i, (label, r) in enumerate(results.items()):
         xs = np.arange(len(seeds)) + (i - 0.5) * 0.3
         ax1.bar(xs, r["test"], width=0.3, label=label)
@@ -43,9 +42,7 @@ def _plot(results, seeds, path):
         ax.legend(fontsize="small", loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=2)
     low = min(min(r["test"]) for r in results.values())
     ax1.set_ylim(max(0.0, low - 0.05), 1.0)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    save(fig, path)
 
 
 def run(quick=False, seed=0, out="."):

@@ -68,10 +68,9 @@ def split(seed):
 
 
 def _plot(runs, path):
-    from .plotting import pyplot
+    from .plotting import figure, save
 
-    plt = pyplot()
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4), gridspec_kw={"width_ratios": [3, 2]})
+    fig, (ax1, ax2) = figure(1, 2, figsize=(11, 4), gridspec_kw={"width_ratios": [3, 2]})
     for label, r in runs.items():
         ax1.plot(r["curve"], label=f"{label} (lr {r['lr']:g})")
     ax1.set(xlabel="full-batch step", ylabel="training cross-entropy", yscale="log",
@@ -85,9 +84,7 @@ def _plot(runs, path):
                  va="bottom", fontsize=9)
     ax2.set_xticks(range(len(labels)), [k.split(" (")[0] for k in labels], fontsize=9)
     ax2.set(ylim=(0, 1.1), ylabel="test accuracy", title="test accuracy")
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    save(fig, path)
 
 
 def run(quick=False, seed=0, out="."):

@@ -21,22 +21,15 @@ CLAIM = ("average pooling's backward divides each gradient by the window size n;
 def _heatmaps(panels, path):
     """One heatmap per (title, array), every cell's value written on it in black or white, whichever reads on
     the cell's colour."""
-    from .plotting import pyplot
+    from .plotting import cell_values, figure, save
 
-    plt = pyplot()
-    fig, axes = plt.subplots(1, len(panels), figsize=(2.9 * len(panels), 3.4))
+    fig, axes = figure(1, len(panels), figsize=(2.9 * len(panels), 3.4))
     for ax, (title, a) in zip(axes, panels):
-        image = ax.imshow(a, cmap="viridis")
-        for (i, j), v in np.ndenumerate(a):
-            r, g, b, _ = image.cmap(image.norm(v))
-            dark = 0.299 * r + 0.587 * g + 0.114 * b < 0.5
-            ax.text(j, i, f"{v:.3g}", ha="center", va="center", color="w" if dark else "k", fontsize=11)
+        cell_values(ax, ax.imshow(a, cmap="viridis"), a)
         ax.set_title(title, fontsize=10)
         ax.set_xticks([])
         ax.set_yticks([])
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    save(fig, path)
 
 
 def run(quick=False, seed=0, out="."):

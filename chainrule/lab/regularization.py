@@ -122,10 +122,9 @@ def _cost_increases(train, steps, seed, p):
 
 
 def _plot_weights(weights, path):
-    from .plotting import pyplot
+    from .plotting import figure, save
 
-    plt = pyplot()
-    fig, axes = plt.subplots(1, len(weights), figsize=(4 * len(weights), 3.6), sharex=True, sharey=True)
+    fig, axes = figure(1, len(weights), figsize=(4 * len(weights), 3.6), sharex=True, sharey=True)
     edge = float(max(np.abs(w).max() for w in weights.values()))
     bins = np.linspace(-edge, edge, 81)
     for ax, (name, w) in zip(axes, weights.items()):
@@ -135,16 +134,13 @@ def _plot_weights(weights, path):
         ax.grid(alpha=0.3)
     axes[0].set_ylabel("count (log)")
     fig.suptitle("all weights of the MLP after training (biases left out)", fontsize=10)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    save(fig, path)
 
 
 def _plot_gaps(gaps, costs, path):
-    from .plotting import pyplot
+    from .plotting import figure, legend, save
 
-    plt = pyplot()
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, 4.2))
+    fig, (ax1, ax2) = figure(1, 2, figsize=(12, 4.2))
     xs = np.arange(len(gaps))
     train = [np.mean([r["train"] for r in gaps[v]]) for v in gaps]
     test = [np.mean([r["test"] for r in gaps[v]]) for v in gaps]
@@ -155,16 +151,14 @@ def _plot_gaps(gaps, costs, path):
     ax1.set_xticks(xs, list(gaps))
     ax1.set(ylim=(min(test) - 0.05, 1.02), ylabel="accuracy (mean over draws)",
             title=f"{TRAIN_SIZE} training images: the train/test gap")
-    ax1.legend(fontsize="small", loc="lower right")
+    legend(ax1, "below", ncol=2)
     for label, c in costs.items():
         ax2.plot(np.arange(1, len(c) + 1), c, label=label)
     ax2.set(yscale="log", xlabel="full-batch gradient-descent step", ylabel="cost J",
             title="dropout's debugging tip: J with and without dropout")
     ax2.legend(fontsize="small")
     ax2.grid(alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    save(fig, path)
 
 
 def run(quick=False, seed=0, out="."):

@@ -86,10 +86,9 @@ def _train(kind, depth, steps, x, y, seed, every=10):
 
 
 def _plot(runs, depths, steps, path):
-    from .plotting import pyplot
+    from .plotting import figure, legend, save
 
-    plt = pyplot()
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, 4.4))
+    fig, (ax1, ax2) = figure(1, 2, figsize=(13, 4.4))
     for k, kind in enumerate(("plain", "residual")):
         ax1.plot(depths, [runs[kind][d]["final"] for d in depths], marker="o", label=kind, color=f"C{k}")
         for j, d in enumerate(depths):
@@ -99,15 +98,13 @@ def _plot(runs, depths, steps, path):
     ax1.set(yscale="log", xlabel="depth (Linear layers)", ylabel="training loss after the budget",
             title=f"loss after {steps} steps (mean of the last quarter)")
     ax1.set_xticks(depths)
-    ax1.legend()
+    legend(ax1)
     ax1.grid(alpha=0.3)
     ax2.axhline(math.log(10), color="gray", linewidth=0.8, linestyle=":")
     ax2.set(yscale="log", xlabel="step", ylabel="training-set loss", title="training curves (darker = deeper)")
-    ax2.legend(fontsize="x-small", ncol=2)
+    legend(ax2, "right")
     ax2.grid(alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    save(fig, path)
 
 
 def run(quick=False, seed=0, out="."):

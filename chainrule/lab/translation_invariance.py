@@ -88,10 +88,9 @@ def shift_response(features, model, test_digits, y):
 
 
 def _plot(responses, path):
-    from .plotting import pyplot
+    from .plotting import figure, save
 
-    plt = pyplot()
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4))
+    fig, (ax1, ax2) = figure(1, 2, figsize=(11, 4))
     shifts = [0, *SHIFTS]
     for label, r in responses.items():
         ax1.plot(shifts, [r[s][0] for s in shifts], "o-", label=label)
@@ -102,9 +101,7 @@ def _plot(responses, path):
         ax.set_xticks(shifts)
         ax.grid(alpha=0.3)
         ax.legend(fontsize="small", loc="lower left" if ax is ax1 else "upper left")
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    save(fig, path)
 
 
 def run(quick=False, seed=0, out="."):

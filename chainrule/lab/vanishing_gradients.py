@@ -130,39 +130,34 @@ def _train(variant, train, test, steps, seed):
 
 
 def _plot_norms(runs, path):
-    from .plotting import pyplot
+    from .plotting import figure, layer_ticks, legend, save
 
-    plt = pyplot()
-    fig, axes = plt.subplots(1, 2, figsize=(12, 4.4), sharey=True)
+    fig, axes = figure(1, 2, figsize=(13, 4.4), sharey=True)
     for ax, key, title in ((axes[0], "norms_init", "at initialization"),
-                           (axes[1], "norms_training", "late in training (mean of the last 10% of steps)")):
+                           (axes[1], "norms_training", "late in training\n(mean over the last 10% of steps)")):
         for variant, run in runs.items():
             ax.plot(range(1, len(run[key]) + 1), run[key], marker="o", markersize=3, label=variant,
                     linestyle="--" if variant == REFERENCE else "-")
-        ax.set(yscale="log", xlabel="Linear layer (1 = input side)", title=f"gradient norm per layer {title}")
-        ax.set_xticks(range(1, DEPTH + 1, 2))
+        ax.set(yscale="log", xlabel=f"Linear layer (1 = input side, {DEPTH} = output)",
+               title=f"gradient norm per layer {title}")
+        layer_ticks(ax, [str(i) for i in range(1, DEPTH + 1)])
         ax.grid(alpha=0.3)
     axes[0].set_ylabel("‖∂L/∂(W, b)‖")
-    axes[1].legend(fontsize="small")
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    legend(axes[1], "right")
+    save(fig, path)
 
 
 def _plot_losses(runs, path):
-    from .plotting import pyplot
+    from .plotting import figure, legend, save
 
-    plt = pyplot()
-    fig, ax = plt.subplots(figsize=(7, 4.4))
+    fig, ax = figure(figsize=(8.5, 4.4))
     for variant, run in runs.items():
         ax.plot(run["losses"], label=variant, linewidth=1, linestyle="--" if variant == REFERENCE else "-")
     ax.axhline(math.log(10), color="gray", linewidth=0.8, linestyle=":", label="chance (ln 10)")
     ax.set(xlabel="step", ylabel="training loss (cross-entropy)", title=f"{DEPTH}-layer MLPs on the 8×8 digits")
-    ax.legend(fontsize="small")
+    legend(ax, "right")
     ax.grid(alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    save(fig, path)
 
 
 def _explorer(variant, train, seed, out):
