@@ -3,7 +3,8 @@ import math
 
 import numpy as np
 
-from .. import nn, no_grad, tensor
+from .. import manual_seed, nn, no_grad, tensor
+from ..optim import SGD
 
 
 def full_loss(model, x, y, diverged=math.inf):
@@ -65,3 +66,22 @@ def train_steps(model, optimizer, loader, steps=None, epochs=None, after_backwar
                     break
             epoch += 1
     return losses, None
+
+
+def fit_softmax_regression(xt, yt, lr, steps, seed, momentum=0.0):
+    """Softmax regression (one ``nn.Linear``) fitted by full-batch gradient descent on tensors xt, yt (SGD with
+    ``momentum``) for ``steps`` steps: (model, [training loss per step]), stopping at a non-finite loss."""
+    manual_seed(seed)
+    model = nn.Linear(xt.shape[1], 10)
+    optimizer = SGD(model.parameters(), lr=lr, momentum=momentum)
+    curve = []
+    with np.errstate(all="ignore"):  # a learning rate too large overflows: that is measured, not an error
+        for _ in range(steps):
+            loss = nn.functional.cross_entropy(model(xt), yt)
+            curve.append(float(loss.data))
+            if not math.isfinite(curve[-1]):
+                break
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+    return model, curve

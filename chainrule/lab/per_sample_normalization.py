@@ -14,12 +14,12 @@ import os
 
 import numpy as np
 
-from .. import manual_seed, nn, tensor
+from .. import manual_seed, tensor
 from ..data import stratified_split
 from ..data.datasets.digits import digits
 from ..data.preprocessing import StandardScaler, scale
-from ..optim import SGD
 from .base import Result
+from .common import fit_softmax_regression
 
 NAME = "per-sample-normalization"
 NOTE = "003"
@@ -36,19 +36,7 @@ def softmax_regression(x_train, y_train, x_test, y_test, steps, lrs=LRS, seed=0)
     best = None
     xt, yt = tensor(x_train.astype(np.float32)), tensor(y_train)
     for lr in lrs:
-        manual_seed(seed)
-        model = nn.Linear(x_train.shape[1], 10)
-        optimizer = SGD(model.parameters(), lr=lr, momentum=MOMENTUM)
-        curve = []
-        with np.errstate(all="ignore"):
-            for _ in range(steps):
-                loss = nn.functional.cross_entropy(model(xt), yt)
-                curve.append(float(loss.data))
-                if not math.isfinite(curve[-1]):
-                    break
-                optimizer.zero_grad()
-                loss.backward()
-                optimizer.step()
+        model, curve = fit_softmax_regression(xt, yt, lr, steps, seed, momentum=MOMENTUM)
         if not math.isfinite(curve[-1]):
             continue
         w, b = model.weight.data, model.bias.data

@@ -14,12 +14,12 @@ import os
 
 import numpy as np
 
-from .. import manual_seed, nn, tensor
+from .. import manual_seed, tensor
 from ..data import stratified_split
 from ..data.datasets.digits import digits
 from ..data.preprocessing import PCAWhitening, StandardScaler, ZCAWhitening
-from ..optim import SGD
 from .base import Result
+from .common import fit_softmax_regression
 
 NAME = "whitening"
 NOTE = "003"
@@ -52,19 +52,7 @@ def gradient_descent(x_train, y_train, x_test, y_test, steps, lrs=LRS, seed=0):
     best = None
     xt, yt = tensor(x_train.astype(np.float32)), tensor(y_train)
     for lr in lrs:
-        manual_seed(seed)
-        model = nn.Linear(x_train.shape[1], 10)
-        optimizer = SGD(model.parameters(), lr=lr)
-        curve = []
-        with np.errstate(all="ignore"):
-            for _ in range(steps):
-                loss = nn.functional.cross_entropy(model(xt), yt)
-                curve.append(float(loss.data))
-                if not math.isfinite(curve[-1]):
-                    break
-                optimizer.zero_grad()
-                loss.backward()
-                optimizer.step()
+        model, curve = fit_softmax_regression(xt, yt, lr, steps, seed)
         if not math.isfinite(curve[-1]):
             continue
         reached = next((i for i, v in enumerate(curve) if v < TARGET_LOSS), None)
