@@ -43,14 +43,16 @@ class EmbeddingBag(Function):
         rows = weight[indices]  # (K, D): the looked-up vectors, bags[k] the bag of entry k
         out = np.zeros((num_bags, weight.shape[1]), dtype=weight.dtype)
         self.indices, self.bags, self.mode, self.num_rows = indices, bags, mode, weight.shape[0]
-        if mode == "max":
-            self.argmax = np.full(out.shape, -1)  # per bag and dim: the entry k that was the max
-            for b in range(num_bags):
-                members = np.flatnonzero(bags == b)
-                if members.size:
-                    best = np.argmax(rows[members], axis=0)
-                    self.argmax[b] = members[best]
-                    out[b] = rows[members[best], np.arange(rows.shape[1])]
+        if mode == "max":  # per bag and dim: the max over its entries, and the first entry k that holds it
+            best = np.full(out.shape, -np.inf, dtype=weight.dtype)
+            np.maximum.at(best, bags, rows)  # a NaN wins, as in argmax
+            hit = (rows == best[bags]) | (np.isnan(rows) & np.isnan(best[bags]))
+            first = np.full(out.shape, len(rows))
+            k, d = np.nonzero(hit)
+            np.minimum.at(first, (bags[k], d), k)
+            filled = first < len(rows)  # empty bags keep 0 and no gradient
+            self.argmax = np.where(filled, first, -1)
+            out[filled] = rows[first[filled], np.nonzero(filled)[1]]
             return out
         self.rows, self.s = rows, per_sample_weights
         if per_sample_weights is not None:
