@@ -276,8 +276,11 @@ def searchsorted(sorted_sequence, input, *, out_int32=False, right=False, side=N
         if values.ndim != seq.ndim or values.shape[:-1] != seq.shape[:-1]:
             raise RuntimeError(f"searchsorted: sorted_sequence should be 1-D or have the leading dims of input: "
                              f"got sorted_sequence of shape {seq.shape} and input of shape {values.shape}")
-        rows, vals = seq.reshape(-1, seq.shape[-1]), values.reshape(-1, values.shape[-1])
-        out = np.stack([np.searchsorted(r, v, side=side) for r, v in zip(rows, vals)]).reshape(values.shape)
+        # one search per row, all rows at once: the insertion point is the count of entries before v (< v on the
+        # left side, ≤ v on the right), NaN sorting last as in np.searchsorted
+        entries, v = seq[..., None, :], values[..., :, None]
+        before = (entries < v) if side == "left" else (entries <= v) | np.isnan(v)
+        out = np.sum(before | (~np.isnan(entries) & np.isnan(v)), axis=-1)
     return Tensor(np.asarray(out, dtype=np.int32 if out_int32 else int64))
 
 
