@@ -12,7 +12,7 @@
 # ---
 
 # %% [markdown]
-# # Tutorial 1 — The chain rule by hand and by autograd
+# # 1. The chain rule by hand and by autograd
 #
 # Note 004 works backpropagation out by hand on the smallest network there is: three neurons in a
 # row, one weight and one bias each, a sigmoid after each, and the squared error of one example

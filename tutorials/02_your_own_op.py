@@ -12,7 +12,7 @@
 # ---
 
 # %% [markdown]
-# # Tutorial 2 — Write your own op
+# # 2. Write your own op
 #
 # Backpropagation needs only two things from each operation: its value (forward) and its **local
 # gradient rule** (backward) — "compute each node's local gradient, then apply the chain rule"

@@ -13,7 +13,7 @@
 # ---
 
 # %% [markdown]
-# # Vanishing and exploding gradients, and their cures
+# # 5. Vanishing and exploding gradients, and their cures
 #
 # Backpropagation is the chain rule: the gradient that reaches layer 1 of a deep net is a **product** with one
 # factor per layer above it — the slope of that layer's activation times its weights [note 004 §2, §14]:

@@ -13,7 +13,7 @@
 # ---
 
 # %% [markdown]
-# # Gradient descent vs the normal equation
+# # 7. Gradient descent vs the normal equation
 #
 # Linear regression predicts $h_\theta(x) = \theta_0 + \theta_1 x_1 + \dots + \theta_p x_p$. Put a column of ones in
 # front of the features to get the design matrix $A = [\mathbf 1 \mid X]$ ($n \times (p+1)$); the cost is the mean
