@@ -194,6 +194,7 @@ class Function:
             shapes = ", ".join(str(x.shape) for x in inputs if isinstance(x, Tensor))
             raise ValueError(f"{cls.__name__}: invalid inputs of shapes {shapes}: {e}") from None
         if type(out) is tuple:
+            fn.kwargs = kwargs
             return fn._outputs(out, inputs)
         if type(out) is not np.ndarray:
             out = np.asarray(out)  # NumPy reductions return scalars; a Tensor always holds an array
@@ -206,7 +207,7 @@ class Function:
         result._version = 0
         result._hooks = None
         if True in fn.needs:
-            fn.inputs = inputs
+            fn.inputs, fn.kwargs = inputs, kwargs
             fn.versions = [x._version if isinstance(x, Tensor) else 0 for x in inputs]
             result.requires_grad = True
             result._ctx = fn
@@ -244,6 +245,26 @@ class Function:
         each of that input's shape; subclasses define it. Raises NotImplementedError here."""
         raise NotImplementedError
 
+    # -- create_graph: the backward as recorded ops -------------------------------------------------------
+    decomposition = None  # optional: forward(*inputs, **kwargs) written with differentiable Tensor ops
+
+    def backward_graph(self, *grads):
+        """The same gradients as ``backward``, as Tensors computed by recorded ops, so that they can be
+        differentiated again (``backward(create_graph=True)``, ``grad(..., create_graph=True)``). ``grads``:
+        one Tensor per output. An op overrides it with its backward formula written in Tensor ops; the
+        default differentiates the op's ``decomposition`` (its forward in other ops) where it has one, and
+        otherwise gives first-order gradients that raise, naming the op, if differentiated again."""
+        if self.decomposition is None:
+            return _first_order_only(self, grads)
+        wanted = {id(x): None for x, need in zip(self.inputs, self.needs) if need}
+        out = self.decomposition(*self.inputs, **self.kwargs)
+        outs = out if isinstance(out, tuple) else (out,)
+        pairs = [(o, g) for o, g in zip(outs, grads) if g is not None and o.requires_grad]
+        backward([o for o, _ in pairs], [g for _, g in pairs], retain_graph=True, create_graph=True,
+                 inputs=wanted, stop=wanted)
+        return tuple(_zeros_where_unused(wanted[id(x)], x) if need else None
+                     for x, need in zip(self.inputs, self.needs))
+
     def release(self):
         """Drop saved arrays and inputs once backward has used them (the graph is freed)."""
         self.__dict__.clear()
@@ -271,6 +292,7 @@ class Function:
                                 "staticmethod beside it")
             cls.ctx_backward = cls.__dict__["backward"]  # the user's; the sweep calls backward(grad array)
             cls.backward = _backward_through_ctx
+            cls.backward_graph = _checked_ctx_grads
             cls.apply = classmethod(_apply_with_ctx)
 
     def save_for_backward(self, *tensors):
@@ -322,43 +344,79 @@ def _apply_with_ctx(cls, *args, **kwargs):
     return result
 
 
-def _backward_through_ctx(self, grad):
-    """The sweep's ``backward(grad array)`` of a PyTorch-style Function: the user's backward on Tensors,
-    its gradients checked — one per argument of forward, each None or of that argument's shape."""
+def _checked_ctx_grads(self, grad):
+    """The user's backward(ctx, grad Tensor), its gradients checked — one per argument of forward, each None
+    or of that argument's shape — as Tensors (None where not needed). Under ``create_graph`` grad mode is on,
+    so a backward written in Tensor ops is recorded and can be differentiated again, as torch's."""
     name = type(self).__name__
-    with no_grad():
-        grads = type(self).ctx_backward(self, Tensor(grad))
+    grads = type(self).ctx_backward(self, grad)
     grads = grads if isinstance(grads, tuple) else (grads,)
     if len(grads) != len(self.inputs):
         raise RuntimeError(f"{name}.backward returned {len(grads)} gradient(s), but forward took {len(self.inputs)} "
                            "argument(s): return one per argument, None for those that need none")
-    arrays = []
+    checked = []
     for i, (x, gx) in enumerate(zip(self.inputs, grads)):
         if gx is not None and not isinstance(x, Tensor):
             raise RuntimeError(f"{name}.backward returned a gradient for argument {i}, a {type(x).__name__}, not a "
                                "Tensor: return None there")
         if gx is None or not self.needs[i]:
-            arrays.append(None)
+            checked.append(None)
             continue
-        data = gx.data if isinstance(gx, Tensor) else np.asarray(gx)
-        if data.shape != x.shape:
-            raise RuntimeError(f"{name}.backward: the gradient for argument {i} has shape {data.shape}, but the "
+        gx = gx if isinstance(gx, Tensor) else Tensor(np.asarray(gx))
+        if gx.shape != x.shape:
+            raise RuntimeError(f"{name}.backward: the gradient for argument {i} has shape {gx.shape}, but the "
                                f"argument has shape {x.shape}")
-        arrays.append(data)
-    return arrays
+        checked.append(gx)
+    return checked
 
 
-def _topological_order(root, every_tensor=False, outputs=None):
+def _backward_through_ctx(self, grad):
+    """The sweep's ``backward(grad array)`` of a PyTorch-style Function: the user's backward on Tensors, with
+    no graph recorded."""
+    with no_grad():
+        return [None if gx is None else gx.data for gx in _checked_ctx_grads(self, Tensor(grad))]
+
+
+class NoSecondDerivative(Function):
+    """Stands in the graph for gradients that an op computed without recording (it has no ``backward_graph``):
+    using them as values is fine; differentiating through them raises, naming the op."""
+
+    def forward(self, *arrays, op, index):
+        self.op, self.index = op, index
+        return arrays[0]
+
+    def backward(self, g):
+        raise RuntimeError(f"{self.op}: no second derivative — its backward is not written as differentiable ops, "
+                           f"so the gradient of its input {self.index} computed with create_graph=True cannot be "
+                           "differentiated again")
+
+
+def _first_order_only(fn, grads):
+    """``fn``'s array-level backward on the gradients' values, each result wrapped as a node that refuses to
+    be differentiated (``NoSecondDerivative``) — never a silently zero second derivative."""
+    arrays = fn.backward(*[g.data if isinstance(g, Tensor) else g for g in grads])
+    sources = [g for g in grads if isinstance(g, Tensor)] + [x for x in fn.inputs if isinstance(x, Tensor)]
+    return [None if a is None else NoSecondDerivative.apply(a, *sources, op=type(fn).__name__, index=i)
+            for i, a in enumerate(arrays)]
+
+
+def _zeros_where_unused(g, x):
+    return Tensor(np.zeros(x.shape, x.data.dtype)) if g is None else g
+
+
+def _topological_order(roots, every_tensor=False, outputs=None, stop=()):
     """Tensors that need a gradient (``every_tensor``: also the inputs that don't, for chainrule.viz),
-    each after all of its inputs (iterative DFS, no recursion). ``outputs``: a dict to count, per node with
-    several outputs, how many of them are in the order (its backward runs once the last has its gradient)."""
+    each after all of its inputs (iterative DFS, no recursion), from one root Tensor or a list of them.
+    ``outputs``: a dict to count, per node with several outputs, how many of them are in the order (its
+    backward runs once the last has its gradient). ``stop``: ids of tensors whose own history is not
+    walked (they are treated as leaves)."""
     order, seen = [], set()
-    stack = [(root, False)]
+    stack = [(r, False) for r in reversed(roots)] if isinstance(roots, (list, tuple)) else [(roots, False)]
     while stack:
         t, expanded = stack.pop()
         if expanded:
             order.append(t)
-            if outputs is not None and t._ctx is not None and t._ctx.output_ids is not None:
+            if outputs is not None and t._ctx is not None and t._ctx.output_ids is not None and id(t) not in stop:
                 outputs[t._ctx] = outputs.get(t._ctx, 0) + 1
             continue
         if id(t) in seen:
@@ -366,7 +424,7 @@ def _topological_order(root, every_tensor=False, outputs=None):
         seen.add(id(t))
         stack.append((t, True))
         fn = t._ctx
-        if fn is not None:
+        if fn is not None and id(t) not in stop:
             if fn.inputs is None:
                 raise RuntimeError(
                     f"backward: trying to backward through the graph a second time ({type(fn).__name__} "
@@ -404,27 +462,64 @@ def _gradient_shape_error(fn, i, gx, x):
                         f"input has shape {x.shape}")
 
 
-def _gather_output_grads(fn, t, g, waiting):
+def _gather_output_grads(fn, t, g, waiting, create_graph=False):
     """A node with several outputs: keep ``g`` as output ``t``'s gradient; once the last output in the graph
-    has handed its own, the node's backward arguments (zeros for a float output that got no gradient),
-    else None."""
+    has handed its own, the node's backward arguments (zeros for a float output that got no gradient; Tensors
+    with ``create_graph``), else None."""
     slots = fn.__dict__.setdefault("output_grads", [None] * len(fn.output_ids))
     slots[fn.output_ids.index(id(t))] = g
     waiting[fn] -= 1
     if waiting[fn]:
         return None
     del fn.output_grads
-    return tuple(np.zeros(shape, dtype) if slot is None and dtype.kind in "fc" else slot
+    zeros = (lambda shape, dtype: Tensor(np.zeros(shape, dtype))) if create_graph else np.zeros
+    return tuple(zeros(shape, dtype) if slot is None and dtype.kind in "fc" else slot
                  for slot, (shape, dtype) in zip(slots, fn.output_meta))
 
 
-def backward(root, gradient, retain_graph=False):
-    """Accumulate d(root)/d(leaf) into every leaf's ``.grad`` (and into non-leaves that ``retain_grad``)."""
+def _run_hooks(t, g, create_graph):
+    """``t``'s gradient hooks, in order; each may replace the gradient (same shape)."""
+    for hook in list(t._hooks.values()):
+        replaced = hook(g if create_graph else Tensor(g))
+        if replaced is not None:
+            new = replaced if isinstance(replaced, Tensor) else Tensor(np.asarray(replaced))
+            if new.shape != g.shape:
+                raise RuntimeError(f"register_hook: a hook has changed the size of the gradient from "
+                                   f"{g.shape} to {new.shape}")
+            g = new.to(g.dtype) if create_graph else new.data.astype(g.dtype, copy=False)
+    return g
+
+
+def backward(roots, gradients, retain_graph=False, create_graph=False, inputs=None, stop=()):
+    """The backward sweep from ``roots`` (a Tensor or a list) seeded with ``gradients`` (one each): every
+    node's gradient is summed over its consumers, then its backward runs once, in reverse topological order.
+
+    - ``inputs`` None: accumulate into every leaf's ``.grad`` (and non-leaves that ``retain_grad``).
+      ``inputs`` a dict ``{id(tensor): None}``: fill it with those tensors' gradients instead (for
+      ``grad()``; ``.grad`` untouched) — nodes that lead to none of them are skipped.
+    - ``create_graph``: gradients are Tensors and every node's backward is recorded as ops
+      (``Function.backward_graph``), so the gradients can be differentiated again; ``gradients`` are then
+      Tensors too. Otherwise they are arrays and each node's array-level ``backward`` runs (the fast path).
+    - ``stop``: ids of tensors treated as leaves (their history is not walked).
+    """
+    many = isinstance(roots, (list, tuple))
+    roots, gradients = (list(roots), list(gradients)) if many else ([roots], [gradients])
     waiting = {}
-    order = _topological_order(root, outputs=waiting)
-    grads = {id(root): gradient}
+    order = _topological_order(roots, outputs=waiting, stop=stop)
+    grads = {}
+    for r, g in zip(roots, gradients):
+        grads[id(r)] = g if id(r) not in grads else grads[id(r)] + g
+    wanted = None
+    if inputs is not None:  # only the nodes from which some wanted tensor can be reached
+        wanted = set()
+        for t in order:
+            fn = t._ctx
+            if fn is not None and id(t) not in stop and fn not in wanted and any(
+                    isinstance(x, Tensor) and (id(x) in inputs or x._ctx in wanted and id(x) not in stop)
+                    for x in fn.inputs):
+                wanted.add(fn)
     handed_out = set()
-    watchers = [w for w in (o.watch(root) for o in list(_observers)) if w is not None] if _observers else None
+    watchers = [w for w in (o.watch(roots[0]) for o in list(_observers)) if w is not None] if _observers else None
     for i in range(len(order) - 1, -1, -1):
         t = order[i]
         order[i] = None
@@ -432,17 +527,17 @@ def backward(root, gradient, retain_graph=False):
         if g is None:
             continue
         if t._hooks:
-            for hook in list(t._hooks.values()):
-                replaced = hook(Tensor(g))
-                if replaced is not None:
-                    new = replaced.data if isinstance(replaced, Tensor) else np.asarray(replaced)
-                    if new.shape != g.shape:
-                        raise RuntimeError(f"register_hook: a hook has changed the size of the gradient from "
-                                           f"{g.shape} to {new.shape}")
-                    g = new.astype(g.dtype, copy=False)
-        fn = t._ctx
-        if fn is None or t._retains_grad:
-            if t.grad is None:
+            g = _run_hooks(t, g, create_graph)
+        fn = None if id(t) in stop else t._ctx
+        if inputs is not None:
+            if id(t) in inputs:
+                inputs[id(t)] = g if inputs[id(t)] is None else inputs[id(t)] + g
+            if fn not in wanted:
+                continue
+        elif fn is None or t._retains_grad:
+            if create_graph:
+                t.grad = (Tensor(g.data.copy()) if g._ctx is None else g) if t.grad is None else t.grad + g
+            elif t.grad is None:
                 if not g.flags.owndata or not g.flags.writeable or id(g) in handed_out:
                     g = g.copy()
                 handed_out.add(id(g))
@@ -451,37 +546,120 @@ def backward(root, gradient, retain_graph=False):
                 t.grad.data += g
         if fn is None:
             for watcher in watchers or ():
-                watcher.node(t, g, (), ())
+                watcher.node(t, g.data if create_graph else g, (), ())
             continue
         own = g  # t's own gradient (a node with several outputs gets them all at once)
         if fn.output_ids is not None:
-            g = _gather_output_grads(fn, t, g, waiting)
+            g = _gather_output_grads(fn, t, g, waiting, create_graph)
             if g is None:
                 for watcher in watchers or ():
-                    watcher.node(t, own, (), ())
+                    watcher.node(t, own.data if create_graph else own, (), ())
                 continue
         _check_versions(fn)
-        inputs = fn.inputs
-        if _profiler is not None:
+        fn_inputs = fn.inputs
+        if create_graph:
+            with enable_grad():
+                in_grads = fn.backward_graph(*g) if fn.output_ids is not None else fn.backward_graph(g)
+        elif _profiler is not None:
             in_grads = _profiler.run_backward(fn, g)
         else:
             in_grads = fn.backward(*g) if fn.output_ids is not None else fn.backward(g)
-        if len(in_grads) != len(inputs):
-            raise _gradient_count_error(fn, in_grads, inputs)
+        if len(in_grads) != len(fn_inputs):
+            raise _gradient_count_error(fn, in_grads, fn_inputs)
         if _detect_anomaly:
-            _check_finite(fn, in_grads, inputs, "backward")
+            _check_finite(fn, [gx.data if isinstance(gx, Tensor) else gx for gx in in_grads], fn_inputs, "backward")
         for watcher in watchers or ():
-            watcher.node(t, own, inputs, in_grads)
-        for j, (x, gx) in enumerate(zip(inputs, in_grads)):
+            watcher.node(t, own.data if create_graph else own, fn_inputs,
+                         [gx.data if isinstance(gx, Tensor) else gx for gx in in_grads])
+        for j, (x, gx) in enumerate(zip(fn_inputs, in_grads)):
             if gx is None or not isinstance(x, Tensor) or not x.requires_grad:
                 continue
             if gx.shape != x.data.shape:
                 raise _gradient_shape_error(fn, j, gx, x)
             if gx.dtype != x.data.dtype:
-                gx = gx.astype(x.data.dtype)
+                gx = gx.to(x.data.dtype) if create_graph else gx.astype(x.data.dtype)
             prev = grads.get(id(x))
             grads[id(x)] = gx if prev is None else prev + gx
         if not retain_graph:
             fn.release()
     for watcher in watchers or ():
         watcher.done()
+
+
+def _as_list(x, what):
+    if isinstance(x, Tensor):
+        return [x]
+    if isinstance(x, (list, tuple)) and all(isinstance(t, Tensor) for t in x):
+        return list(x)
+    raise TypeError(f"grad: {what} must be a Tensor or a sequence of Tensors, got {type(x).__name__}")
+
+
+def seed_gradients(outputs, grad_outputs, create_graph, op="grad"):
+    """One gradient per output to start the sweep: ones for a scalar output given None, else the given
+    one (a Tensor or array of the output's shape). Arrays for the fast sweep, Tensors with ``create_graph``
+    (a given Tensor is kept as it is, so the result can be differentiated with respect to it)."""
+    seeds = []
+    for i, (out, g) in enumerate(zip(outputs, grad_outputs)):
+        if g is None:
+            if out.data.size != 1:
+                raise RuntimeError(f"{op}: grad can be implicitly created only for scalar outputs, but output {i} "
+                                   f"has shape {out.shape}; pass its gradient (grad_outputs / gradient=)")
+            g = np.ones(out.shape, dtype=out.data.dtype)
+        elif not isinstance(g, Tensor):
+            g = np.asarray(g)
+        if g.shape != out.shape:
+            raise RuntimeError(f"{op}: the gradient for output {i} has shape {tuple(g.shape)}, but the output has "
+                               f"shape {out.shape}")
+        if create_graph:
+            seeds.append(g if isinstance(g, Tensor) else Tensor(g.astype(out.data.dtype)))
+        else:
+            data = g.data if isinstance(g, Tensor) else g
+            seeds.append(data.astype(out.data.dtype))  # a copy: .grad must never alias the caller's array
+    return seeds
+
+
+def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False, allow_unused=None,
+         materialize_grads=False):
+    """The gradients of ``outputs`` with respect to ``inputs``, returned (as torch.autograd.grad): a tuple
+    with one Tensor per input, Σᵢ grad_outputsᵢ · ∂outputsᵢ/∂input; ``.grad`` is left untouched.
+
+    outputs, inputs: a Tensor or a sequence of Tensors (inputs may be non-leaves). grad_outputs: one per
+    output — None (a scalar output: 1), a Tensor or an array of that output's shape. create_graph: record the
+    backward as ops, so the result can be differentiated again (Hessians, gradient penalties); retain_graph
+    defaults to create_graph. allow_unused: an input that ``outputs`` do not depend on gives None instead of
+    an error (``materialize_grads=True``: zeros; it implies allow_unused).
+    Raises RuntimeError for an output that does not require grad, a non-scalar output without its
+    grad_output, or an unused input when neither option is set (naming the input)."""
+    outputs, inputs = _as_list(outputs, "outputs"), _as_list(inputs, "inputs")
+    if grad_outputs is None:
+        grad_outputs = [None] * len(outputs)
+    elif isinstance(grad_outputs, Tensor) or not isinstance(grad_outputs, (list, tuple)):
+        grad_outputs = [grad_outputs]
+    if len(grad_outputs) != len(outputs):
+        raise RuntimeError(f"grad: got {len(grad_outputs)} grad_outputs for {len(outputs)} outputs; give one each")
+    if allow_unused is None:
+        allow_unused = materialize_grads
+    elif materialize_grads and not allow_unused:
+        raise ValueError("grad: materialize_grads=True needs allow_unused (not False)")
+    for i, out in enumerate(outputs):
+        if not out.requires_grad:
+            raise RuntimeError(f"grad: output {i} (shape {out.shape}) does not require grad and has no grad_fn")
+    for i, x in enumerate(inputs):
+        if not x.requires_grad:
+            raise RuntimeError(f"grad: input {i} (shape {x.shape}) does not require grad: nothing can be "
+                               "differentiated with respect to it (set requires_grad=True before using it)")
+    seeds = seed_gradients(outputs, grad_outputs, create_graph)
+    found = {id(x): None for x in inputs}
+    backward(outputs, seeds, retain_graph=create_graph if retain_graph is None else retain_graph,
+             create_graph=create_graph, inputs=found)
+    result = []
+    for i, x in enumerate(inputs):
+        g = found[id(x)]
+        if g is None:
+            if not allow_unused:
+                raise RuntimeError(f"grad: input {i} (shape {x.shape}) was not used in the graph of the outputs; "
+                                   "pass allow_unused=True to get None for it (materialize_grads=True: zeros)")
+            result.append(_zeros_where_unused(None, x) if materialize_grads else None)
+        else:
+            result.append(g if create_graph else Tensor(g.copy()))
+    return tuple(result)

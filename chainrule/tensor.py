@@ -333,24 +333,30 @@ class Tensor:
             raise RuntimeError("retain_grad: can't retain_grad on a tensor that has requires_grad=False")
         self._retains_grad = True
 
-    def backward(self, gradient=None, retain_graph=False):
-        """Accumulate d(self)/d(leaf) into each leaf's ``.grad``. ``gradient`` (dL/dself) is needed
-        unless self is a scalar. The graph is freed afterwards unless ``retain_graph=True``."""
+    def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
+        """Accumulate d(self)/d(leaf) into each leaf's ``.grad``. ``gradient`` (dL/dself, a Tensor or array of
+        self's shape) is needed unless self is a scalar. The graph is freed afterwards unless ``retain_graph``
+        (default: ``create_graph``). ``create_graph=True`` records the backward as ops: ``.grad`` then has a graph
+        of its own and can be differentiated again. ``inputs`` (a Tensor or sequence): accumulate into those
+        tensors' ``.grad`` only (they may be non-leaves). Raises RuntimeError when self does not require grad,
+        when a non-scalar gets no ``gradient``, or when it has the wrong shape."""
         if not self.requires_grad:
             raise RuntimeError("backward: this tensor does not require grad and has no grad_fn")
-        if gradient is None:
-            if self.data.size != 1:
-                raise RuntimeError(
-                    f"backward: grad can be implicitly created only for scalar outputs, got shape {self.shape}; "
-                    "pass gradient="
-                )
-            g = np.ones(self.shape, dtype=self.data.dtype)
-        else:
-            g = as_array(gradient)
-            if g.shape != self.shape:
-                raise ValueError(f"backward: gradient of shape {g.shape} does not match tensor of shape {self.shape}")
-            g = g.astype(self.data.dtype)  # a copy: .grad must never alias the caller's array
-        autograd.backward(self, g, retain_graph)
+        (g,) = autograd.seed_gradients([self], [gradient], create_graph, op="backward")
+        retain = create_graph if retain_graph is None else retain_graph
+        if inputs is None:
+            autograd.backward(self, g, retain, create_graph)
+            return
+        inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
+        if not inputs or not all(isinstance(x, Tensor) and x.requires_grad for x in inputs):
+            raise RuntimeError("backward: inputs must be a non-empty sequence of Tensors that require grad")
+        found = {id(x): None for x in inputs}
+        autograd.backward(self, g, retain, create_graph, inputs=found)
+        for x in {id(x): x for x in inputs}.values():
+            gx = found[id(x)]
+            if gx is not None:
+                gx = gx if create_graph else Tensor(gx.copy())
+                x.grad = gx if x.grad is None else x.grad + gx
 
     # ----- in-place data ops (outside the graph) ------------------------------------------------
     def _check_inplace(self, op):
@@ -1018,6 +1024,11 @@ class Tensor:
     def transpose(self, dim0, dim1):
         """Tensor method of ``chainrule.transpose(self, dim0, dim1)``."""
         return shape_ops.transpose(self, dim0, dim1)
+
+    def sum_to_size(self, *size):
+        """Tensor method of ``ops.shape.sum_to_size(self, *size)``: self summed down to ``size`` (the adjoint of
+        ``expand``). Raises RuntimeError when self's shape does not broadcast from ``size``."""
+        return shape_ops.sum_to_size(self, *size)
 
     def permute(self, *dims):
         """Tensor method of ``chainrule.permute(self, *dims)``."""

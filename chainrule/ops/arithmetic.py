@@ -43,6 +43,18 @@ def _shape(x):
     return x.shape if isinstance(x, np.ndarray) else ()
 
 
+def _grads(fn, *grads):
+    """``backward_graph``'s result: each input's gradient Tensor summed back to that input's shape (undoing
+    broadcasting), None where the input needs none."""
+    return tuple(g.sum_to_size(x.shape) if need and g is not None else None
+                 for x, need, g in zip(fn.inputs, fn.needs, grads))
+
+
+def _const(mask, like):
+    """A mask or other array computed from values, as a constant of ``like``'s dtype (its derivative is 0)."""
+    return np.asarray(mask, dtype=like.data.dtype)
+
+
 class Add(Function):
     """out = a + b."""
 
@@ -52,6 +64,9 @@ class Add(Function):
 
     def backward(self, g):
         return unbroadcast(g, self.shapes[0]), unbroadcast(g, self.shapes[1])
+
+    def backward_graph(self, g):
+        return _grads(self, g, g)
 
 
 class Sub(Function):
@@ -64,6 +79,9 @@ class Sub(Function):
     def backward(self, g):
         gb = -unbroadcast(g, self.shapes[1]) if self.needs[1] else None
         return unbroadcast(g, self.shapes[0]), gb
+
+    def backward_graph(self, g):
+        return _grads(self, g, -g)
 
 
 class Mul(Function):
@@ -79,6 +97,10 @@ class Mul(Function):
         gb = unbroadcast(g * a, _shape(b)) if self.needs[1] else None
         return ga, gb
 
+    def backward_graph(self, g):
+        a, b = self.inputs
+        return _grads(self, g * b, g * a)
+
 
 class Div(Function):
     """out = a / b;  da = g/b, db = −g·a/b²."""
@@ -93,6 +115,10 @@ class Div(Function):
         ga = unbroadcast(gab, _shape(a)) if self.needs[0] else None
         gb = unbroadcast(-gab * a / b, _shape(b)) if self.needs[1] else None
         return ga, gb
+
+    def backward_graph(self, g):
+        a, b = self.inputs
+        return _grads(self, g / b, -g * a / (b * b))
 
 
 class Pow(Function):
@@ -115,6 +141,18 @@ class Pow(Function):
             gb = unbroadcast(gb, _shape(b))
         return ga, gb
 
+    def backward_graph(self, g):
+        a, b = self.inputs
+        a_data, b_data = (x.data if isinstance(x, Tensor) else x for x in (a, b))
+        ga = gb = None
+        if self.needs[0]:
+            ga = where(np.asarray(b_data == 0), 0.0, g * b * a ** (b - 1))
+        if self.needs[1]:
+            zero = np.asarray((a_data == 0) & (b_data >= 0))
+            safe_a = where(zero, 1.0, a)  # ln 1 = 0: no NaN from ln 0 in the branch not taken (nor in its gradient)
+            gb = where(zero, 0.0, g * a ** b * safe_a.log())
+        return _grads(self, ga, gb)
+
 
 class Neg(Function):
     """out = −a."""
@@ -123,6 +161,9 @@ class Neg(Function):
         return -a
 
     def backward(self, g):
+        return (-g,)
+
+    def backward_graph(self, g):
         return (-g,)
 
 
@@ -136,6 +177,9 @@ class Exp(Function):
     def backward(self, g):
         return (g * self.out,)
 
+    def backward_graph(self, g):
+        return (g * self.inputs[0].exp(),)
+
 
 class Log(Function):
     """out = ln a;  da = g/a."""
@@ -147,6 +191,9 @@ class Log(Function):
     def backward(self, g):
         return (g / self.a,)
 
+    def backward_graph(self, g):
+        return (g / self.inputs[0],)
+
 
 class Sqrt(Function):
     """out = √a;  da = g / (2·out)."""
@@ -157,6 +204,9 @@ class Sqrt(Function):
 
     def backward(self, g):
         return (g / (2 * self.out),)
+
+    def backward_graph(self, g):
+        return (g / (2 * self.inputs[0].sqrt()),)
 
 
 def sign_array(a):
@@ -175,6 +225,9 @@ class Abs(Function):
     def backward(self, g):
         return (g * sign_array(self.a),)
 
+    def backward_graph(self, g):
+        return (g * _const(sign_array(self.a), g),)
+
 
 class Sin(Function):
     """out = sin a;  da = g·cos a."""
@@ -186,6 +239,9 @@ class Sin(Function):
     def backward(self, g):
         return (g * np.cos(self.a),)
 
+    def backward_graph(self, g):
+        return (g * self.inputs[0].cos(),)
+
 
 class Cos(Function):
     """out = cos a;  da = −g·sin a."""
@@ -196,6 +252,9 @@ class Cos(Function):
 
     def backward(self, g):
         return (-g * np.sin(self.a),)
+
+    def backward_graph(self, g):
+        return (-g * self.inputs[0].sin(),)
 
 
 class Clamp(Function):
@@ -223,6 +282,18 @@ class Clamp(Function):
             ghi = unbroadcast(np.where(above, g, 0), _shape(hi))
         return unbroadcast(g * keep, a.shape), glo, ghi
 
+    def backward_graph(self, g):
+        a, lo, hi = self.a, self.lo, self.hi
+        keep = np.ones(a.shape, dtype=bool)
+        if lo is not None:
+            keep = keep & (a >= lo)
+        if hi is not None:
+            keep = keep & (a <= hi)
+        below = None if lo is None else (a < lo) if hi is None else (a < lo) & (lo < hi)
+        above = None if hi is None else (a > hi) if lo is None else (a > hi) | (hi < lo)
+        return _grads(self, g * _const(keep, g), None if below is None else g * _const(below, g),
+                      None if above is None else g * _const(above, g))
+
 
 class Maximum(Function):
     """out = max(a, b) elementwise; on ties each side gets g/2 (as PyTorch)."""
@@ -240,6 +311,11 @@ class Maximum(Function):
         ga = unbroadcast(np.where(diff > 0, g, np.where(diff == 0, half, 0)), _shape(a)) if self.needs[0] else None
         gb = unbroadcast(np.where(diff < 0, g, np.where(diff == 0, half, 0)), _shape(b)) if self.needs[1] else None
         return ga, gb
+
+    def backward_graph(self, g):
+        diff = (self.a - self.b) * self.sign
+        return _grads(self, g * _const(np.where(diff > 0, 1, np.where(diff == 0, 0.5, 0)), g),
+                      g * _const(np.where(diff < 0, 1, np.where(diff == 0, 0.5, 0)), g))
 
 
 class Minimum(Maximum):
@@ -261,6 +337,9 @@ class Where(Function):
         ga = unbroadcast(np.where(cond, g, zero), self.shapes[0]) if self.needs[1] else None
         gb = unbroadcast(np.where(cond, zero, g), self.shapes[1]) if self.needs[2] else None
         return None, ga, gb
+
+    def backward_graph(self, g):
+        return _grads(self, None, where(self.cond, g, 0.0), where(self.cond, 0.0, g))
 
 
 def _binary(op):
@@ -411,6 +490,9 @@ class DivRounded(Function):
         zero = [np.zeros(s, g.dtype) if need else None for s, need in zip(self.shapes, self.needs)]
         return zero[0], zero[1]
 
+    def backward_graph(self, g):
+        return _grads(self, *(g * 0 for _ in range(2)))
+
 
 def _divide_rounded(a, b, rounding_mode, op):
     if rounding_mode not in ("trunc", "floor"):
@@ -448,6 +530,9 @@ class Remainder(Function):
         gb = unbroadcast(-g * _floor_quotient(a, b), _shape(b)) if self.needs[1] else None
         return ga, gb
 
+    def backward_graph(self, g):
+        return _grads(self, g, -g * _const(_floor_quotient(self.a, self.b), g))
+
 
 class Fmod(Function):
     """out = a − b·trunc(a/b), the sign of a (C's fmod);  da = g, db = −g·trunc(a/b)."""
@@ -462,6 +547,9 @@ class Fmod(Function):
         ga = unbroadcast(g, _shape(a)) if self.needs[0] else None
         gb = unbroadcast(-g * _trunc_quotient(a, b), _shape(b)) if self.needs[1] else None
         return ga, gb
+
+    def backward_graph(self, g):
+        return _grads(self, g, -g * _const(_trunc_quotient(self.a, self.b), g))
 
 
 def remainder(input, other):
@@ -505,6 +593,11 @@ class Copysign(Function):
             gb = np.zeros(self.shapes[1], g.dtype)
         return ga, gb
 
+    def backward_graph(self, g):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ratio = np.where(self.a == 0, 0, self.out / self.a)  # ±1: the sign flip, a constant
+        return _grads(self, g * _const(ratio, g), g * 0)
+
 
 class Hypot(Function):
     """out = √(a² + b²);  da = g·a/out, db = g·b/out."""
@@ -520,6 +613,11 @@ class Hypot(Function):
             ga = unbroadcast(g * a / self.out, _shape(a)) if self.needs[0] else None
             gb = unbroadcast(g * b / self.out, _shape(b)) if self.needs[1] else None
         return ga, gb
+
+    def backward_graph(self, g):
+        a, b = self.inputs
+        r = hypot(a, b)
+        return _grads(self, g * a / r, g * b / r)
 
 
 class Atan2(Function):
@@ -539,6 +637,12 @@ class Atan2(Function):
         gb = unbroadcast(-scale * a, _shape(b)) if self.needs[1] else None
         return ga, gb
 
+    def backward_graph(self, g):
+        a, b = self.inputs
+        origin = np.asarray((self.a == 0) & (self.b == 0))
+        scale = where(origin, 0.0, g / where(origin, 1.0, a * a + b * b))
+        return _grads(self, scale * b, -scale * a)
+
 
 class LogAddExp(Function):
     """out = ln(eᵃ + eᵇ) without overflow (``base`` 2: log₂(2ᵃ + 2ᵇ));  da = g / (1 + base^(b−a)),
@@ -554,6 +658,11 @@ class LogAddExp(Function):
             ga = unbroadcast(g / (1 + power(b - a)), _shape(a)) if self.needs[0] else None
             gb = unbroadcast(g / (1 + power(a - b)), _shape(b)) if self.needs[1] else None
         return ga, gb
+
+    def backward_graph(self, g):
+        a, b = self.inputs
+        k = 1.0 if self.base == np.e else np.log(2.0)  # base^x = e^(k·x)
+        return _grads(self, g * ((a - b) * k).sigmoid(), g * ((b - a) * k).sigmoid())
 
 
 def copysign(input, other):

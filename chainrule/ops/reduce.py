@@ -57,6 +57,13 @@ def _expand_back(g, axes, keepdim):
     return g
 
 
+def spread(g, shape, axes):
+    """A reduced gradient Tensor ``g`` back over the reduced dims: reshaped with each of ``axes`` kept as
+    size 1, then broadcast to ``shape`` (the Tensor-level ``_expand_back``, for ``backward_graph``)."""
+    kept = tuple(1 if i in axes else n for i, n in enumerate(shape))
+    return g.reshape(kept).expand(*shape) if kept else g.reshape(shape)
+
+
 class Sum(Function):
     """out = Σ_dims a;  da = broadcast(g)."""
 
@@ -66,6 +73,9 @@ class Sum(Function):
 
     def backward(self, g):
         return (np.broadcast_to(_expand_back(g, self.axes, self.keepdim), self.shape),)
+
+    def backward_graph(self, g):
+        return (spread(g, self.shape, self.axes),)
 
 
 class Mean(Function):
@@ -79,6 +89,9 @@ class Mean(Function):
     def backward(self, g):
         g = _expand_back(g, self.axes, self.keepdim) / self.n
         return (np.broadcast_to(g, self.shape),)
+
+    def backward_graph(self, g):
+        return (spread(g / self.n, self.shape, self.axes),)
 
 
 class ExtremumEven(Function):

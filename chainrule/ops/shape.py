@@ -25,6 +25,9 @@ class Cast(Function):
     def backward(self, g):
         return (g.astype(self.dtype),)
 
+    def backward_graph(self, g):
+        return (g.to(self.dtype),)
+
 
 class Reshape(Function):
     """out = a viewed with a new shape of the same size."""
@@ -34,6 +37,9 @@ class Reshape(Function):
         return a.reshape(shape)
 
     def backward(self, g):
+        return (g.reshape(self.shape),)
+
+    def backward_graph(self, g):
         return (g.reshape(self.shape),)
 
 
@@ -47,6 +53,9 @@ class Permute(Function):
     def backward(self, g):
         return (g.transpose(self.inverse),)
 
+    def backward_graph(self, g):
+        return (g.permute(*self.inverse),)
+
 
 class Expand(Function):
     """out = a broadcast to ``shape`` (a read-only view); the backward sums over the copies."""
@@ -57,6 +66,24 @@ class Expand(Function):
 
     def backward(self, g):
         return (unbroadcast(g, self.shape),)
+
+    def backward_graph(self, g):
+        return (sum_to_size(g, *self.shape),)
+
+
+class SumTo(Function):
+    """out = a summed down to ``shape`` (the dims broadcasting would have added or stretched from 1): the
+    adjoint of Expand, so each is the other's backward."""
+
+    def forward(self, a, *, shape):
+        self.shape = a.shape
+        return unbroadcast(a, shape)
+
+    def backward(self, g):
+        return (np.broadcast_to(g, self.shape).copy(),)
+
+    def backward_graph(self, g):
+        return (expand(g, *self.shape),)
 
 
 class GetItem(Function):
@@ -322,6 +349,18 @@ def transpose(x, dim0, dim1):
     a, b = _dim(dim0, x.shape, "transpose"), _dim(dim1, x.shape, "transpose")
     perm[a], perm[b] = perm[b], perm[a]
     return permute(x, perm)
+
+
+def sum_to_size(x, *size):
+    """x summed down to ``size``, to which x must broadcast (torch's ``Tensor.sum_to_size``): the adjoint of
+    ``expand``, as each binary op's backward uses it to undo broadcasting. x itself when the shapes agree."""
+    size = _shape_arg(size)
+    if tuple(size) == x.shape:
+        return x
+    lead = x.ndim - len(size)
+    if lead < 0 or any(n != 1 and n != x.shape[lead + i] for i, n in enumerate(size)):
+        raise RuntimeError(f"sum_to_size: size {tuple(size)} is not expandable to the tensor's shape {x.shape}")
+    return SumTo.apply(x, shape=tuple(size))
 
 
 def expand(x, *shape):
