@@ -1,8 +1,11 @@
-"""Reverse-mode automatic differentiation: the Function base, grad mode, and the backward sweep.
+"""Reverse-mode automatic differentiation: the Function base, grad mode, the backward sweep and ``grad``.
 
 Backpropagation is the chain rule evaluated like dynamic programming [note 002, note 004]: the
 graph of Functions is put in topological order once, then swept in reverse; every node's gradient
 is complete (summed over all its consumers) before its own ``backward`` runs, and runs once.
+With ``create_graph=True`` the sweep is itself recorded — every node's backward runs as ops on
+Tensors — so the gradient is a function of the inputs like any other, and can be differentiated
+again (Hessians, gradient penalties, Newton's method).
 """
 import functools
 import string
@@ -166,6 +169,15 @@ class Function:
     for a floating-point output that got none, None for an integer one). ``apply`` records the node when
     grad mode is on and an input requires a gradient; ``forward`` can ask (``self.recording``) and skip
     what only the backward would use.
+
+    **Higher-order gradients.** ``backward`` works on arrays and is not recorded. For
+    ``create_graph=True`` the sweep calls ``backward_graph(grad Tensor)`` instead: the same gradients
+    written with recorded Tensor ops (from ``self.inputs``, ``self.kwargs`` and constants such as saved
+    masks), so they can be differentiated again. An op either overrides it, or sets ``decomposition``
+    (its forward written with other differentiable ops, which the default ``backward_graph``
+    differentiates), or has neither: then its first-order gradient still comes out, and differentiating
+    that gradient raises, naming the op (``NoSecondDerivative``). PyTorch-style Functions need nothing:
+    their Tensor-level backward is recorded when grad mode is on.
     """
 
     inputs = None  # the input Tensors (and constants), set when the node is recorded
