@@ -232,6 +232,10 @@ class Sample(Function):
     def backward(self, g):
         return tuple(np.zeros(shape, dtype=g.dtype) if need else None for shape, need in zip(self.shapes, self.needs))
 
+    def backward_graph(self, g):  # the zero gradient is a constant: its own derivatives are 0 too
+        return tuple(Tensor(np.zeros(shape, dtype=g.data.dtype)) if need else None
+                     for shape, need in zip(self.shapes, self.needs))
+
 
 def _sample(parameters, draws, dtype, requires_grad=False):
     """The draws as a tensor of ``dtype``, a node of ``Sample`` when a parameter tensor requires grad."""

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from .. import dtypes, hooks
-from ..autograd import Function, no_grad
+from ..autograd import Function, NoSecondDerivative, no_grad
 from ..tensor import Tensor
 
 
@@ -36,6 +36,12 @@ class _HookIdentity(Function):
 
     def backward(self, g):
         return (self.call.received(self.slot, g),)
+
+    def backward_graph(self, g):  # create_graph: the hooks see the value; a swapped gradient is not differentiable
+        swapped = self.call.received(self.slot, g.data)
+        if swapped is g.data:
+            return (g,)
+        return (NoSecondDerivative.apply(swapped, g, op="a module's full backward hook", index=0),)
 
 
 class _BackwardHookCall:
