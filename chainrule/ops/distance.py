@@ -5,6 +5,7 @@ import numpy as np
 from ..autograd import Function, unbroadcast
 from ..dtypes import check_floating, get_default_dtype, result_type
 from ..tensor import Tensor
+from .arithmetic import _const, sign_array, where
 from .reduce import normalize_dims
 
 
@@ -45,6 +46,25 @@ class Norm(Function):
                 dx = np.where(x == 0, 0, g * np.sign(x) * np.abs(x) ** (p - 1) / out ** (p - 1))
         return (np.where(out == 0, 0, dx).astype(x.dtype, copy=False),)
 
+    def backward_graph(self, g):
+        (x,) = self.inputs
+        x_data, out_data, p = self.x, self.out, self.p
+        g = g if self.keepdim else g.unsqueeze(self.axis)
+        if p == 0:
+            return (g * _const(np.zeros(x.shape), g),)
+        if p == 1:
+            return (g * _const(sign_array(x_data), g),)
+        if p == np.inf:
+            top = np.abs(x_data) == out_data
+            return (g * _const(sign_array(x_data) * top / np.sum(top, axis=self.axis, keepdims=True), g),)
+        out = Norm.apply(x, p=p, axis=self.axis, keepdim=True)
+        empty = out_data == 0  # the gradient is 0 there (and at x = 0 for p ≠ 2); safe 1s keep NaN out of all orders
+        safe_out = where(empty, 1.0, out)
+        if p == 2:
+            return (where(empty, 0.0, g * x / safe_out),)
+        scaled = x * where(x_data == 0, 1.0, x.abs()) ** (p - 2)  # sign(x)·|x|^(p−1)
+        return (where(empty | (x_data == 0), 0.0, g * scaled / safe_out ** (p - 1)),)
+
 
 class CosineSimilarity(Function):
     """cos = Σ (x₁/n₁)·(x₂/n₂) along ``axis``, n = max(‖x‖₂, eps), x₁ and x₂ broadcast to one shape. As torch,
@@ -73,6 +93,15 @@ class CosineSimilarity(Function):
                 direction = np.where(norm == 0, 0, x / norm)
             grads.append(unbroadcast(g / n * (other - self.cos * direction), self.shapes[i]))
         return tuple(grads)
+
+    def decomposition(self, x1, x2, *, axis, eps):
+        shape = np.broadcast_shapes(x1.shape, x2.shape)
+        units = []
+        for x in (x1.expand(*shape), x2.expand(*shape)):
+            norm = Norm.apply(x, p=2.0, axis=axis, keepdim=True)
+            clamped = norm + Tensor(np.maximum(norm.data, eps) - norm.data)  # max(‖x‖, eps), ‖x‖'s gradient (torch's)
+            units.append(x / clamped)
+        return (units[0] * units[1]).sum(axis)
 
 
 def _float_tensor(x, op, what):

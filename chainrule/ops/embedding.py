@@ -8,12 +8,14 @@ import numpy as np
 from ..autograd import Function, no_grad
 from ..dtypes import check_floating
 from ..tensor import Tensor
+from .index import IndexAdd
 
 
 class Embedding(Function):
     """out[..., :] = W[idx[...], :] for integer indices idx (any shape) and W (num_embeddings, dim);
     dW[r] = Σ over the positions where idx = r of g[position] (÷ the count of r in idx with
-    ``scale_grad_by_freq``); dW[padding_idx] = 0."""
+    ``scale_grad_by_freq``); dW[padding_idx] = 0. Differentiated again, dW is that scatter-add of g, whose
+    derivative with respect to g is the lookup again (without the ÷ count, as torch's double backward)."""
 
     def forward(self, weight, *, indices, padding_idx, scale_grad_by_freq):
         self.indices, self.rows = indices, weight.shape[0]
@@ -29,6 +31,17 @@ class Embedding(Function):
         np.add.at(gw, flat, g)  # a row read twice gets both gradients
         if self.padding_idx is not None:
             gw[self.padding_idx] = 0
+        return (gw,)
+
+    def backward_graph(self, g):
+        flat = self.indices.reshape(-1)
+        g = g.reshape(flat.size, g.shape[-1])
+        if self.padding_idx is not None:
+            g = g * Tensor((flat != self.padding_idx).astype(g.data.dtype)[:, None])
+        gw = scatter_rows(g, flat, self.rows)
+        if self.scale_grad_by_freq:  # ÷ count in value only: torch's double backward differentiates the plain scatter
+            count = np.maximum(np.bincount(flat, minlength=self.rows), 1)[:, None]
+            gw = gw + Tensor(gw.data / count - gw.data)
         return (gw,)
 
 
@@ -79,6 +92,34 @@ class EmbeddingBag(Function):
             per_entry = per_entry * self.s[:, None]
         np.add.at(gw, self.indices, per_entry)
         return gw, gs
+
+    def backward_graph(self, g):
+        weight, s = self.inputs
+        if self.mode == "max":  # g[b, d] goes to W[indices[argmax[b, d]], d]: a scatter into the flat table
+            b, d = np.nonzero(self.argmax >= 0)
+            dim = g.shape[1]
+            picked = g.reshape(-1)[b * dim + d]
+            return scatter_rows(picked, self.indices[self.argmax[b, d]] * dim + d, self.num_rows * dim).reshape(
+                self.num_rows, dim), None
+        if self.mode == "mean":
+            g = g / Tensor(self.count.astype(g.data.dtype))
+        per_entry = rows_at(g, self.bags)
+        gs = (per_entry * rows_at(weight, self.indices)).sum(1) if self.needs[1] else None
+        if s is not None:
+            per_entry = per_entry * s.reshape(-1, 1)
+        return scatter_rows(per_entry, self.indices, self.num_rows) if self.needs[0] else None, gs
+
+
+def rows_at(table, index):
+    """table[index] for a 2-D Tensor and an integer array: a recorded lookup (its gradient is ``scatter_rows``)."""
+    return Embedding.apply(table, indices=index, padding_idx=None, scale_grad_by_freq=False)
+
+
+def scatter_rows(src, index, rows):
+    """Zeros with ``rows`` rows, src's row k added to row index[k] (repeats add up): the adjoint of a lookup,
+    as a recorded ``index_add`` so that it can be differentiated again."""
+    return IndexAdd.apply(Tensor(np.zeros((rows,) + src.shape[1:], src.data.dtype)), src, index=index, axis=0,
+                          alpha=1)
 
 
 def _indices(input, op):

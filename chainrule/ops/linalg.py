@@ -45,6 +45,25 @@ class MatMul(Function):
             gb = gb.reshape(b.shape)
         return ga, gb
 
+    def backward_graph(self, g):
+        a, b = self.inputs
+        a2 = a.reshape(1, -1) if a.ndim == 1 else a
+        b2 = b.reshape(-1, 1) if b.ndim == 1 else b
+        if b.ndim == 1:
+            g = g.reshape(g.shape + (1,))
+        if a.ndim == 1:
+            g = g.reshape(g.shape[:-1] + (1,) + g.shape[-1:])
+        ga = gb = None
+        if self.needs[0]:
+            ga = (g @ b2.mT).sum_to_size(a2.shape).reshape(a.shape)
+        if self.needs[1]:
+            if b2.ndim == 2 and a2.ndim > 2:
+                gb = a2.reshape(-1, a2.shape[-1]).mT @ g.reshape(-1, g.shape[-1])
+            else:
+                gb = (a2.mT @ g).sum_to_size(b2.shape)
+            gb = gb.reshape(b.shape)
+        return ga, gb
+
 
 class Linear(Function):
     """out = x @ Wᵀ + b for x (..., in), W (out, in), b (out,);
@@ -63,6 +82,14 @@ class Linear(Function):
         g2 = g.reshape(-1, g.shape[-1])
         gw = g2.T @ x.reshape(-1, x.shape[-1]) if self.needs[1] else None
         gb = g2.sum(axis=0) if self.needs[2] else None
+        return gx, gw, gb
+
+    def backward_graph(self, g):
+        x, w, _ = self.inputs
+        g2 = g.reshape(-1, g.shape[-1])
+        gx = g @ w if self.needs[0] else None
+        gw = g2.mT @ x.reshape(-1, x.shape[-1]) if self.needs[1] else None
+        gb = g2.sum(0) if self.needs[2] else None
         return gx, gw, gb
 
 
@@ -461,10 +488,37 @@ class Einsum(Function):
             r = r.sum(axis=broadcast, keepdims=True)
         r = np.broadcast_to(r, target)
         if unique == mine:
-            return np.ascontiguousarray(r)
+            return np.ascontiguousarray(r).reshape(x.shape)  # (ascontiguousarray makes a 0-d array 1-d)
         grad = np.zeros(x.shape, dtype=g.dtype)
         np.einsum(mine + "->" + unique, grad)[...] = r  # a writeable view of the diagonal
         return grad
+
+    def backward_graph(self, g):
+        return tuple(self._operand_grad_graph(i, g) if self.needs[i] else None for i in range(len(self.inputs)))
+
+    def _operand_grad_graph(self, i, g):
+        """``_operand_grad`` as one recorded einsum of g with the other operands: a letter repeated in operand i
+        gets a fresh letter tied to the first by an identity matrix δ (the diagonal); letters the einsum cannot
+        produce (operand i's alone, or of size 1 there) come back as size 1, then broadcast to operand i's shape."""
+        x, mine = self.inputs[i], self.subscripts[i]
+        terms = [self.output] + [s for j, s in enumerate(self.subscripts) if j != i]
+        operands = [g] + [t for j, t in enumerate(self.inputs) if j != i]
+        used = set(self.output).union(*self.subscripts)
+        fresh = (c for c in string.ascii_letters if c not in used)
+        labels = []
+        for c, n in zip(mine, x.shape):
+            if c in labels:
+                label = next(fresh)
+                terms.append(c + label)
+                operands.append(Tensor(np.eye(n, dtype=g.dtype)))
+                c = label
+            labels.append(c)
+        available = set("".join(terms))
+        kept = [c for c, n in zip(labels, x.shape) if c in available and n != 1]
+        r = einsum(",".join(terms) + "->" + "".join(kept), *operands)
+        sizes = dict(zip(kept, r.shape))
+        r = r.reshape(tuple(sizes.get(c, 1) for c in labels))
+        return r if r.shape == x.shape else r.expand(*x.shape)
 
 
 def einsum(equation, *operands):
@@ -498,6 +552,13 @@ class Cross(Function):
         a, b, dim = self.a, self.b, self.dim
         ga = unbroadcast(np.cross(*np.broadcast_arrays(b, g), axis=dim), a.shape) if self.needs[0] else None
         gb = unbroadcast(np.cross(*np.broadcast_arrays(g, a), axis=dim), b.shape) if self.needs[1] else None
+        return ga, gb
+
+    def backward_graph(self, g):
+        a, b = self.inputs
+        dim = self.kwargs["dim"]
+        ga = Cross.apply(b, g, dim=dim).sum_to_size(a.shape) if self.needs[0] else None
+        gb = Cross.apply(g, a, dim=dim).sum_to_size(b.shape) if self.needs[1] else None
         return ga, gb
 
 
@@ -549,6 +610,10 @@ class Inv(Function):
         inv_T = _mT(self.out)
         return (-(inv_T @ g @ inv_T),)
 
+    def backward_graph(self, g):
+        inv_T = Inv.apply(self.inputs[0]).mT
+        return (-(inv_T @ g @ inv_T),)
+
 
 class Solve(Function):
     """X = A⁻¹B for A (*, n, n), B (*, n, k) (batch dims broadcast);  from A dX = dB − dA X:
@@ -563,6 +628,12 @@ class Solve(Function):
         gB = np.linalg.solve(_mT(self.A), g)
         gA = unbroadcast(-(gB @ _mT(self.X)), self.A.shape) if self.needs[0] else None
         return gA, unbroadcast(gB, self.B_shape) if self.needs[1] else None
+
+    def backward_graph(self, g):
+        A, B = self.inputs
+        gB = Solve.apply(A.mT, g)
+        gA = (-(gB @ Solve.apply(A, B).mT)).sum_to_size(A.shape) if self.needs[0] else None
+        return gA, gB.sum_to_size(B.shape) if self.needs[1] else None
 
 
 class SolveTriangular(Function):
@@ -586,6 +657,18 @@ class SolveTriangular(Function):
             gA = -(gB @ _mT(self.X))
             gA = unbroadcast(np.triu(gA, k) if self.upper else np.tril(gA, -k), self.A_shape)
         return gA, unbroadcast(gB, self.B_shape) if self.needs[1] else None
+
+    def backward_graph(self, g):
+        A, B = self.inputs
+        upper, unit = self.upper, self.unitriangular
+        gB = SolveTriangular.apply(A.mT, g, upper=not upper, unitriangular=unit)  # Tᵀ: the other triangle of Aᵀ
+        gA = None
+        if self.needs[0]:
+            ones = np.ones(A.shape[-2:], A.data.dtype)
+            read = np.triu(ones, int(unit)) if upper else np.tril(ones, -int(unit))
+            X = SolveTriangular.apply(A, B, upper=upper, unitriangular=unit)
+            gA = (-(gB @ X.mT) * Tensor(read)).sum_to_size(A.shape)
+        return gA, gB.sum_to_size(B.shape) if self.needs[1] else None
 
 
 def _batch_broadcast(op, A, B):
@@ -648,7 +731,8 @@ def solve_triangular(A, B, *, upper, left=True, unitriangular=False):
 class Det(Function):
     """out = det A;  d det = tr(adj(A) dA) (= det·tr(A⁻¹dA) where A is invertible), so dA = g·adj(A)ᵀ.
     adj(A) from the SVD A = U diag(s) Vᵀ: adj(A)ᵀ = det(U)·det(V)·U diag(∏_{j≠i} s_j) Vᵀ, which equals
-    det·A⁻ᵀ and stays defined when A is singular (as torch's gradient)."""
+    det·A⁻ᵀ and stays defined when A is singular (as torch's gradient). Recorded for higher orders as
+    g·det·A⁻ᵀ, so those need an invertible A (a singular one raises LinAlgError)."""
 
     def forward(self, A):
         self.A = A
@@ -663,6 +747,11 @@ class Det(Function):
         adj_T = (U * (before * after * sign[..., None])[..., None, :]) @ Vh
         return (g[..., None, None] * adj_T,)
 
+    def backward_graph(self, g):
+        (A,) = self.inputs
+        scale = (g * Det.apply(A)).reshape(g.shape + (1, 1))
+        return (scale * Inv.apply(A).mT,)
+
 
 class SlogDet(Function):
     """(sign, log|det A|);  d log|det A| = tr(A⁻¹ dA), so dA = g·A⁻ᵀ (the sign is piecewise constant)."""
@@ -675,6 +764,10 @@ class SlogDet(Function):
         inv_T = _mT(_lapack("linalg.slogdet", "the gradient of log|det A| at a singular A is infinite",
                             np.linalg.inv, self.A))
         return (g_logabsdet[..., None, None] * inv_T,)
+
+    def backward_graph(self, g_sign, g_logabsdet):
+        (A,) = self.inputs
+        return (g_logabsdet.reshape(g_logabsdet.shape + (1, 1)) * Inv.apply(A).mT,)
 
 
 SlogdetResult = namedtuple("slogdet", ["sign", "logabsdet"])
@@ -720,6 +813,15 @@ class Cholesky(Function):
         L_inv = np.linalg.inv(L)
         S = _mT(L_inv) @ phi @ L_inv
         return (0.5 * (S + _mT(S)),)
+
+    def backward_graph(self, g):
+        L = Cholesky.apply(self.inputs[0], upper=False)
+        n = L.shape[-1]
+        half_diagonal = np.tril(np.ones((n, n), L.data.dtype)) - 0.5 * np.eye(n, dtype=L.data.dtype)
+        phi = (L.mT @ (g.mT if self.upper else g)) * Tensor(half_diagonal)
+        L_inv = Inv.apply(L)
+        S = L_inv.mT @ phi @ L_inv
+        return (0.5 * (S + S.mT),)
 
 
 def cholesky(A, *, upper=False):
@@ -865,6 +967,15 @@ class Eigh(Function):
         core[..., i, i] += grads[0]
         return (V @ core @ _mT(V),)
 
+    def backward_graph(self, *grads):
+        L, V = Eigh.apply(self.inputs[0], UPLO=self.kwargs["UPLO"], compute_v=True)
+        eye = Tensor(np.eye(L.shape[-1], dtype=L.data.dtype))
+        core = grads[0].unsqueeze(-1) * eye
+        if self.compute_v:
+            VtgV = V.mT @ grads[1]
+            core = core + 0.5 * (VtgV - VtgV.mT) / (L.unsqueeze(-2) - L.unsqueeze(-1) + eye)
+        return (V @ core @ V.mT,)
+
 
 EighResult = namedtuple("eigh", ["eigenvalues", "eigenvectors"])
 
@@ -929,6 +1040,13 @@ class Pinv(Function):
         m, n = A.shape[-2:]
         I_m, I_n = np.eye(m, dtype=A.dtype), np.eye(n, dtype=A.dtype)
         return (-(Pt @ g @ Pt) + (I_m - A @ P) @ gt @ (P @ Pt) + (Pt @ P) @ gt @ (I_n - P @ A),)
+
+    def backward_graph(self, g):
+        (A,) = self.inputs
+        P = Pinv.apply(A, **self.kwargs)
+        Pt, gt = P.mT, g.mT
+        PPt = P @ Pt
+        return (-(Pt @ g @ Pt) + gt @ PPt - A @ (P @ gt @ PPt) + (Pt @ P) @ (gt - gt @ P @ A),)
 
 
 def pinv(A, *, atol=None, rtol=None, hermitian=False):

@@ -4,6 +4,8 @@ import numpy as np
 from ..autograd import Function
 from ..dtypes import check_floating
 from ..tensor import Tensor
+from .linalg import einsum
+from .padding import Pad
 
 
 class Bilinear(Function):
@@ -22,6 +24,15 @@ class Bilinear(Function):
         rows = (lambda a: a.reshape(-1, a.shape[-1]))  # the batch dims flattened, to be summed over
         gw = np.einsum("nk,ni,nj->kij", rows(g), rows(x1), rows(x2)) if self.needs[2] else None
         gb = g.reshape(-1, g.shape[-1]).sum(axis=0) if self.needs[3] else None
+        return gx1, gx2, gw, gb
+
+    def backward_graph(self, g):
+        x1, x2, w, _ = self.inputs
+        gx1 = einsum("...k,kij,...j->...i", g, w, x2) if self.needs[0] else None
+        gx2 = einsum("...k,kij,...i->...j", g, w, x1) if self.needs[1] else None
+        rows = (lambda a: a.reshape(-1, a.shape[-1]))
+        gw = einsum("nk,ni,nj->kij", rows(g), rows(x1), rows(x2)) if self.needs[2] else None
+        gb = rows(g).sum(0) if self.needs[3] else None
         return gx1, gx2, gw, gb
 
 
@@ -85,6 +96,15 @@ class LocalResponseNorm(Function):
         # c with j in W(c): c ∈ [j − after, j + before] — the window mirrored
         spread = _window_sum(inner, self.after, self.before)
         return (g * self.scale - 2 * self.coef * self.beta * x * spread,)
+
+    def decomposition(self, x, *, size, alpha, beta, k):
+        channels, squares = x.shape[1], x * x
+        window = 0.0  # Σ_{c' ∈ W(c)} x_c'²: the squares shifted by each offset of the window (zeros beyond the ends)
+        for offset in range(max(-(size // 2), 1 - channels), min((size - 1) // 2, channels - 1) + 1):
+            widths = [(0, 0)] * x.ndim
+            widths[1] = (-offset, offset)  # out_c = squares_{c+offset}
+            window = window + Pad.apply(squares, widths=tuple(widths), value=0)
+        return x * (k + alpha / size * window) ** -beta
 
 
 def local_response_norm(input, size, alpha=1e-4, beta=0.75, k=1.0):

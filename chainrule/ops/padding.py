@@ -15,6 +15,7 @@ import numpy as np
 
 from ..autograd import Function
 from ..tensor import Tensor
+from .index import IndexAdd
 
 
 class Pad(Function):
@@ -30,6 +31,9 @@ class Pad(Function):
     def backward(self, g):
         inside = g[tuple(slice(max(lo, 0), g.shape[d] - max(hi, 0)) for d, (lo, hi) in enumerate(self.widths))]
         return (np.pad(inside, tuple((max(-lo, 0), max(-hi, 0)) for lo, hi in self.widths)),)
+
+    def backward_graph(self, g):  # cutting g back is padding it by the opposite widths
+        return (Pad.apply(g, widths=tuple((-lo, -hi) for lo, hi in self.widths), value=0),)
 
 
 def source_positions(n, before, after, mode):
@@ -67,6 +71,12 @@ class IndexPad(Function):
             gx = np.zeros(shape, dtype=g.dtype)
             np.add.at(gx, (slice(None),) * axis + (src,), g)
             g = gx
+        return (g,)
+
+    def backward_graph(self, g):
+        for axis, src in reversed(self.sources):
+            shape = g.shape[:axis] + (self.shape[axis],) + g.shape[axis + 1:]
+            g = IndexAdd.apply(Tensor(np.zeros(shape, g.data.dtype)), g, index=src, axis=axis, alpha=1)
         return (g,)
 
 

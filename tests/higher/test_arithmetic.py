@@ -58,8 +58,8 @@ def test_clamp_where():
     assert_higher_order(lambda t, a, b: t.clamp(a, b) ** 3, lambda t, a, b: t.clamp(a, b) ** 3, x, lo, hi, order=3)
     assert_higher_order(lambda t: t.clamp(-0.5, 0.5) ** 3, lambda t: t.clamp(-0.5, 0.5) ** 3, x, order=3)
     cond = draw((3, 4), 9) > 0
-    f_cr = lambda a, b: cr.where(cr.tensor(cond), a * a, b ** 3)  # noqa: E731
-    f_t = lambda a, b: torch.where(torch.tensor(cond), a * a, b ** 3)  # noqa: E731
+    f_cr = lambda a, b: cr.where(cr.tensor(cond), a * a, b ** 3)
+    f_t = lambda a, b: torch.where(torch.tensor(cond), a * a, b ** 3)
     assert_higher_order(f_cr, f_t, x, draw((4,), 10), order=3)
 
 
