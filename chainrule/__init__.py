@@ -85,7 +85,7 @@ from .ops.linalg import (
     tensordot,
     vdot,
 )
-from . import linalg  # noqa: E402
+from . import func, linalg  # noqa: E402
 # ----- reductions, norms and closeness (ops/reduce.py) -----
 from .ops.reduce import (
     all,  # noqa: A004 - torch.all
@@ -165,7 +165,7 @@ from .ops.shape import (
     vstack,
 )
 from .random import Generator, manual_seed
-from .diagnostics.gradcheck import GradcheckError, gradcheck  # noqa: E402 - needs the package above
+from .diagnostics.gradcheck import GradcheckError, gradcheck, gradgradcheck  # noqa: E402 - needs the package above
 from .io import load_file, save_file  # noqa: E402 - safetensors files, PyTorch weights
 # ----- tensor basics, data and save/load (dtypes.py, creation.py, io.py) -----
 from .creation import bernoulli, empty_like, multinomial, normal, randint_like  # noqa: E402

@@ -14,7 +14,7 @@ PUBLIC_MODULES = [
     "chainrule", "chainrule.nn", "chainrule.nn.functional", "chainrule.nn.init", "chainrule.nn.utils",
     "chainrule.optim", "chainrule.optim.lr_scheduler", "chainrule.data", "chainrule.data.transforms",
     "chainrule.linalg", "chainrule.diagnostics", "chainrule.viz", "chainrule.train", "chainrule.io",
-    "chainrule.runtime", "chainrule.profiler", "chainrule.autograd",
+    "chainrule.runtime", "chainrule.profiler", "chainrule.autograd", "chainrule.func",
 ]
 
 

@@ -33,6 +33,8 @@ class ScaledDotProductAttention(Function):
         dQ = dS K · scale,   dK = dSᵀ Q · scale,   dM = dS   (each summed back over broadcast dims).
 
     ``mask``: None, a bool array (True = may attend, becomes 0 / −∞) or a float array added to S.
+    Derivatives of higher order differentiate ``decomposition``, these lines in Tensor ops with the dropout
+    mask D that the forward drew kept as a constant.
     """
 
     def forward(self, q, k, v, mask, *, scale, dropout_p):
@@ -66,6 +68,20 @@ class ScaledDotProductAttention(Function):
         gk = unbroadcast(np.matmul(np.swapaxes(ds, -1, -2), q) * scale, k.shape) if self.needs[1] else None
         gm = unbroadcast(ds, self.mask_shape) if self.needs[3] else None
         return gq, gk, gv, gm
+
+    def decomposition(self, q, k, v, mask, *, scale, dropout_p):
+        s = (q @ k.swapaxes(-1, -2)) * scale
+        if isinstance(mask, Tensor) and mask.requires_grad:
+            s = s + mask.to(s.data.dtype)
+        elif mask is not None:
+            m = mask.data if isinstance(mask, Tensor) else mask
+            s = s + (np.where(m, 0.0, -np.inf) if m.dtype == np.bool_ else m).astype(s.data.dtype)
+        top = np.max(s.data, axis=-1, keepdims=True, initial=-np.inf)
+        e = (s - np.where(np.isneginf(top), 0, top)).exp()  # a constant shift, which softmax ignores
+        total = e.sum(-1, keepdim=True)
+        p = e / (total + (total.data == 0).astype(total.data.dtype))  # a row with every key masked: P = 0
+        weights = p if self.keep is None else p * self.keep
+        return weights @ v, weights
 
 
 def _attention(query, key, value, attn_mask, dropout_p, scale, op):

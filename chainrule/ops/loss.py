@@ -12,7 +12,7 @@ from ..autograd import Function, unbroadcast
 from ..dtypes import check_floating
 from ..tensor import Tensor
 from .activation import logsigmoid
-from .arithmetic import minimum, where
+from .arithmetic import _grads, minimum, sign_array, where
 from .distance import pairwise_distance
 
 REDUCTIONS = ("none", "mean", "sum")
@@ -21,6 +21,17 @@ REDUCTIONS = ("none", "mean", "sum")
 def check_reduction(reduction, op):
     if reduction not in REDUCTIONS:
         raise ValueError(f"{op}: reduction must be one of {REDUCTIONS}, got {reduction!r}")
+
+
+def _reduced(loss, reduction, denom):
+    """A decomposition's reduction of the loss Tensor: Σ loss / denom for 'mean' (NaN for denom 0, as the forward,
+    with a gradient of 0)."""
+    if reduction == "none":
+        return loss
+    total = loss.sum()
+    if reduction == "sum":
+        return total
+    return total / denom if denom else total * 0 + np.nan
 
 
 class CrossEntropy(Function):
@@ -35,7 +46,8 @@ class CrossEntropy(Function):
         dq_i    = −(1 − ε)·w⊙log p_i                                    (probability targets only)
 
     'mean' divides Σ_i loss_i by Σ_i w_t_i over the targets not ignored (indices) or by M (probabilities),
-    as PyTorch does.
+    as PyTorch does. Derivatives of higher order differentiate ``decomposition``: log-softmax from exp, sum and
+    log, and the same weighted targets.
     """
 
     def forward(self, z, target, weight, *, ignore_index, smoothing, reduction):
@@ -71,6 +83,14 @@ class CrossEntropy(Function):
         gq = -(1 - self.smoothing) * self.w * self.logp * scale if self.soft_target and self.needs[1] else None
         return gz, gq, None
 
+    def decomposition(self, z, target, weight, *, ignore_index, smoothing, reduction):
+        shifted = z - np.max(z.data, axis=1, keepdims=True)  # a constant shift, which log-softmax ignores
+        logp = shifted - shifted.exp().sum(1, keepdim=True).log()
+        wq = self.wq  # class-index targets: a constant
+        if self.soft_target:
+            wq = (target * (1 - smoothing) + smoothing / z.shape[1]) * (1 if weight is None else weight)
+        return _reduced(-(logp * wq).sum(1), reduction, self.denom)
+
 
 class NLL(Function):
     """Negative log-likelihood of log-probabilities x (M, C) at class indices t:
@@ -99,14 +119,23 @@ class NLL(Function):
             gx[np.arange(self.shape[0]), self.t] = np.where(self.valid, -self.wt * scale, 0)
         return gx, None, None
 
+    def decomposition(self, x, target, weight, *, ignore_index, reduction):
+        picked = np.zeros(self.shape, dtype=self.wt.dtype)  # w_t at (i, t_i): loss_i = −Σ_c picked_i,c·x_i,c
+        picked[np.arange(self.shape[0]), self.t] = self.wt
+        return _reduced(-(x * picked).sum(1), reduction, self.denom)
+
 
 class PointwiseLoss(Function):
     """Base of the elementwise losses: ``terms(x, y, **hyperparameters)`` returns (loss, dloss/dx, dloss/dy)
-    elementwise; an optional weight multiplies each term; then the reduction."""
+    elementwise; an optional weight multiplies each term; then the reduction. ``derivatives`` gives the same
+    dloss/dx and dloss/dy as Tensor ops, from which ``backward_graph`` builds gradients that can be differentiated
+    again."""
 
     def forward(self, x, y, weight, *, reduction, **hyperparameters):
         self.shapes = x.shape, y.shape  # the newer losses broadcast input and target, as torch
         loss, self.dx, self.dy = self.terms(x, y, **hyperparameters)
+        if self.dx.shape != loss.shape or self.dy.shape != loss.shape:  # a term without a broadcast dim (KLDiv's −y)
+            self.dx, self.dy = np.broadcast_to(self.dx, loss.shape), np.broadcast_to(self.dy, loss.shape)
         if weight is not None:
             loss, self.dx, self.dy = loss * weight, self.dx * weight, self.dy * weight
         self.reduction, self.n = reduction, loss.size
@@ -122,6 +151,25 @@ class PointwiseLoss(Function):
         gy = unbroadcast(self.dy * scale, self.shapes[1]) if self.needs[1] else None
         return gx, gy, None
 
+    def backward_graph(self, g):
+        x, y, weight = self.inputs
+        hyperparameters = {k: v for k, v in self.kwargs.items() if k != "reduction"}
+        scale = g / self.n if self.reduction == "mean" and self.n else g
+        if weight is not None:
+            scale = scale * weight
+        full = np.broadcast_shapes(x.shape, y.shape)
+        grads = [None if not need else _broadcast(d * scale, full)
+                 for d, need in zip(self.derivatives(x, y, **hyperparameters), self.needs)]
+        return _grads(self, *grads, None)
+
+
+def _broadcast(t, shape):
+    return t if t.shape == shape else t.expand(*shape)
+
+
+def _sign(t):
+    return sign_array(t.data)
+
 
 class MSE(PointwiseLoss):
     """(x − y)²;  dx = 2(x − y), dy = −dx."""
@@ -129,6 +177,10 @@ class MSE(PointwiseLoss):
     def terms(self, x, y):
         d = x - y
         return d * d, 2 * d, -2 * d
+
+    def derivatives(self, x, y):
+        d = x - y
+        return 2 * d, -2 * d
 
 
 class L1(PointwiseLoss):
@@ -138,6 +190,10 @@ class L1(PointwiseLoss):
         d = x - y
         s = np.sign(d)
         return np.abs(d), s, -s
+
+    def derivatives(self, x, y):
+        s = _sign(x - y)
+        return s, -s
 
 
 class SmoothL1(PointwiseLoss):
@@ -153,6 +209,11 @@ class SmoothL1(PointwiseLoss):
         dx = np.where(small, d / beta, np.sign(d))
         return loss, dx, -dx
 
+    def derivatives(self, x, y, *, beta):
+        d = x - y
+        dx = _sign(d) if beta == 0 else where(np.abs(d.data) < beta, d / beta, _sign(d))
+        return dx, -dx
+
 
 class BCE(PointwiseLoss):
     """−[y·log x + (1 − y)·log(1 − x)] for probabilities x, logs clamped at −100 as PyTorch;
@@ -165,6 +226,11 @@ class BCE(PointwiseLoss):
         loss = -(y * log_x + (1 - y) * log_1mx)
         dx = (x - y) / np.maximum(x * (1 - x), 1e-12)
         return loss, dx, log_1mx - log_x
+
+    def derivatives(self, x, y):
+        with np.errstate(divide="ignore"):
+            dy = (1 - x).log().clamp(min=-100) - x.log().clamp(min=-100)
+        return (x - y) / (x * (1 - x)).clamp(min=1e-12), dy
 
 
 class BCEWithLogits(PointwiseLoss):
@@ -179,6 +245,11 @@ class BCEWithLogits(PointwiseLoss):
         sig = np.exp(-sp_neg)
         dz = sig * (pw * y + 1 - y) - pw * y
         return loss, dz, pw * sp_neg - sp_pos
+
+    def derivatives(self, z, y, *, pos_weight):
+        pw = 1 if pos_weight is None else pos_weight
+        sp_neg = -logsigmoid(z)  # softplus(−z); softplus(z) = softplus(−z) + z
+        return z.sigmoid() * (pw * y + 1 - y) - pw * y, (pw - 1) * sp_neg - z
 
 
 def _pointwise(op, input, target, weight, reduction, name, **hyperparameters):  # noqa: A002
@@ -345,6 +416,11 @@ class Huber(PointwiseLoss):
         dx = np.where(small, d, delta * np.sign(d))
         return np.where(small, 0.5 * d * d, delta * (np.abs(d) - 0.5 * delta)), dx, -dx
 
+    def derivatives(self, x, y, *, delta):
+        d = x - y
+        dx = where(np.abs(d.data) < delta, d, delta * _sign(d))
+        return dx, -dx
+
 
 class KLDiv(PointwiseLoss):
     """Kullback–Leibler divergence of the target distribution from the input's, the input given as log-probabilities
@@ -360,6 +436,13 @@ class KLDiv(PointwiseLoss):
             loss = np.where(y > 0, y * log_y, 0) - y * x
             dy = log_y + y / y - x  # the product rule of y·log y as torch's xlogy: NaN at y = 0, as torch
         return loss, -y, dy
+
+    def derivatives(self, x, y, *, log_target):
+        if log_target:
+            p = y.exp()
+            return -p, p * (y - x + 1)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return -y, y.log() + y / y - x
 
 
 class PoissonNLL(PointwiseLoss):
@@ -382,6 +465,17 @@ class PoissonNLL(PointwiseLoss):
                 dy = dy + np.where(big, np.log(yb) + 0.5 / yb, 0)
         return loss, dx, dy
 
+    def derivatives(self, x, y, *, log_input, full, eps):
+        if log_input:
+            dx, dy = x.exp() - y, -x
+        else:
+            dx, dy = 1 - y / (x + eps), -(x + eps).log()
+        if full:
+            big = y.data > 1
+            yb = where(big, y, 2.0)
+            dy = dy + where(big, yb.log() + 0.5 / yb, 0.0)
+        return dx, dy
+
 
 class SoftMargin(PointwiseLoss):
     """Logistic loss of labels y = ±1: log(1 + e^(−y·x)) = softplus(−y·x), stable;
@@ -392,6 +486,10 @@ class SoftMargin(PointwiseLoss):
         e = np.exp(-np.abs(m))
         s = np.where(m >= 0, 1 / (1 + e), e / (1 + e))  # σ(m)
         return np.maximum(m, 0) + np.log1p(e), -y * s, -x * s
+
+    def derivatives(self, x, y):
+        s = (-y * x).sigmoid()
+        return -y * s, -x * s
 
 
 class GaussianNLL(Function):
@@ -416,6 +514,14 @@ class GaussianNLL(Function):
         gy = unbroadcast(-dx, self.shapes[1]) if self.needs[1] else None
         gv = unbroadcast(0.5 * (1 / v - d * d / (v * v)) * scale, self.shapes[2]) if self.needs[2] else None
         return gx, gy, gv
+
+    def decomposition(self, x, y, var, *, eps, full, reduction):
+        v = var + (np.maximum(var.data, eps) - var.data)  # clamped, the gradient passed on unchanged
+        d = x - y
+        loss = 0.5 * (v.log() + d * d / v)
+        if full:
+            loss = loss + 0.5 * np.log(2 * np.pi)
+        return _reduced(loss, reduction, loss.numel())
 
 
 def _reduce_array(loss, reduction):

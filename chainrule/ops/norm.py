@@ -17,6 +17,7 @@ import numpy as np
 from .. import runtime
 from ..autograd import Function, no_grad, unbroadcast
 from ..tensor import Tensor
+from .arithmetic import _grads
 
 
 class Normalize(Function):
@@ -40,7 +41,8 @@ class Normalize(Function):
     The paper's steps: x reaches the loss through x̂ directly, through σ² (∂σ²/∂x = 2(x − μ)/m) and
     through μ (∂μ/∂x = 1/m); μ also reaches it through σ² (∂σ²/∂μ = Σ −2(x − μ)/m, zero in exact
     arithmetic). The outputs μ and σ² add their own gradients where they stand in that chain.
-    Saves x and the statistics only (as PyTorch): the backward recomputes x − μ."""
+    Saves x and the statistics only (as PyTorch): the backward recomputes x − μ. Its derivatives of higher order
+    differentiate ``decomposition``, the forward's lines in Tensor ops."""
 
     def forward(self, x, weight, bias, *, axes, eps):
         mean = x.mean(axis=axes, keepdims=True)
@@ -68,6 +70,15 @@ class Normalize(Function):
         db = unbroadcast(g, self.bias_shape) if self.needs[2] else None
         return dx, dw, db
 
+    def decomposition(self, x, weight, bias, *, axes, eps):
+        mean = x.mean(axes, keepdim=True)
+        xmu = x - mean
+        var = (xmu * xmu).mean(axes, keepdim=True)
+        y = xmu / (var + eps).sqrt()
+        if weight is not None:
+            y = y * weight
+        return (y if bias is None else y + bias), mean, var
+
 
 class ChannelAffine(Function):
     """y = x·s + t with s and t broadcast against x (per channel: (1, C, 1, ...));
@@ -82,6 +93,10 @@ class ChannelAffine(Function):
         gs = unbroadcast(g * self.x, self.scale.shape) if self.needs[1] else None
         gt = unbroadcast(g, self.shift_shape) if self.needs[2] else None
         return gx, gs, gt
+
+    def backward_graph(self, g):
+        x, scale, _ = self.inputs
+        return _grads(self, g * scale if self.needs[0] else None, g * x if self.needs[1] else None, g)
 
 
 def _normalize(x, weight, bias, axes, eps):

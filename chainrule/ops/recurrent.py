@@ -21,6 +21,9 @@ pre-activation gradient da_t (note 004's δ_t) gives that step's dx_t and adds i
 and the biases, which every step uses: dW_hh = Σ_t da_tᵀ h_{t−1}, dW_ih = Σ_t da_tᵀ x_t
 [note 004: per-step contributions to each shared weight summed].
 
+For gradients that are differentiated again (``create_graph``), each op's ``decomposition`` runs the same
+equations step by step with recorded Tensor ops, so backpropagation through time is itself recorded.
+
 These are the reference ops (``chainrule.use_reference()``); the fast kernels, which compute the
 same, are in ``chainrule/kernels/recurrent.py``.
 """
@@ -28,6 +31,8 @@ import numpy as np
 
 from .. import runtime
 from ..autograd import Function
+from ..tensor import Tensor
+from .shape import stack
 
 
 def _sigmoid(a):
@@ -37,7 +42,7 @@ def _sigmoid(a):
 
 
 def _affine(v, w, b):
-    """W v + b for every row v of ``v`` (N, K): v Wᵀ + b; b may be None."""
+    """W v + b for every row v of ``v`` (N, K): v Wᵀ + b; b may be None. Arrays, or Tensors (the decompositions)."""
     return v @ w.T if b is None else v @ w.T + b
 
 
@@ -56,6 +61,11 @@ def _previous(states, t, initial, reverse):
 def _initial(state, x, H):
     """The initial state: the given (N, H) array, or zeros."""
     return np.zeros((x.shape[1], H), dtype=x.dtype) if state is None else state
+
+
+def _initial_tensor(state, x, H):
+    """The initial state of a decomposition: the given (N, H) Tensor, or zeros."""
+    return Tensor(np.zeros((x.shape[1], H), dtype=x.data.dtype)) if state is None else state
 
 
 class _Recurrence(Function):
@@ -110,6 +120,14 @@ class RNNSequence(_Recurrence):
             dh = da @ w_hh  # to h_{t−1}
         return self._needed(dx, dh, dw_ih, dw_hh, db_ih, db_hh)
 
+    def decomposition(self, x, h0, w_ih, w_hh, b_ih, b_hh, *, reverse, nonlinearity):
+        h, xs = _initial_tensor(h0, x, w_hh.shape[1]), x.unbind(0)
+        hs = [None] * len(xs)
+        for t in _steps(len(xs), reverse):
+            a = _affine(xs[t], w_ih, b_ih) + _affine(h, w_hh, b_hh)
+            h = hs[t] = a.tanh() if nonlinearity == "tanh" else a.relu()
+        return stack(hs), h
+
 
 class LSTMSequence(_Recurrence):
     """i, f, g, o = σ, σ, tanh, σ of the row blocks of a_t = W_ih x_t + b_ih + W_hh h_{t−1} + b_hh;
@@ -160,6 +178,15 @@ class LSTMSequence(_Recurrence):
             dh = da @ w_hh  # to h_{t−1}
         return self._needed(dx, dh, dc, dw_ih, dw_hh, db_ih, db_hh)
 
+    def decomposition(self, x, h0, c0, w_ih, w_hh, b_ih, b_hh, *, reverse):
+        H, xs = w_hh.shape[1], x.unbind(0)
+        h, c, hs = _initial_tensor(h0, x, H), _initial_tensor(c0, x, H), [None] * len(xs)
+        for t in _steps(len(xs), reverse):
+            a_i, a_f, a_g, a_o = (_affine(xs[t], w_ih, b_ih) + _affine(h, w_hh, b_hh)).chunk(4, 1)
+            c = a_f.sigmoid() * c + a_i.sigmoid() * a_g.tanh()
+            h = hs[t] = a_o.sigmoid() * c.tanh()
+        return stack(hs), h, c
+
 
 class GRUSequence(_Recurrence):
     """r, z = σ(·), n = tanh(W_in x_t + b_in + r ⊙ (W_hn h_{t−1} + b_hn)), h_t = (1 − z) ⊙ n + z ⊙ h_{t−1},
@@ -208,6 +235,17 @@ class GRUSequence(_Recurrence):
             db_hh += da_hid.sum(axis=0)
             dh = dh * z + da_hid @ w_hh  # to h_{t−1}
         return self._needed(dx, dh, dw_ih, dw_hh, db_ih, db_hh)
+
+    def decomposition(self, x, h0, w_ih, w_hh, b_ih, b_hh, *, reverse):
+        h, xs = _initial_tensor(h0, x, w_hh.shape[1]), x.unbind(0)
+        hs = [None] * len(xs)
+        for t in _steps(len(xs), reverse):
+            x_r, x_z, x_n = _affine(xs[t], w_ih, b_ih).chunk(3, 1)
+            h_r, h_z, h_n = _affine(h, w_hh, b_hh).chunk(3, 1)
+            r, z = (x_r + h_r).sigmoid(), (x_z + h_z).sigmoid()
+            n = (x_n + r * h_n).tanh()
+            h = hs[t] = (1 - z) * n + z * h
+        return stack(hs), h
 
 
 def rnn_sequence(x, h0, w_ih, w_hh, b_ih=None, b_hh=None, reverse=False, nonlinearity="tanh"):
