@@ -7,6 +7,7 @@ from .. import runtime
 from ..autograd import Function, unbroadcast
 from ..random import rng
 from ..dtypes import check_floating, get_default_dtype
+from .arithmetic import _const, _grads, where
 from .pointwise import erf_array
 from .reduce import normalize_dims
 
@@ -22,6 +23,9 @@ class ReLU(Function):
     def backward(self, g):
         return (g * self.mask,)
 
+    def backward_graph(self, g):
+        return (g * _const(self.mask, g),)
+
 
 class Sigmoid(Function):
     """out = σ(x) = 1 / (1 + e^(−x));  dx = g·σ(1 − σ). Computed without overflow for large |x|."""
@@ -35,6 +39,10 @@ class Sigmoid(Function):
         out = self.out
         return (g * out * (1 - out),)
 
+    def backward_graph(self, g):
+        s = self.inputs[0].sigmoid()
+        return (g * s * (1 - s),)
+
 
 class Tanh(Function):
     """out = tanh x;  dx = g·(1 − out²)."""
@@ -47,6 +55,10 @@ class Tanh(Function):
         out = self.out
         return (g * (1 - out * out),)
 
+    def backward_graph(self, g):
+        t = self.inputs[0].tanh()
+        return (g * (1 - t * t),)
+
 
 class LeakyReLU(Function):
     """out = x if x > 0 else slope·x;  dx = g·(1 if x > 0 else slope) [note 000: against dead ReLUs].
@@ -58,6 +70,9 @@ class LeakyReLU(Function):
 
     def backward(self, g):
         return (g * self.scale,)
+
+    def backward_graph(self, g):
+        return (g * _const(self.scale, g),)
 
 
 class PReLU(Function):
@@ -73,6 +88,10 @@ class PReLU(Function):
         ga = unbroadcast(np.where(self.pos, 0, g * self.x), self.a.shape) if self.needs[1] else None
         return gx, ga
 
+    def backward_graph(self, g):
+        x, a = self.inputs
+        return _grads(self, where(self.pos, g, a * g), where(self.pos, 0.0, g * x))
+
 
 class ELU(Function):
     """out = x if x > 0 else α(eˣ − 1);  dx = g·(1 if x > 0 else out + α)."""
@@ -84,6 +103,10 @@ class ELU(Function):
 
     def backward(self, g):
         return (np.where(self.pos, g, g * (self.out + self.alpha)),)
+
+    def backward_graph(self, g):
+        negative = self.alpha * self.inputs[0].clamp(max=0).exp()  # out + α; no overflow where x > 0
+        return (where(self.pos, g, g * negative),)
 
 
 class Softplus(Function):
@@ -98,6 +121,9 @@ class Softplus(Function):
 
     def backward(self, g):
         return (np.where(self.linear, g, g * self.sig),)
+
+    def backward_graph(self, g):
+        return (where(self.linear, g, g * (self.inputs[0] * self.kwargs["beta"]).sigmoid()),)
 
 
 class GELU(Function):
@@ -121,6 +147,16 @@ class GELU(Function):
         pdf = np.exp(-0.5 * x * x) / math.sqrt(2 * math.pi)
         return (g * (self.cdf + x * pdf),)
 
+    def backward_graph(self, g):
+        x = self.inputs[0]
+        if self.approximate == "tanh":
+            t = (math.sqrt(2 / math.pi) * (x + 0.044715 * x**3)).tanh()
+            inner = math.sqrt(2 / math.pi) * (1 + 3 * 0.044715 * x * x)
+            return (g * (0.5 * (1 + t) + 0.5 * x * (1 - t * t) * inner),)
+        cdf = 0.5 * (1 + (x / math.sqrt(2)).erf())
+        pdf = (-0.5 * x * x).exp() / math.sqrt(2 * math.pi)
+        return (g * (cdf + x * pdf),)
+
 
 class Softmax(Function):
     """out = e^(x − max) / Σ e^(x − max) along ``axis``;  dx = out·(g − Σ g·out)."""
@@ -135,6 +171,10 @@ class Softmax(Function):
         out = self.out
         return (out * (g - np.sum(g * out, axis=self.axis, keepdims=True)),)
 
+    def backward_graph(self, g):
+        out = Softmax.apply(self.inputs[0], axis=self.axis)
+        return (out * (g - (g * out).sum(self.axis, keepdim=True)),)
+
 
 class LogSoftmax(Function):
     """out = x − logsumexp(x) along ``axis``;  dx = g − softmax(x)·Σ g."""
@@ -147,6 +187,9 @@ class LogSoftmax(Function):
 
     def backward(self, g):
         return (g - np.exp(self.out) * np.sum(g, axis=self.axis, keepdims=True),)
+
+    def backward_graph(self, g):
+        return (g - Softmax.apply(self.inputs[0], axis=self.axis) * g.sum(self.axis, keepdim=True),)
 
 
 def relu(x):
@@ -241,7 +284,8 @@ def gelu(x, approximate="none"):
 class Pointwise(Function):
     """Base of the activations applied element by element: ``terms(x, **hyperparameters)`` returns f(x)
     and its derivative f'(x) (both of x's shape); the backward is dx = g·f'(x). Kinks get torch's one-sided
-    values (stated in each docstring)."""
+    values (stated in each docstring). ``slope_graph(x, **hyperparameters)`` is f'(x) of the input Tensor
+    in recorded ops (for higher derivatives)."""
 
     def forward(self, x, **hyperparameters):
         out, self.slope = self.terms(x, **hyperparameters)
@@ -249,6 +293,17 @@ class Pointwise(Function):
 
     def backward(self, g):
         return ((g * self.slope).astype(g.dtype, copy=False),)  # a bool or float64 slope keeps g's dtype
+
+    def backward_graph(self, g):
+        return (g * self.slope_graph(self.inputs[0], **self.kwargs),)
+
+
+class PiecewiseLinear(Pointwise):
+    """A Pointwise activation whose f' is piecewise constant: the saved slope is a constant of the graph
+    (f'' = 0 away from the kinks)."""
+
+    def slope_graph(self, x, **hyperparameters):
+        return _const(self.slope, x)
 
 
 def _sigmoid(x):
@@ -264,6 +319,10 @@ class SiLU(Pointwise):
         s = _sigmoid(x)
         return x * s, s * (1 + x * (1 - s))
 
+    def slope_graph(self, x):
+        s = x.sigmoid()
+        return s * (1 + x * (1 - s))
+
 
 class SELU(Pointwise):
     """Self-normalizing ELU: out = λ·x for x > 0, λ·α(eˣ − 1) otherwise, with torch's α ≈ 1.6733 and
@@ -276,6 +335,10 @@ class SELU(Pointwise):
         pos, e = x > 0, np.exp(np.minimum(x, 0))
         return self.SCALE * np.where(pos, x, self.ALPHA * (e - 1)), np.where(pos, self.SCALE, self.SCALE * self.ALPHA * e)
 
+    def slope_graph(self, x):
+        e = x.clamp(max=0).exp()  # no overflow where x > 0
+        return where(x.data > 0, self.SCALE, self.SCALE * self.ALPHA * e)
+
 
 class CELU(Pointwise):
     """Continuously differentiable ELU: out = x for x > 0, α(e^(x/α) − 1) otherwise;  f' = 1 or e^(x/α)."""
@@ -284,8 +347,11 @@ class CELU(Pointwise):
         pos, e = x > 0, np.exp(np.minimum(x, 0) / alpha)
         return np.where(pos, x, alpha * (e - 1)), np.where(pos, 1, e)
 
+    def slope_graph(self, x, *, alpha):
+        return where(x.data > 0, 1.0, (x.clamp(max=0) / alpha).exp())
 
-class Hardtanh(Pointwise):
+
+class Hardtanh(PiecewiseLinear):
     """out = clip(x, lo, hi);  f' = 1 strictly inside (lo, hi), 0 elsewhere (also at the bounds, as torch).
     ReLU6 is Hardtanh(0, 6)."""
 
@@ -293,7 +359,7 @@ class Hardtanh(Pointwise):
         return np.clip(x, lo, hi).astype(x.dtype, copy=False), (x > lo) & (x < hi)
 
 
-class Hardsigmoid(Pointwise):
+class Hardsigmoid(PiecewiseLinear):
     """Piecewise-linear σ: out = clip(x/6 + 1/2, 0, 1);  f' = 1/6 strictly inside (−3, 3), else 0."""
 
     def terms(self, x):
@@ -307,6 +373,9 @@ class Hardswish(Pointwise):
         slope = np.where(x <= -3, 0, np.where(x < 3, x / 3 + 0.5, 1))
         return x * np.clip(x + 3, 0, 6) / 6, slope
 
+    def slope_graph(self, x):
+        return where(x.data <= -3, 0.0, where(x.data < 3, x / 3 + 0.5, 1.0))
+
 
 class Mish(Pointwise):
     """out = x·tanh(softplus(x));  f' = t + x·(1 − t²)·σ(x) with t = tanh(softplus(x))."""
@@ -314,6 +383,10 @@ class Mish(Pointwise):
     def terms(self, x):
         t = np.tanh(np.maximum(x, 0) + np.log1p(np.exp(-np.abs(x))))
         return x * t, t + x * (1 - t * t) * _sigmoid(x)
+
+    def slope_graph(self, x):
+        t = softplus(x).tanh()
+        return t + x * (1 - t * t) * x.sigmoid()
 
 
 class Softsign(Pointwise):
@@ -323,6 +396,10 @@ class Softsign(Pointwise):
         d = 1 + np.abs(x)
         return x / d, 1 / (d * d)
 
+    def slope_graph(self, x):
+        d = 1 + x.abs()
+        return 1 / (d * d)
+
 
 class LogSigmoid(Pointwise):
     """out = log σ(x) = −softplus(−x), computed stably as −(max(−x, 0) + log(1 + e^(−|x|)));
@@ -331,8 +408,11 @@ class LogSigmoid(Pointwise):
     def terms(self, x):
         return -(np.maximum(-x, 0) + np.log1p(np.exp(-np.abs(x)))), _sigmoid(-x)
 
+    def slope_graph(self, x):
+        return (-x).sigmoid()
 
-class Threshold(Pointwise):
+
+class Threshold(PiecewiseLinear):
     """out = x where x > threshold, else ``value``;  f' = [x > threshold]."""
 
     def terms(self, x, *, threshold, value):
@@ -347,8 +427,12 @@ class Tanhshrink(Pointwise):
         t = np.tanh(x)
         return x - t, t * t
 
+    def slope_graph(self, x):
+        t = x.tanh()
+        return t * t
 
-class Softshrink(Pointwise):
+
+class Softshrink(PiecewiseLinear):
     """out = x − λ for x > λ, x + λ for x < −λ, 0 between;  f' = [|x| > λ]."""
 
     def terms(self, x, *, lambd):
@@ -356,7 +440,7 @@ class Softshrink(Pointwise):
         return np.where(outside, x - np.sign(x) * lambd, 0).astype(x.dtype, copy=False), outside
 
 
-class Hardshrink(Pointwise):
+class Hardshrink(PiecewiseLinear):
     """out = x where |x| > λ, else 0;  f' = [|x| > λ]."""
 
     def terms(self, x, *, lambd):
@@ -377,6 +461,10 @@ class GLU(Function):
     def backward(self, g):
         s = self.s
         return (np.concatenate([g * s, g * self.a * s * (1 - s)], axis=self.axis),)
+
+    def decomposition(self, x, *, axis):
+        a, b = x.chunk(2, dim=axis)
+        return a * b.sigmoid()
 
 
 def _real_input(x, op):

@@ -2,12 +2,17 @@
 
 Each output entry j sees the inputs 0..j along ``dim``, so input i's gradient collects the output
 gradients j ≥ i: a cumulative sum run backwards. A 0-d tensor is treated as one element along dim 0.
+
+For higher derivatives, cumprod's and logcumsumexp's gradients are recorded through an n×n table per
+row (n = the length along ``dim``): entry (i, j) is output j's share in input i's gradient.
 """
 import numpy as np
 
 from ..autograd import Function
 from ..dtypes import check_floating, int64, to_dtype
 from ..tensor import Tensor
+from .arithmetic import _const, where
+from .index import Gather
 from .reduce import MaxMin, normalize_dims
 
 
@@ -17,14 +22,18 @@ def reverse_cumsum(g, axis):
 
 
 class Cumsum(Function):
-    """out_j = Σ_{i ≤ j} a_i along ``axis``;  da_i = Σ_{j ≥ i} g_j."""
+    """out_j = Σ_{i ≤ j} a_i along ``axis``;  da_i = Σ_{j ≥ i} g_j. ``reverse``: out_j = Σ_{i ≥ j} a_i,
+    the adjoint (so each is the other's backward)."""
 
-    def forward(self, a, *, axis):
-        self.axis = axis
-        return np.cumsum(a, axis=axis)
+    def forward(self, a, *, axis, reverse=False):
+        self.axis, self.reverse = axis, reverse
+        return reverse_cumsum(a, axis) if reverse else np.cumsum(a, axis=axis)
 
     def backward(self, g):
-        return (reverse_cumsum(g, self.axis),)
+        return (np.cumsum(g, axis=self.axis) if self.reverse else reverse_cumsum(g, self.axis),)
+
+    def backward_graph(self, g):
+        return (Cumsum.apply(g, axis=self.axis, reverse=not self.reverse),)
 
 
 class Cumprod(Function):
@@ -45,6 +54,15 @@ class Cumprod(Function):
             s[..., i] = g[..., i] if i == n - 1 else g[..., i] + a[..., i + 1] * s[..., i + 1]
         return (np.moveaxis(before * s, -1, self.axis),)
 
+    def backward_graph(self, g):
+        """Row i of the table is the running product of a with a_i replaced by 1: entry (i, j) is
+        Π_{k ≤ j, k ≠ i} a_k, kept where j ≥ i — exact where a has zeros."""
+        a, g = self.inputs[0].movedim(self.axis, -1), g.movedim(self.axis, -1)
+        n = a.shape[-1]
+        rows = where(np.eye(n, dtype=bool), 1.0, a.unsqueeze(-2))  # (..., i, k)
+        products = Cumprod.apply(rows, axis=rows.ndim - 1) * _const(np.triu(np.ones((n, n))), a)
+        return ((products * g.unsqueeze(-2)).sum(-1).movedim(-1, self.axis),)
+
 
 class CumExtremum(Function):
     """(values, indices): values_j = max (or min) of a_0..a_j along ``axis``, indices_j where it is — the
@@ -61,6 +79,9 @@ class CumExtremum(Function):
         own = (a == values) | (np.isnan(a) if a.dtype.kind == "f" else False)
         self.idx = np.maximum.accumulate(np.where(own, position, 0), axis=axis).astype(np.int64)
         return values, self.idx
+
+    def decomposition(self, a, *, axis, largest):
+        return Gather.apply(a, index=self.idx, axis=axis), Tensor(self.idx)  # values: a read at the indices
 
     def backward(self, g, g_indices):
         gx = np.zeros(self.shape, dtype=g.dtype)
@@ -93,6 +114,15 @@ class LogCumSumExp(Function):
             positive = np.exp(self.a + log_reverse_sum(np.maximum(g, 0)))
             negative = np.exp(self.a + log_reverse_sum(np.maximum(-g, 0)))
         return (positive - negative,)
+
+    def backward_graph(self, g):
+        """Entry (i, j) of the table is exp(a_i − out_j) where j ≥ i (≤ 1 there, as out_j ≥ a_i: no
+        overflow), 0 elsewhere."""
+        a, g = self.inputs[0].movedim(self.axis, -1), g.movedim(self.axis, -1)
+        out = LogCumSumExp.apply(a, axis=a.ndim - 1)
+        n = a.shape[-1]
+        exponent = where(np.triu(np.ones((n, n), dtype=bool)), a.unsqueeze(-1) - out.unsqueeze(-2), -np.inf)
+        return ((exponent.exp() * g.unsqueeze(-2)).sum(-1).movedim(-1, self.axis),)
 
 
 def _axis(x, dim, op):

@@ -7,6 +7,7 @@ import numpy as np
 
 from ..autograd import Function
 from ..random import rng
+from .arithmetic import _const
 
 
 class Dropout(Function):
@@ -20,6 +21,9 @@ class Dropout(Function):
 
     def backward(self, g):
         return (g * self.scale,)
+
+    def backward_graph(self, g):
+        return (g * _const(self.scale, g),)  # the mask is a constant of the graph
 
 
 def check_p(p, op):
@@ -82,6 +86,9 @@ class AlphaDropout(Function):
 
     def backward(self, g):
         return (g * self.scale,)
+
+    def backward_graph(self, g):
+        return (g * _const(self.scale, g),)  # the mask is a constant of the graph
 
 
 def alpha_dropout(input, p=0.5, training=False, inplace=False, generator=None):  # noqa: A002

@@ -3,7 +3,8 @@ logarithms and exponentials in other bases, the error function and its inverse, 
 and the tests for NaN and infinity.
 
 Each differentiable op is a ``Unary`` Function: ``f`` gives the value, ``df(a, out)`` the derivative
-from the input and the output, and the backward is ``g · df``. Integer and bool inputs give the
+from the input and the output, and the backward is ``g · df``; ``df_graph(a)`` is the same derivative
+in recorded Tensor ops, so that the gradient can be differentiated again. Integer and bool inputs give the
 default float dtype, as in PyTorch, except for the ops that keep integers (floor, sign, square, …).
 erf, erfc and erfinv are computed in float64 with vectorized NumPy (W. J. Cody's rational
 approximations; erfinv refined by Halley and Newton steps) and rounded to the input's dtype.
@@ -15,7 +16,7 @@ import numpy as np
 from ..autograd import Function, unbroadcast
 from ..dtypes import get_default_dtype
 from ..tensor import Tensor
-from .arithmetic import _operand, _shape, mul, neg, promote, sign_array
+from .arithmetic import _const, _grads, _operand, _shape, mul, neg, promote, sign_array, where
 
 
 def _tensor(x, op):
@@ -39,7 +40,8 @@ def _number_input(x, op, what="an integer or floating-point"):
 
 
 class Unary(Function):
-    """out = f(a);  da = g · df(a, out). Subclasses give ``f`` and ``df`` (NumPy, elementwise)."""
+    """out = f(a);  da = g · df(a, out). Subclasses give ``f`` and ``df`` (NumPy, elementwise), and
+    ``df_graph(a)``: df of the input Tensor in recorded ops (for higher derivatives)."""
 
     def forward(self, a):
         with np.errstate(all="ignore"):  # outside the domain the value is NaN or ±inf, as in torch
@@ -52,6 +54,9 @@ class Unary(Function):
         with np.errstate(all="ignore"):
             return ((g * self.df(self.a, self.out)).astype(g.dtype, copy=False),)
 
+    def backward_graph(self, g):
+        return (g * self.df_graph(self.inputs[0]),)
+
 
 class Tan(Unary):
     """out = tan a;  da = g·(1 + out²)."""
@@ -60,6 +65,10 @@ class Tan(Unary):
 
     def df(self, a, out):
         return 1 + out * out
+
+    def df_graph(self, a):
+        t = a.tan()
+        return 1 + t * t
 
 
 class Asin(Unary):
@@ -70,6 +79,9 @@ class Asin(Unary):
     def df(self, a, out):
         return 1 / np.sqrt(1 - a * a)
 
+    def df_graph(self, a):
+        return 1 / (1 - a * a).sqrt()
+
 
 class Acos(Unary):
     """out = arccos a;  da = −g / √(1 − a²)."""
@@ -79,6 +91,9 @@ class Acos(Unary):
     def df(self, a, out):
         return -1 / np.sqrt(1 - a * a)
 
+    def df_graph(self, a):
+        return -1 / (1 - a * a).sqrt()
+
 
 class Atan(Unary):
     """out = arctan a;  da = g / (1 + a²)."""
@@ -86,6 +101,9 @@ class Atan(Unary):
     f = staticmethod(np.arctan)
 
     def df(self, a, out):
+        return 1 / (1 + a * a)
+
+    def df_graph(self, a):
         return 1 / (1 + a * a)
 
 
@@ -97,6 +115,9 @@ class Sinh(Unary):
     def df(self, a, out):
         return np.cosh(a)
 
+    def df_graph(self, a):
+        return a.cosh()
+
 
 class Cosh(Unary):
     """out = cosh a;  da = g·sinh a."""
@@ -105,6 +126,9 @@ class Cosh(Unary):
 
     def df(self, a, out):
         return np.sinh(a)
+
+    def df_graph(self, a):
+        return a.sinh()
 
 
 class Asinh(Unary):
@@ -115,6 +139,9 @@ class Asinh(Unary):
     def df(self, a, out):
         return 1 / np.sqrt(a * a + 1)
 
+    def df_graph(self, a):
+        return 1 / (a * a + 1).sqrt()
+
 
 class Acosh(Unary):
     """out = arcosh a;  da = g / √(a² − 1)."""
@@ -123,6 +150,9 @@ class Acosh(Unary):
 
     def df(self, a, out):
         return 1 / np.sqrt(a * a - 1)
+
+    def df_graph(self, a):
+        return 1 / (a * a - 1).sqrt()
 
 
 class Atanh(Unary):
@@ -133,12 +163,18 @@ class Atanh(Unary):
     def df(self, a, out):
         return 1 / (1 - a * a)
 
+    def df_graph(self, a):
+        return 1 / (1 - a * a)
+
 
 class Step(Unary):
     """A piecewise-constant function (floor, ceil, trunc, sign): da = 0 everywhere, as torch."""
 
     def df(self, a, out):
         return np.zeros_like(a)
+
+    def df_graph(self, a):
+        return 0.0
 
 
 class Floor(Step):
@@ -175,6 +211,9 @@ class Round(Function):
     def backward(self, g):
         return (np.zeros(self.shape, g.dtype),)
 
+    def backward_graph(self, g):
+        return (g * 0,)
+
 
 class Frac(Unary):
     """out = a − trunc(a);  da = g."""
@@ -185,6 +224,9 @@ class Frac(Unary):
 
     def df(self, a, out):
         return np.ones_like(a)
+
+    def df_graph(self, a):
+        return 1.0
 
 
 class Rsqrt(Unary):
@@ -197,6 +239,10 @@ class Rsqrt(Unary):
     def df(self, a, out):
         return -0.5 * out * out * out
 
+    def df_graph(self, a):
+        r = a.rsqrt()
+        return -0.5 * r * r * r
+
 
 class Reciprocal(Unary):
     """out = 1/a;  da = −g·out²."""
@@ -207,6 +253,10 @@ class Reciprocal(Unary):
 
     def df(self, a, out):
         return -out * out
+
+    def df_graph(self, a):
+        r = a.reciprocal()
+        return -r * r
 
 
 class Square(Unary):
@@ -219,6 +269,9 @@ class Square(Unary):
     def df(self, a, out):
         return 2 * a
 
+    def df_graph(self, a):
+        return 2 * a
+
 
 class Log2(Unary):
     """out = log₂ a;  da = g / (a·ln 2)."""
@@ -226,6 +279,9 @@ class Log2(Unary):
     f = staticmethod(np.log2)
 
     def df(self, a, out):
+        return 1 / (a * math.log(2))
+
+    def df_graph(self, a):
         return 1 / (a * math.log(2))
 
 
@@ -237,6 +293,9 @@ class Log10(Unary):
     def df(self, a, out):
         return 1 / (a * math.log(10))
 
+    def df_graph(self, a):
+        return 1 / (a * math.log(10))
+
 
 class Log1p(Unary):
     """out = ln(1 + a), exact for tiny a;  da = g / (1 + a)."""
@@ -244,6 +303,9 @@ class Log1p(Unary):
     f = staticmethod(np.log1p)
 
     def df(self, a, out):
+        return 1 / (1 + a)
+
+    def df_graph(self, a):
         return 1 / (1 + a)
 
 
@@ -255,6 +317,9 @@ class Expm1(Unary):
     def df(self, a, out):
         return out + 1
 
+    def df_graph(self, a):
+        return a.exp()
+
 
 class Exp2(Unary):
     """out = 2ᵃ;  da = g·out·ln 2."""
@@ -264,9 +329,14 @@ class Exp2(Unary):
     def df(self, a, out):
         return out * math.log(2)
 
+    def df_graph(self, a):
+        return a.exp2() * math.log(2)
+
 
 class Sinc(Unary):
-    """out = sin(πa)/(πa), 1 at a = 0;  da = g·(cos(πa) − out)/a, 0 at a = 0."""
+    """out = sin(πa)/(πa), 1 at a = 0;  da = g·(cos(πa) − out)/a, 0 at a = 0. At a = 0 the recorded
+    derivative is −π²a/3 (sinc' to first order), so the second and third derivatives there come out right,
+    −π²/3 and 0 (torch's masked formula gives 0 for the second)."""
 
     @staticmethod
     def f(a):
@@ -275,6 +345,11 @@ class Sinc(Unary):
 
     def df(self, a, out):
         return np.where(a == 0, 0, (np.cos(np.pi * a) - out) / np.where(a == 0, 1, a))
+
+    def df_graph(self, a):
+        zero = a.data == 0
+        safe = where(zero, 1.0, a)  # no 0/0 in the branch not taken, nor in its derivative
+        return where(zero, -math.pi**2 / 3 * a, ((math.pi * safe).cos() - safe.sinc()) / safe)
 
 
 # ----- the error function: W. J. Cody, "Rational Chebyshev approximations for the error function",
@@ -384,6 +459,9 @@ class Erf(Unary):
     def df(self, a, out):
         return _TWO_OVER_SQRT_PI * np.exp(-a * a)
 
+    def df_graph(self, a):
+        return _TWO_OVER_SQRT_PI * (-a * a).exp()
+
 
 class Erfc(Unary):
     """out = erfc a = 1 − erf a;  da = −g·2/√π·e^(−a²)."""
@@ -395,6 +473,9 @@ class Erfc(Unary):
     def df(self, a, out):
         return -_TWO_OVER_SQRT_PI * np.exp(-a * a)
 
+    def df_graph(self, a):
+        return -_TWO_OVER_SQRT_PI * (-a * a).exp()
+
 
 class Erfinv(Unary):
     """out = erf⁻¹ a;  da = g·√π/2·e^(out²)."""
@@ -405,6 +486,10 @@ class Erfinv(Unary):
 
     def df(self, a, out):
         return math.sqrt(math.pi) / 2 * np.exp(out * out)
+
+    def df_graph(self, a):
+        out = a.erfinv()
+        return math.sqrt(math.pi) / 2 * (out * out).exp()
 
 
 class Logit(Function):
@@ -424,6 +509,15 @@ class Logit(Function):
         if eps is None:
             return (np.where((a < 0) | (a > 1), np.nan, grad).astype(g.dtype, copy=False),)
         return (np.where((a < eps) | (a > 1 - eps), 0, grad).astype(g.dtype, copy=False),)
+
+    def backward_graph(self, g):
+        a, eps = self.inputs[0], self.eps
+        if eps is None:
+            outside = (self.a < 0) | (self.a > 1)
+            return (where(outside, np.nan, g / (a * (1 - a))),)
+        clamped = (self.a < eps) | (self.a > 1 - eps)
+        safe = where(clamped, 0.5, a)  # no 1/0 in the branch not taken, nor in its derivative
+        return (where(clamped, 0.0, g / (safe * (1 - safe))),)
 
 
 class Xlogy(Function):
@@ -446,6 +540,11 @@ class Xlogy(Function):
                 gy = unbroadcast(g * x / y, _shape(y))
         return gx, gy
 
+    def backward_graph(self, g):
+        x, y = self.inputs
+        gx = where((self.x == 0) & (self.y <= 0), 0.0, Xlogy.apply(g, y)) if self.needs[0] else None
+        return _grads(self, gx, g * x / y if self.needs[1] else None)
+
 
 class NanToNum(Function):
     """out = a with NaN → nan, +inf → posinf, −inf → neginf (default: 0 and the dtype's largest finite
@@ -457,6 +556,9 @@ class NanToNum(Function):
 
     def backward(self, g):
         return (np.where(self.finite, g, 0).astype(g.dtype, copy=False),)
+
+    def backward_graph(self, g):
+        return (g * _const(self.finite, g),)
 
 
 def _math(cls, name):
