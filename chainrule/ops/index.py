@@ -12,10 +12,11 @@ NumPy advanced index behind gather, scatter and their gradients.
 """
 import numpy as np
 
-from ..autograd import Function, unbroadcast
+from ..autograd import Function, NoSecondDerivative, unbroadcast
 from ..tensor import Tensor
+from .arithmetic import _const, where
 from .reduce import normalize_dims
-from .shape import expand
+from .shape import GetItem, PutItem, expand
 
 
 def positions(index, axis):
@@ -38,6 +39,23 @@ def _pad_to(part, shape):
     return out
 
 
+def _read(g, at):
+    """g[at] for an integer-array index ``at``, recorded (its backward scatter-adds back)."""
+    return GetItem.apply(g, index=at, advanced=True)
+
+
+def _padded(part, shape):
+    """``_pad_to`` recorded: the Tensor ``part`` in the leading corner of zeros of ``shape``."""
+    if part.shape == tuple(shape):
+        return part
+    return PutItem.apply(part, shape=shape, index=tuple(slice(0, n) for n in part.shape), advanced=False)
+
+
+def _slices(axis, index):
+    """The index a[:, …, index] that picks the slices ``index`` along ``axis`` (np.take's)."""
+    return (slice(None),) * axis + (index,)
+
+
 class Gather(Function):
     """out[i, j, k] = a[i, index[i, j, k], k] (for dim 1; any dim alike), out of index's shape;
     da = g scatter-added back to those places (repeated indices accumulate)."""
@@ -50,6 +68,9 @@ class Gather(Function):
         gx = np.zeros(self.shape, dtype=g.dtype)
         np.add.at(gx, self.at, g)
         return (gx,)
+
+    def backward_graph(self, g):
+        return (PutItem.apply(g, shape=self.shape, index=self.at, advanced=True),)
 
 
 class Scatter(Function):
@@ -69,6 +90,16 @@ class Scatter(Function):
             ga[self.at] = 0
         if self.needs[1]:
             gsrc = _pad_to(g[self.at], self.src_shape)
+        return ga, gsrc
+
+    def backward_graph(self, g):
+        ga = gsrc = None
+        if self.needs[0]:
+            kept = np.ones(g.shape, dtype=g.data.dtype)
+            kept[self.at] = 0
+            ga = g * kept
+        if self.needs[1]:
+            gsrc = _padded(_read(g, self.at), self.src_shape)
         return ga, gsrc
 
 
@@ -145,6 +176,46 @@ class ScatterReduce(Function):
         gpart = g[at] * others(part, zeros[at], nonzero_prod[at])
         return ga, gpart
 
+    def backward_graph(self, g):
+        at, a, part = self.at, self.a, self.part
+        if self.reduce in ("sum", "mean"):
+            if self.reduce == "mean":
+                g = g * _const(1 / self.count, g)
+            ga, gpart = g * _const(self.self_in, g), _read(g, at)
+        elif self.reduce == "prod":
+            ga, gpart = self._prod_backward_graph(g)
+        else:
+            is_self = self.self_in & (a == self.out)
+            is_part = part == self.out[at]
+            count = is_self.astype(g.data.dtype)
+            np.add.at(count, at, is_part)
+            share = np.where(count > 0, 1 / np.maximum(count, 1), 0)
+            ga, gpart = g * _const(is_self * share, g), _read(g, at) * _const(is_part * share[at], g)
+        return ga if self.needs[0] else None, _padded(gpart, self.src_shape) if self.needs[1] else None
+
+    def _prod_backward_graph(self, g):
+        """torch's formula: Π of the other operands is out / x, or, for a zero of a or a lone zero from src, the
+        product taken again with that zero set to 1. Two zeros from src at one place: src's is first-order only."""
+        a, src = self.inputs
+        at, part = self.at, self.part
+        kwargs = self.kwargs
+        zero_self = self.a == 0
+        masked_a = where(zero_self, 1.0, a)
+        ga = g * ScatterReduce.apply(masked_a, src, **kwargs) / masked_a * _const(self.self_in, g)
+        zero_part = part == 0
+        zeros_at = np.zeros(self.a.shape, dtype=np.int64)
+        np.add.at(zeros_at, at, zero_part)
+        alone = zero_part & (zeros_at[at] == 1)
+        masked_src = where(_pad_to(alone, self.src_shape), 1.0, src)
+        out = ScatterReduce.apply(a, src, **kwargs)
+        divisor = where(zero_part, 1.0, GetItem.apply(src, index=tuple(slice(0, n) for n in part.shape),
+                                                       advanced=False))
+        gpart = where(alone, _read(g * ScatterReduce.apply(a, masked_src, **kwargs), at),
+                      _read(g * out, at) / divisor)
+        if (zeros_at[at][zero_part] > 1).any():
+            gpart = NoSecondDerivative.apply(gpart.data, g, a, src, op="ScatterReduce", index=1)
+        return ga, gpart
+
 
 class IndexSelect(Function):
     """out = a's slices index[0], index[1], … along ``axis`` (out.shape[axis] = len(index));
@@ -158,6 +229,9 @@ class IndexSelect(Function):
         gx = np.zeros(self.shape, dtype=g.dtype)
         np.add.at(np.moveaxis(gx, self.axis, 0), self.index, np.moveaxis(g, self.axis, 0))
         return (gx,)
+
+    def backward_graph(self, g):
+        return (PutItem.apply(g, shape=self.shape, index=_slices(self.axis, self.index), advanced=True),)
 
 
 class IndexAdd(Function):
@@ -174,6 +248,10 @@ class IndexAdd(Function):
         gsource = self.alpha * np.take(g, self.index, axis=self.axis) if self.needs[1] else None
         return g, gsource
 
+    def backward_graph(self, g):
+        gsource = _read(g, _slices(self.axis, self.index)) * self.alpha if self.needs[1] else None
+        return g if self.needs[0] else None, gsource
+
 
 class IndexFill(Function):
     """out = a with its slices index[i] along ``axis`` set to ``value`` (a number or 0-d array);
@@ -187,6 +265,10 @@ class IndexFill(Function):
     def backward(self, g):
         gvalue = g[self.filled].sum().reshape(()) if self.needs[1] else None
         return np.where(self.filled, 0, g), gvalue
+
+    def backward_graph(self, g):
+        gvalue = (g * _const(self.filled, g)).sum() if self.needs[1] else None
+        return g * _const(~self.filled, g) if self.needs[0] else None, gvalue
 
 
 class IndexCopy(Function):
@@ -208,6 +290,16 @@ class IndexCopy(Function):
             gsource = np.take(g, self.index, axis=self.axis)
         return ga, gsource
 
+    def backward_graph(self, g):
+        ga = gsource = None
+        if self.needs[0]:
+            kept = np.ones(g.shape, dtype=g.data.dtype)
+            np.moveaxis(kept, self.axis, 0)[self.index] = 0
+            ga = g * kept
+        if self.needs[1]:
+            gsource = _read(g, _slices(self.axis, self.index))
+        return ga, gsource
+
 
 class Take(Function):
     """out = a.flatten()[index], of index's shape;  da = g scatter-added back into the flat a."""
@@ -221,6 +313,10 @@ class Take(Function):
         np.add.at(gx, self.index, g)
         return (gx.reshape(self.shape),)
 
+    def backward_graph(self, g):
+        flat = PutItem.apply(g, shape=(int(np.prod(self.shape)),), index=self.index, advanced=True)
+        return (flat.reshape(self.shape),)
+
 
 class MaskedFill(Function):
     """out = value where mask else a (a and mask broadcast; value cast to a's dtype);
@@ -233,6 +329,11 @@ class MaskedFill(Function):
     def backward(self, g):
         ga = unbroadcast(np.where(self.mask, 0, g), self.a_shape) if self.needs[0] else None
         gvalue = np.where(self.mask, g, 0).sum().reshape(()) if self.needs[1] else None
+        return ga, gvalue
+
+    def backward_graph(self, g):
+        ga = (g * _const(~self.mask, g)).sum_to_size(self.a_shape) if self.needs[0] else None
+        gvalue = (g * _const(self.mask, g)).sum() if self.needs[1] else None
         return ga, gvalue
 
 
@@ -257,6 +358,14 @@ class MaskedScatter(Function):
             picked = g[self.mask]
             gsource[: picked.size] = picked
             gsource = gsource.reshape(self.source_shape)
+        return ga, gsource
+
+    def backward_graph(self, g):
+        ga = (g * _const(~self.mask, g)).sum_to_size(self.a_shape) if self.needs[0] else None
+        gsource = None
+        if self.needs[1]:
+            picked = GetItem.apply(g, index=self.mask, advanced=False)
+            gsource = _padded(picked, (int(np.prod(self.source_shape)),)).reshape(self.source_shape)
         return ga, gsource
 
 

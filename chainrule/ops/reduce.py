@@ -15,7 +15,8 @@ import numpy as np
 from ..autograd import Function
 from ..dtypes import check_floating, get_default_dtype, int64, to_dtype, uint8
 from ..tensor import Tensor
-from .arithmetic import maximum, minimum, where
+from . import linalg
+from .arithmetic import _const, maximum, minimum, where
 
 MaxMin = namedtuple("MaxMin", ["values", "indices"])  # what max/min over one dim return, as torch
 MinMax = namedtuple("MinMax", ["min", "max"])  # what aminmax returns, as torch.return_types.aminmax
@@ -64,6 +65,20 @@ def spread(g, shape, axes):
     return g.reshape(kept).expand(*shape) if kept else g.reshape(shape)
 
 
+def unreduce(g, shape, axes):
+    """A reduced gradient Tensor ``g`` with each of ``axes`` kept as size 1, so that it broadcasts against
+    an input of ``shape`` (``spread`` without the expand, for a product with a full-size factor)."""
+    return g.reshape(tuple(1 if i in axes else n for i, n in enumerate(shape)))
+
+
+def _share(mask, axes):
+    """1/count at the True entries of ``mask``, count being their number in each slice over ``axes``; 0 elsewhere:
+    how an extremum's gradient is shared among ties."""
+    count = mask.sum(axis=axes, keepdims=True)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(mask, 1 / count, 0)
+
+
 class Sum(Function):
     """out = Σ_dims a;  da = broadcast(g)."""
 
@@ -108,6 +123,9 @@ class ExtremumEven(Function):
         g = _expand_back(g, self.axes, self.keepdim)
         return (np.where(mask, g / count, 0).astype(self.a.dtype, copy=False),)
 
+    def backward_graph(self, g):
+        return (unreduce(g, self.a.shape, self.axes) * _const(_share(self.a == self.out, self.axes), g),)
+
 
 class ExtremumAlongDim(Function):
     """(values, indices) = max (or min) along one dim and where it is (the first, among ties); the whole
@@ -128,12 +146,17 @@ class ExtremumAlongDim(Function):
         np.put_along_axis(gx, self.idx, g, axis=self.axis)
         return (gx,)
 
+    def backward_graph(self, g, g_indices):
+        picked = np.zeros(self.shape, dtype=g.data.dtype)
+        np.put_along_axis(picked, self.idx, 1, axis=self.axis)
+        return (unreduce(g, self.shape, (self.axis,)) * picked,)
+
 
 class Var(Function):
     """out = Σ (a − mean)² / (n − correction);  da = 2·g·(a − mean) / (n − correction)."""
 
     def forward(self, a, *, axes, keepdim, correction):
-        self.axes, self.keepdim = axes, keepdim
+        self.shape, self.axes, self.keepdim = a.shape, axes, keepdim
         n = math.prod(a.shape[i] for i in axes) if a.ndim else 1
         self.denom = builtins.max(n - correction, 0)
         self.centered = a - np.mean(a, axis=axes, keepdims=True)
@@ -144,6 +167,11 @@ class Var(Function):
         g = _expand_back(g, self.axes, self.keepdim)
         with np.errstate(divide="ignore", invalid="ignore"):
             return (g * (2 / self.denom if self.denom else np.inf) * self.centered,)
+
+    def backward_graph(self, g):
+        a = self.inputs[0]
+        centered = a - Mean.apply(a, axes=self.axes, keepdim=True)
+        return (unreduce(g, self.shape, self.axes) * (2 / self.denom if self.denom else math.inf) * centered,)
 
 
 class Std(Var):
@@ -158,6 +186,11 @@ class Std(Var):
         with np.errstate(divide="ignore", invalid="ignore"):
             g = np.where(self.out == 0, 0, g / (2 * self.out))
         return super().backward(g)
+
+    def backward_graph(self, g):
+        zero = self.out == 0
+        out = Std.apply(self.inputs[0], **self.kwargs)
+        return super().backward_graph(where(zero, 0.0, g / (2 * where(zero, 1.0, out))))
 
 
 class Prod(Function):
@@ -184,6 +217,19 @@ class Prod(Function):
         g = g if self.keepdim else np.expand_dims(g, axis)
         return (g * others,)
 
+    def backward_graph(self, g):
+        a, axis = self.inputs[0], self.axis
+        axes = tuple(range(a.ndim)) if axis is None else (axis,)
+        if not (self.a == 0).any():  # Π_{j≠i} a_j = out / a_i
+            return (unreduce(g * Prod.apply(a, **self.kwargs), a.shape, axes) / a,)
+        # with zeros: row i of an (n, n) grid is the slice with a_i replaced by 1, and its product is Π_{j≠i} a_j
+        flat = a.reshape(-1) if axis is None else a.movedim(axis, -1)
+        n = flat.shape[-1]
+        grid = where(np.eye(n, dtype=bool), 1.0, flat.unsqueeze(-2).expand(*flat.shape[:-1], n, n))
+        others = Prod.apply(grid, axis=grid.ndim - 1, keepdim=False)
+        others = others.reshape(a.shape) if axis is None else others.movedim(-1, axis)
+        return (unreduce(g, a.shape, axes) * others,)
+
 
 class LogSumExp(Function):
     """out = log Σ exp(a) over dims, computed stably;  da = g · softmax(a)."""
@@ -199,6 +245,11 @@ class LogSumExp(Function):
     def backward(self, g):
         g = _expand_back(g, self.axes, self.keepdim)
         return (g * np.exp(self.a - self.out),)
+
+    def backward_graph(self, g):
+        a = self.inputs[0]
+        out = LogSumExp.apply(a, axes=self.axes, keepdim=True)
+        return (unreduce(g, a.shape, self.axes) * (a - out).exp(),)
 
 
 class NanMean(Function):
@@ -216,6 +267,9 @@ class NanMean(Function):
         g = _expand_back(g, self.axes, self.keepdim)
         with np.errstate(divide="ignore"):  # count is 0 only in slices with nothing kept, where 0 is taken
             return (np.where(self.kept, g / self.count, 0),)
+
+    def backward_graph(self, g):
+        return (unreduce(g, self.kept.shape, self.axes) * _const(_share(self.kept, self.axes), g),)
 
 
 class VectorNorm(Function):
@@ -253,6 +307,30 @@ class VectorNorm(Function):
             scale = np.where(out == 0, 0, g / out ** (p - 1))
         return (slope * scale,)
 
+    def backward_graph(self, g):
+        """torch's formula for each p, so that its derivatives agree (NaN at zero entries for fractional p too);
+        where the norm is 0 the masked gradient's derivatives are 0 (torch's are NaN)."""
+        a, p = self.inputs[0], self.ord
+        g = unreduce(g, a.shape, self.axes)
+        if p == 0:  # a count: flat, as torch (whose gradient there has no graph either)
+            return (Tensor(np.zeros(a.shape, dtype=g.data.dtype)),)
+        sign = _const(np.sign(self.a), g)
+        if math.isinf(p):
+            reached = (np.abs(self.a) == self.out) | np.isnan(self.a)
+            return (g * sign * _const(_share(reached, self.axes), g),)
+        if p == 1:
+            return (g * sign,)
+        norm = VectorNorm.apply(a, ord=p, axes=self.axes, keepdim=True)
+        if p < 1:
+            nonzero = self.a != 0
+            return (sign * (where(nonzero, a, 1.0).abs() ** (p - 1) * _const(nonzero, g)) * g * norm ** (1 - p),)
+        zero = self.out == 0
+        out = where(zero, 1.0, norm)
+        if p == 2:
+            return (g * where(zero, 0.0, a / out),)
+        slope = sign * a.abs() ** (p - 1) if p < 2 else a * a.abs() ** (p - 2)
+        return (slope * where(zero, 0.0, g / out ** (p - 1)),)
+
 
 class MatrixNormBySVD(Function):
     """The norms of the matrices in dims (row, col) that their singular values σ give: ord = 2: σ_max,
@@ -278,6 +356,19 @@ class MatrixNormBySVD(Function):
         scaled = g[..., None] * self.weights  # (..., k): g·∂out/∂σ_i
         grad = (self.u * scaled[..., None, :]) @ self.vh
         return (np.moveaxis(grad, (-2, -1), self.dims),)
+
+    def decomposition(self, a, *, ord, dims, keepdim):
+        s = linalg.svdvals(a.movedim(dims, (-2, -1)))
+        if ord == "nuc" or not s.shape[-1]:
+            out = s.sum(-1)
+        else:
+            out = ExtremumEven.apply(s, axes=(s.ndim - 1,), keepdim=False, largest=ord == 2)
+        if keepdim:
+            shape = list(out.shape)
+            for d in sorted(dims):
+                shape.insert(d, 1)
+            out = out.reshape(tuple(shape))
+        return out
 
 
 def _check(x, op, name=None):

@@ -101,6 +101,29 @@ class GetItem(Function):
             gx[self.index] = g
         return (gx,)
 
+    def backward_graph(self, g):
+        return (PutItem.apply(g, shape=self.shape, index=self.index, advanced=self.advanced),)
+
+
+class PutItem(Function):
+    """out = zeros of ``shape`` with out[index] = a, added where integer-array indices repeat: GetItem's
+    adjoint (the scatter its backward does, recorded), so each is the other's backward."""
+
+    def forward(self, a, *, shape, index, advanced):
+        self.index, self.advanced = index, advanced
+        out = np.zeros(shape, dtype=a.dtype)
+        if advanced:
+            np.add.at(out, index, a)
+        else:
+            out[index] = a
+        return out
+
+    def backward(self, g):
+        return (g[self.index],)
+
+    def backward_graph(self, g):
+        return (GetItem.apply(g, index=self.index, advanced=self.advanced),)
+
 
 class Cat(Function):
     """out = the inputs joined along ``axis``; the backward slices g back into pieces."""
@@ -113,6 +136,11 @@ class Cat(Function):
     def backward(self, g):
         return tuple(np.split(g, self.bounds, axis=self.axis))
 
+    def backward_graph(self, g):
+        edges = [0, *self.bounds, g.shape[self.axis]]
+        return tuple(GetItem.apply(g, index=(slice(None),) * self.axis + (slice(lo, hi),), advanced=False)
+                     if need else None for lo, hi, need in zip(edges[:-1], edges[1:], self.needs))
+
 
 class Stack(Function):
     """out = the inputs stacked along a new ``axis``; the backward takes slice i for input i."""
@@ -124,6 +152,9 @@ class Stack(Function):
     def backward(self, g):
         return tuple(np.take(g, i, axis=self.axis) for i in range(g.shape[self.axis]))
 
+    def backward_graph(self, g):
+        return tuple(gi if need else None for gi, need in zip(Unbind.apply(g, axis=self.axis), self.needs))
+
 
 class Flip(Function):
     """out = a reversed along ``axes``: out[..., i, ...] = a[..., n−1−i, ...]; flipping g again is the backward."""
@@ -134,6 +165,9 @@ class Flip(Function):
 
     def backward(self, g):
         return (np.flip(g, self.axes),)
+
+    def backward_graph(self, g):
+        return (Flip.apply(g, axes=self.axes),)
 
 
 class Roll(Function):
@@ -147,6 +181,10 @@ class Roll(Function):
     def backward(self, g):
         back = -self.shifts if isinstance(self.shifts, int) else tuple(-s for s in self.shifts)
         return (np.roll(g, back, self.axes),)
+
+    def backward_graph(self, g):
+        back = -self.shifts if isinstance(self.shifts, int) else tuple(-s for s in self.shifts)
+        return (Roll.apply(g, shifts=back, axes=self.axes),)
 
 
 class Tile(Function):
@@ -164,6 +202,10 @@ class Tile(Function):
         interleaved = g.reshape(tuple(n for pair in zip(self.reps, self.padded) for n in pair))
         return (interleaved.sum(axis=tuple(range(0, 2 * len(self.reps), 2))).reshape(self.shape),)
 
+    def backward_graph(self, g):
+        interleaved = reshape(g, tuple(n for pair in zip(self.reps, self.padded) for n in pair))
+        return (reshape(reduce.sum(interleaved, tuple(range(0, 2 * len(self.reps), 2))), self.shape),)
+
 
 class RepeatInterleave(Function):
     """out = each slice of a along ``axis`` repeated in place: slice j appears repeats[j] times in a row,
@@ -180,6 +222,9 @@ class RepeatInterleave(Function):
         np.add.at(gx, (slice(None),) * self.axis + (self.index,), g)
         return (gx,)
 
+    def backward_graph(self, g):
+        return (PutItem.apply(g, shape=self.shape, index=(slice(None),) * self.axis + (self.index,), advanced=True),)
+
 
 class Triangle(Function):
     """tril: out[..., i, j] = a[..., i, j] where j − i ≤ k, else 0; triu: where j − i ≥ k. The same mask
@@ -192,12 +237,18 @@ class Triangle(Function):
     def backward(self, g):
         return (self.keep(g, self.k),)
 
+    def backward_graph(self, g):
+        return (Triangle.apply(g, **self.kwargs),)
+
+
+def _diagonal_at(length, offset):
+    """The (rows, cols) of the ``offset`` diagonal's ``length`` entries in a matrix."""
+    return np.arange(length) + max(-offset, 0), np.arange(length) + max(offset, 0)
+
 
 def _put_diagonal(out, values, offset, axis1, axis2):
     """Write ``values`` (the diagonal in its last dim) into out[..., i, i + offset] over dims axis1, axis2."""
-    length = values.shape[-1]
-    rows = np.arange(length) + max(-offset, 0)
-    cols = np.arange(length) + max(offset, 0)
+    rows, cols = _diagonal_at(values.shape[-1], offset)
     np.moveaxis(out, (axis1, axis2), (-2, -1))[..., rows, cols] = values  # moveaxis is a view: writes into out
 
 
@@ -213,6 +264,13 @@ class Diagonal(Function):
         gx = np.zeros(self.shape, dtype=g.dtype)
         _put_diagonal(gx, g, *self.args)
         return (gx,)
+
+    def backward_graph(self, g):
+        offset, axis1, axis2 = self.args
+        moved = tuple(n for i, n in enumerate(self.shape) if i not in (axis1, axis2)) + (
+            self.shape[axis1], self.shape[axis2])
+        put = PutItem.apply(g, shape=moved, index=(Ellipsis, *_diagonal_at(g.shape[-1], offset)), advanced=False)
+        return (movedim(put, (-2, -1), (axis1, axis2)),)
 
 
 class DiagEmbed(Function):
@@ -230,6 +288,9 @@ class DiagEmbed(Function):
 
     def backward(self, g):
         return (np.diagonal(g, *self.args).copy(),)
+
+    def backward_graph(self, g):
+        return (Diagonal.apply(g, **self.kwargs),)
 
 
 class Unfold(Function):
@@ -251,6 +312,12 @@ class Unfold(Function):
             gx[(slice(None),) * self.axis + (rows,)] += g[..., j]
         return (gx,)
 
+    def backward_graph(self, g):
+        count, size = g.shape[self.axis], g.shape[-1]
+        at = (np.arange(count) * self.step)[:, None] + np.arange(size)  # (windows, size): a's entry of each
+        windows = movedim(g, -1, self.axis + 1)  # a[..., at, ...] has the windows' entries next to the windows
+        return (PutItem.apply(windows, shape=self.shape, index=(slice(None),) * self.axis + (at,), advanced=True),)
+
 
 class Unbind(Function):
     """out_i = a[..., i, ...] along ``axis``, one output per slice (one node); the backward stacks the
@@ -262,6 +329,9 @@ class Unbind(Function):
 
     def backward(self, *grads):
         return (np.stack(grads, axis=self.axis),)
+
+    def backward_graph(self, *grads):
+        return (Stack.apply(*grads, axis=self.axis),)
 
 
 def _shape_arg(shape):

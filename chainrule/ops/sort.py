@@ -14,7 +14,10 @@ from ..autograd import Function, unbroadcast
 from ..dtypes import int64
 from ..tensor import Tensor
 from . import arithmetic
+from .arithmetic import _const
+from .index import positions
 from .reduce import MaxMin, normalize_dims
+from .shape import PutItem
 
 
 class SelectAlong(Function):
@@ -34,6 +37,10 @@ class SelectAlong(Function):
         np.put_along_axis(gx, self.indices, g if self.keepdim else np.expand_dims(g, self.axis), axis=self.axis)
         return (gx,)
 
+    def backward_graph(self, g, g_indices):
+        g = g if self.keepdim else g.unsqueeze(self.axis)
+        return (PutItem.apply(g, shape=self.shape, index=positions(self.indices, self.axis), advanced=False),)
+
 
 class MedianAll(Function):
     """out = the lower median of all entries: the ⌊(n−1)/2⌋-th smallest (NaN if there is a NaN);
@@ -49,8 +56,16 @@ class MedianAll(Function):
         return np.asarray(self.out, dtype=a.dtype)
 
     def backward(self, g):
-        mask = np.isnan(self.a) if np.isnan(self.out) else self.a == self.out
+        mask = self._mask()
         return (np.where(mask, g / mask.sum(), 0).astype(self.a.dtype, copy=False),)
+
+    def backward_graph(self, g):
+        mask = self._mask()
+        return (g * _const(mask / mask.sum(), g),)
+
+    def _mask(self):
+        """The entries that share the gradient: those equal to the median (the NaNs, if it is NaN)."""
+        return np.isnan(self.a) if np.isnan(self.out) else self.a == self.out
 
 
 class MaskedSelect(Function):
@@ -67,6 +82,9 @@ class MaskedSelect(Function):
         gx = np.zeros(self.mask.shape, dtype=g.dtype)
         gx[self.mask] = g
         return (unbroadcast(gx, self.a_shape),)
+
+    def backward_graph(self, g):
+        return (PutItem.apply(g, shape=self.mask.shape, index=self.mask, advanced=False).sum_to_size(self.a_shape),)
 
 
 def _check_tensor(x, op, name="input"):
