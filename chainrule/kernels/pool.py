@@ -157,10 +157,14 @@ class AdaptiveMaxPool2d(reference.AdaptiveMaxPool2d):
         out_t, self.row_pos = _adaptive_max_last(rows.transpose(0, 1, 3, 2), oh)  # (N, C, ow, oh)
         out = out_t.transpose(0, 1, 3, 2)
         if return_indices:
-            h_idx = self.row_pos.transpose(0, 1, 3, 2)  # (N, C, oh, ow): input row of each max
-            w_idx = np.take_along_axis(self.col_pos, h_idx, axis=2)
-            return out, (h_idx * x.shape[3] + w_idx).astype(np.int64)
+            return out, self.indices()
         return out
+
+    def indices(self):
+        """Flat index into each input plane (H·W) of every max, as ``return_indices`` gives."""
+        h_idx = self.row_pos.transpose(0, 1, 3, 2)  # (N, C, oh, ow): input row of each max
+        w_idx = np.take_along_axis(self.col_pos, h_idx, axis=2)
+        return (h_idx * self.x_shape[3] + w_idx).astype(np.int64)
 
     def backward(self, g, g_indices=None):
         n, c, h, w = self.x_shape

@@ -134,7 +134,8 @@ class Pow(Function):
         a, b = self.a, self.b
         ga = gb = None
         if self.needs[0]:
-            ga = unbroadcast(np.where(b == 0, 0.0, g * b * a ** (b - 1)), _shape(a))
+            with np.errstate(divide="ignore", invalid="ignore"):  # 0 ** (b − 1) for b < 1: masked where b = 0
+                ga = unbroadcast(np.where(b == 0, 0.0, g * b * a ** (b - 1)), _shape(a))
         if self.needs[1]:
             with np.errstate(divide="ignore", invalid="ignore"):
                 gb = np.where((a == 0) & (b >= 0), 0.0, g * self.out * np.log(a))

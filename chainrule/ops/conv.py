@@ -27,6 +27,7 @@ from .. import runtime
 from ..autograd import Function
 from ..tensor import Tensor
 from .geometry import conv_pads, pad_spatial, pair, resolve_padding, single
+from .padding import Pad
 
 
 def im2col(xp, kernel, stride, dilation, groups):
@@ -60,6 +61,8 @@ class Conv2d(Function):
     ``pads`` (top, bottom, left, right), g(o) the group of output channel o. With the columns of im2col
     (N, G, K = C/G·k_h·k_w, L = H_out·W_out) and W as (G, O/G, K):
     out = W @ cols;  dW = Σ_n g @ colsᵀ;  db = Σ g;  dx = col2im(Wᵀ @ g), the padding cut off.
+    Recorded (create_graph), the gradients are convolutions again: dx a ConvTranspose2d of g by w
+    (``transposed_window``), dW a Conv2d of x by g (``weight_gradient``), db a sum.
     """
 
     def forward(self, x, w, b, *, stride, pads, dilation, groups):
@@ -87,6 +90,19 @@ class Conv2d(Function):
             gb = g.sum(axis=(0, 2, 3))
         return gx, gw, gb
 
+    def backward_graph(self, g):
+        x, w, _ = self.inputs
+        stride, pads, dilation, groups = (self.kwargs[k] for k in ("stride", "pads", "dilation", "groups"))
+        top_left = pads[0], pads[2]
+        gx = gw = gb = None
+        if self.needs[0]:
+            gx = transposed_window(g, w, stride, dilation, groups, top_left, x.shape[2:])
+        if self.needs[1]:
+            gw = weight_gradient(x, g, w.shape[2:], stride, top_left, dilation, groups)
+        if self.needs[2]:
+            gb = g.sum(dim=(0, 2, 3))
+        return gx, gw, gb
+
 
 class ConvTranspose2d(Function):
     """out = col2im(Wᵀ @ x) + b: the input gradient of a Conv2d, used as a forward [note 002: the adjoint].
@@ -97,6 +113,8 @@ class ConvTranspose2d(Function):
     H_s = (H − 1)·s + d·(k − 1) + 1 rows (W_s columns); output_padding zero rows and columns are added at its
     end, and p cut off each side. Backward: the canvas's gradient is g padded by p (cut to H_s rows); its
     im2col columns give dx = W @ cols — conv2d(g, w), a correlation —, dW = Σ_n x ⊗ cols and db = Σ g.
+    Recorded (create_graph): dx that Conv2d of g, dW the weight gradient of that Conv2d with x as its output's
+    gradient (``weight_gradient``), db a sum.
     """
 
     def forward(self, x, w, b, *, stride, padding, output_padding, dilation, groups):
@@ -126,6 +144,75 @@ class ConvTranspose2d(Function):
         if self.needs[2]:
             gb = g.sum(axis=(0, 2, 3))
         return gx, gw, gb
+
+    def backward_graph(self, g):
+        x, w, _ = self.inputs
+        stride, padding, output_padding, dilation, groups = (
+            self.kwargs[k] for k in ("stride", "padding", "output_padding", "dilation", "groups"))
+        gx = gw = gb = None
+        if self.needs[0]:
+            bottom = [_nearest_zero(p - q, s) for p, q, s in zip(padding, output_padding, stride)]
+            gx = conv2d_cropping(g, w, stride, (padding[0], bottom[0], padding[1], bottom[1]), dilation, groups)
+        if self.needs[1]:
+            gw = weight_gradient(g, x, w.shape[2:], stride, padding, dilation, groups)
+        if self.needs[2]:
+            gb = g.sum(dim=(0, 2, 3))
+        return gx, gw, gb
+
+
+# ----- the gradients of Conv2d and ConvTranspose2d as convolutions (create_graph) -----
+
+
+def _nearest_zero(low, span):
+    """The number in low .. low + span − 1 nearest to 0: the bottom padding (negative: cropping) among the
+    ``span`` ones that give a strided window the same number of positions."""
+    return max(low, min(0, low + span - 1))
+
+
+def _part_inside(size, before, after):
+    """Along one dim of ``size`` padded by ``before`` and ``after`` (negative: cropped, even past the other side's
+    padding): the slice of the input inside, and the zero padding it still needs before and after it."""
+    start, end = -before, size + after
+    first, last = min(max(start, 0), size), max(min(end, size), 0)
+    return slice(first, max(first, last)), max(0, min(end, 0) - start), max(0, end - max(start, size))
+
+
+def conv2d_cropping(x, w, stride, pads, dilation, groups):
+    """The recorded Conv2d of x by w (no bias) with (top, bottom, left, right) ``pads``; a negative one crops x."""
+    if min(pads) < 0:
+        (rows, top, bottom), (cols, left, right) = (_part_inside(x.shape[2 + d], *pads[2 * d : 2 * d + 2])
+                                                    for d in (0, 1))
+        x, pads = x[:, :, rows, cols], (top, bottom, left, right)
+    return (Conv2d if runtime.reference else fast.Conv2d).apply(x, w, None, stride=stride, pads=pads,
+                                                                dilation=dilation, groups=groups)
+
+
+def transposed_window(g, w, stride, dilation, groups, start, size):
+    """dx of a convolution: the recorded ConvTranspose2d of g (N, O, H_out, W_out) by w (O, C/G, k_h, k_w), rows
+    start[0] .. start[0] + size[0] of its canvas (H_s = (H_out − 1)·s + d·(k − 1) + 1 rows, zeros past its end;
+    columns alike) — the padded input's gradient cut to the input. The transposed convolution crops p = start
+    on each side and adds output_padding q = size + 2p − H_s rows; a negative q is cropped after it."""
+    canvas = [(n - 1) * s + d * (k - 1) + 1 for n, s, d, k in zip(g.shape[2:], stride, dilation, w.shape[2:])]
+    extra = [m + 2 * p - c for m, p, c in zip(size, start, canvas)]
+    out = (ConvTranspose2d if runtime.reference else fast.ConvTranspose2d).apply(
+        g, w, None, stride=stride, padding=tuple(start), output_padding=tuple(max(q, 0) for q in extra),
+        dilation=dilation, groups=groups)
+    if min(extra) < 0:
+        out = out[:, :, : size[0], : size[1]]
+    return out
+
+
+def weight_gradient(x, g, kernel, stride, top_left, dilation, groups):
+    """dW[o, c, i, j] = Σ_{n, y, x'} g[n, o, y, x'] · xp[n, g(o)·C/G + c, y·s_h + i·d_h, x'·s_w + j·d_w]: itself a
+    convolution, of x seen as (C/G, G·N, H, W) — channels as the batch, the batch as channels — by g seen as
+    (O, N, H_out, W_out) filters, stride and dilation swapped, G groups; x padded by ``top_left`` and at the
+    bottom/right just enough for k_h×k_w outputs (or cropped). → (O, C/G, k_h, k_w)."""
+    n, c, h, wd = x.shape
+    canvas = [(m - 1) * s + d * (k - 1) + 1 for m, s, d, k in zip(g.shape[2:], stride, dilation, kernel)]
+    bottom = [_nearest_zero(cv - size - p, d) for cv, size, p, d in zip(canvas, (h, wd), top_left, dilation)]
+    xt = x.reshape(n, groups, c // groups, h, wd).permute(2, 1, 0, 3, 4).reshape(c // groups, groups * n, h, wd)
+    pads = (top_left[0], bottom[0], top_left[1], bottom[1])
+    return conv2d_cropping(xt, g.permute(1, 0, 2, 3), dilation, pads, stride, groups).permute(1, 0, 2, 3)
 
 
 def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):  # noqa: A002 - torch's names
@@ -296,7 +383,8 @@ class Conv3d(Function):
     x·s_w + l·d_w] — Conv2d with one more spatial dim. x (N, C, D, H, W), w (O, C/G, k_d, k_h, k_w) → (N, O, D_out,
     H_out, W_out). With the windows as (N, G, C/G, D_out, H_out, W_out, k…) and W as (G, O/G, C/G, k…):
     out = Σ windows·W (one einsum);  dW = Σ_n g ⊗ windows;  db = Σ g;  dx: g·W added back onto each window
-    position, one strided add per kernel offset (i, j, l) — col2im in 3-D."""
+    position, one strided add per kernel offset (i, j, l) — col2im in 3-D. Differentiated twice through its
+    ``decomposition`` into Conv2d's, one per depth offset."""
 
     def forward(self, x, w, b, *, stride, pads, dilation, groups):
         n, c = x.shape[:2]
@@ -328,6 +416,24 @@ class Conv3d(Function):
         if self.needs[2]:
             gb = g.sum(axis=(0, 2, 3, 4))
         return gx, gw, gb
+
+    def decomposition(self, x, w, b, *, stride, pads, dilation, groups):
+        """Σ over the k_d depth offsets i of a Conv2d: the input depths z·s_d + i·d_d of every output depth z,
+        moved into the batch, convolved in (H, W) by w[:, :, i]."""
+        (front, back), kd, o = pads[0], w.shape[2], w.shape[0]
+        if front or back:
+            x = Pad.apply(x, widths=((0, 0), (0, 0), (front, back), (0, 0), (0, 0)), value=0.0)
+        n, c, depth, h, wd = x.shape
+        out_depth = (depth - dilation[0] * (kd - 1) - 1) // stride[0] + 1
+        out = None
+        for i in range(kd):
+            start = i * dilation[0]
+            planes = x[:, :, start : start + stride[0] * (out_depth - 1) + 1 : stride[0]]  # (N, C, D_out, H, W)
+            planes = planes.permute(0, 2, 1, 3, 4).reshape(n * out_depth, c, h, wd)
+            part = conv2d_cropping(planes, w[:, :, i], stride[1:], pads[1] + pads[2], dilation[1:], groups)
+            out = part if out is None else out + part
+        out = out.reshape(n, out_depth, o, *out.shape[2:]).permute(0, 2, 1, 3, 4)
+        return out if b is None else out + b.reshape(1, o, 1, 1, 1)
 
 
 def _triple(v, name, op):

@@ -7,6 +7,10 @@ each window. The backward rules are note 000's:
     remembered in the forward.
 1-D pooling is 2-D pooling of a height-1 image. The reference ops here gather the windows as they are
 written; the fast kernels (``chainrule/kernels/pool.py``) compute the same without the copies.
+
+Both backward rules are linear in g, so recorded (create_graph) they are linear ops again, whose own gradients
+are their adjoints: max pooling's a scatter-add of g at the (constant) argmax indices — the adjoint a gather —,
+average pooling's a fold (col2im) of each window's share — the adjoint an unfold, i.e. the pool again.
 """
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
@@ -15,6 +19,9 @@ from .. import runtime
 from ..autograd import Function
 from ..tensor import Tensor
 from .geometry import conv_output_size, pad_spatial, pair, single
+from .index import gather, scatter_add
+from .padding import Pad
+from .spatial import Fold, Resample, resample_matrix
 
 
 def _geometry(x, kernel, stride, padding, dilation, ceil_mode, op, shape):
@@ -70,6 +77,15 @@ def _route_to_max(g, rows, cols, shape):
     return gx
 
 
+def to_argmax(g, indices, shape):
+    """dx of a max pool as recorded ops (create_graph): g (N, C, …) scatter-added at ``indices``, each max's flat
+    index into the input's spatial plane (volume), of zeros of the input's ``shape`` — linear in g, whose
+    derivative is the gather at the same (constant) indices."""
+    n, c = shape[:2]
+    zeros = Tensor(np.zeros((n, c, int(np.prod(shape[2:]))), dtype=g.data.dtype))
+    return scatter_add(zeros, 2, Tensor(indices.reshape(n, c, -1)), g.reshape(n, c, -1)).reshape(shape)
+
+
 class MaxPool2d(Function):
     """out[n, c, y, x] = max_{i,j} xp[n, c, y·s_h + i·d_h, x·s_w + j·d_w], xp the (N, C, H, W) input padded with −∞,
     out (N, C, H_out, W_out); dx: each g goes to the one position that held its window's max, every other gets 0
@@ -86,8 +102,7 @@ class MaxPool2d(Function):
         self.x_shape, self.padded_shape, self.pads = x.shape, xp.shape, pads
         out = windows.max(axis=(-2, -1))
         if return_indices:
-            top, _, left, _ = pads
-            return out, ((self.rows - top) * x.shape[3] + self.cols - left).astype(np.int64)
+            return out, self.indices()
         return out
 
     def backward(self, g, g_indices=None):
@@ -95,6 +110,14 @@ class MaxPool2d(Function):
         h, w = self.x_shape[2:]
         gxp = _route_to_max(g, self.rows, self.cols, self.padded_shape)
         return (gxp[:, :, top : top + h, left : left + w],)
+
+    def backward_graph(self, g, g_indices=None):
+        return (to_argmax(g, self.indices(), self.x_shape),)
+
+    def indices(self):
+        """Flat index into each input plane (H·W) of every max, as ``return_indices`` gives."""
+        top, _, left, _ = self.pads
+        return ((self.rows - top) * self.x_shape[3] + self.cols - left).astype(np.int64)
 
 
 def _window_counts(size, kernel, stride, pad, out, count_include_pad):
@@ -137,6 +160,15 @@ class AvgPool2d(Function):
             gxp[window_elements(i, j, self.stride, (1, 1), self.out_size)] += share
         return (gxp[:, :, top : top + h, left : left + w],)
 
+    def backward_graph(self, g):
+        """The same as recorded ops: every window's share as a column of k_h·k_w equal entries, folded (col2im)."""
+        n, c, ho, wo = g.shape
+        (kh, kw), (top, _, left, _), (h, w) = self.kernel, self.pads, self.x_shape[2:]
+        share = (g / self.divisor).reshape(n, c, 1, ho * wo).expand(n, c, kh * kw, ho * wo)
+        gxp = Fold.apply(share.reshape(n, c * kh * kw, ho * wo), output_size=self.padded_shape[2:], kernel=self.kernel,
+                         stride=self.stride, padding=(0, 0), dilation=(1, 1), blocks=(ho, wo))
+        return (gxp[:, :, top : top + h, left : left + w],)
+
 
 def adaptive_windows(size, out):
     """Start and end (exclusive) of each adaptive pooling window: ⌊o·size/out⌋ .. ⌈(o+1)·size/out⌉."""
@@ -177,6 +209,13 @@ class AdaptiveAvgPool2d(Function):
         np.add.at(gx, (slice(None), slice(None), self.rows, self.cols), share)
         return (gx,)
 
+    def backward_graph(self, g):
+        """The same as a recorded op: the pool is out = P_h · x · P_wᵀ (P the window means, ``interpolate``'s 'area'
+        matrices), so dx = P_hᵀ · g · P_w — a Resample by the transposed matrices."""
+        sizes = zip(self.inputs[0].shape[2:], g.shape[2:])
+        return (Resample.apply(g, matrices=tuple((2 + d, resample_matrix(n, m, "area", False, None, g.data.dtype.type).T)
+                                                 for d, (n, m) in enumerate(sizes))),)
+
 
 class AdaptiveMaxPool2d(Function):
     """out[n, c, y, x] = max of x[n, c, h₀(y):h₁(y), w₀(x):w₁(x)], the windows of AdaptiveAvgPool2d; dx: each g
@@ -193,11 +232,18 @@ class AdaptiveMaxPool2d(Function):
         self.x_shape = x.shape
         out = windows.max(axis=(-2, -1))
         if return_indices:
-            return out, (self.rows * x.shape[3] + self.cols).astype(np.int64)
+            return out, self.indices()
         return out
 
     def backward(self, g, g_indices=None):
         return (_route_to_max(g, self.rows, self.cols, self.x_shape),)
+
+    def backward_graph(self, g, g_indices=None):
+        return (to_argmax(g, self.indices(), self.x_shape),)
+
+    def indices(self):
+        """Flat index into each input plane (H·W) of every max, as ``return_indices`` gives."""
+        return (self.rows * self.x_shape[3] + self.cols).astype(np.int64)
 
 
 def _image_input(x, op, dims=4):
@@ -348,8 +394,7 @@ class MaxPool3d(Function):
         self.x_shape, self.padded_shape, self.pads = x.shape, xp.shape, pads
         out = windows.max(axis=(-3, -2, -1))
         if return_indices:
-            inside = tuple(self.where[d] - pads[d][0] for d in range(3))
-            return out, np.ravel_multi_index(inside, x.shape[2:]).astype(np.int64)
+            return out, self.indices()
         return out
 
     def backward(self, g, g_indices=None):
@@ -357,6 +402,14 @@ class MaxPool3d(Function):
         gxp = np.zeros(self.padded_shape, dtype=g.dtype)
         np.add.at(gxp, (n[:, :, None, None, None], c[:, :, None, None, None]) + self.where, g)
         return (_crop3d(gxp, self.pads, self.x_shape),)
+
+    def backward_graph(self, g, g_indices=None):
+        return (to_argmax(g, self.indices(), self.x_shape),)
+
+    def indices(self):
+        """Flat index into each input volume (D·H·W) of every max, as ``return_indices`` gives."""
+        inside = tuple(self.where[d] - self.pads[d][0] for d in range(3))
+        return np.ravel_multi_index(inside, self.x_shape[2:]).astype(np.int64)
 
 
 class AvgPool3d(Function):
@@ -382,6 +435,16 @@ class AvgPool3d(Function):
         for offset in np.ndindex(*self.kernel):  # element (i, j, l) of every window gets its share
             gxp[_offset_slices(offset, self.stride, (1, 1, 1), self.out_size)] += share
         return (_crop3d(gxp, self.pads, self.x_shape),)
+
+    def decomposition(self, x, *, kernel, stride, out_size, pads, padding, count_include_pad, divisor_override):
+        """The forward as recorded ops: Σ over the window offsets of a strided slice of x zero-padded, ÷ divisor."""
+        if any(map(any, pads)):
+            x = Pad.apply(x, widths=((0, 0), (0, 0)) + pads, value=0.0)
+        total = None
+        for offset in np.ndindex(*kernel):
+            part = x[_offset_slices(offset, stride, (1, 1, 1), out_size)]
+            total = part if total is None else total + part
+        return total / self.divisor
 
 
 def _triple(v, name, op):
@@ -456,6 +519,10 @@ class MaxUnpool2d(Function):
     def backward(self, g):
         n, c = g.shape[:2]
         return (np.take_along_axis(g.reshape(n, c, -1), self.flat, axis=2).reshape(self.x_shape),)
+
+    def backward_graph(self, g):
+        n, c = g.shape[:2]
+        return (gather(g.reshape(n, c, -1), 2, Tensor(self.flat)).reshape(self.x_shape),)
 
 
 def max_unpool2d(input, indices, kernel_size, stride=None, padding=0, output_size=None):  # noqa: A002

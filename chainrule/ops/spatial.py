@@ -99,6 +99,9 @@ class Resample(Function):
             g = np.moveaxis(np.tensordot(m.T, g, axes=(1, axis)), 0, axis)
         return (g,)
 
+    def backward_graph(self, g):
+        return (Resample.apply(g, matrices=tuple((axis, m.T) for axis, m in reversed(self.matrices))),)
+
 
 def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corners=None,  # noqa: A002
                 recompute_scale_factor=None, antialias=False):
@@ -231,6 +234,10 @@ class Unfold(Function):
         gxp = col2im(g, self.padded_shape, self.kernel, self.out_size, self.stride, self.dilation)
         return (gxp[:, :, ph : ph + h, pw : pw + w],)
 
+    def backward_graph(self, g):
+        return (Fold.apply(g, output_size=self.shape[2:], kernel=self.kernel, stride=self.stride, padding=self.padding,
+                           dilation=self.dilation, blocks=self.out_size),)
+
 
 class Fold(Function):
     """out = col2im(x): x (N, C·k_h·k_w, L) → (N, C, H, W), each column entry added onto the (padded) position it
@@ -248,6 +255,9 @@ class Fold(Function):
         ph, pw = self.padding
         cols, _ = im2col(pad_spatial(g, (ph, ph, pw, pw)), self.kernel, self.stride, self.dilation, 1)
         return (cols.reshape(cols.shape[0], cols.shape[2], cols.shape[3]),)
+
+    def backward_graph(self, g):
+        return (Unfold.apply(g, kernel=self.kernel, stride=self.stride, padding=self.padding, dilation=self.dilation),)
 
 
 def _window_args(kernel_size, dilation, padding, stride, op):

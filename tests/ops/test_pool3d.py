@@ -74,7 +74,8 @@ def test_max_unpool2d_parity(shape, kw, output_size):
 
 
 def test_max_unpool2d_errors():
-    pooled, idx = F.max_pool2d(cr.randn(1, 1, 6, 7), 2, return_indices=True)
+    x = cr.arange(42.0).reshape(1, 1, 6, 7)  # each window's max at its bottom right: index 40 in the last one
+    pooled, idx = F.max_pool2d(x, 2, return_indices=True)
     with pytest.raises(RuntimeError, match="indices must lie in \\[0, 36\\) for output size \\(6, 6\\)"):
         F.max_unpool2d(pooled, idx, 2)
     with pytest.raises(ValueError, match="indices must be an int64 Tensor of the input's shape"):
