@@ -140,6 +140,19 @@ def unbroadcast(grad, shape):
     return grad if grad.shape == shape else sum_to(shape, grad)
 
 
+def to_inputs(fn, *grads):
+    """``backward_graph``'s result for an op on broadcast operands: each input's gradient Tensor summed back to
+    that input's shape (``unbroadcast`` on Tensors), None where the input needs none."""
+    return tuple(g.sum_to_size(x.shape) if need and g is not None else None
+                 for x, need, g in zip(fn.inputs, fn.needs, grads))
+
+
+def constant(array, like):
+    """An array computed from values (a mask, a sign, a saved index pattern) as a constant of ``like``'s dtype
+    in a recorded backward: its derivative is 0."""
+    return np.asarray(array, dtype=like.data.dtype)
+
+
 class Function:
     """One differentiable op, in either of two styles.
 

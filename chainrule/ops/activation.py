@@ -4,10 +4,10 @@ import math
 import numpy as np
 
 from .. import runtime
-from ..autograd import Function, unbroadcast
-from ..random import rng
+from ..autograd import Function, constant, to_inputs, unbroadcast
 from ..dtypes import check_floating, get_default_dtype
-from .arithmetic import _const, _grads, where
+from ..random import rng
+from .arithmetic import where
 from .pointwise import erf_array
 from .reduce import normalize_dims
 
@@ -24,7 +24,7 @@ class ReLU(Function):
         return (g * self.mask,)
 
     def backward_graph(self, g):
-        return (g * _const(self.mask, g),)
+        return (g * constant(self.mask, g),)
 
 
 class Sigmoid(Function):
@@ -72,7 +72,7 @@ class LeakyReLU(Function):
         return (g * self.scale,)
 
     def backward_graph(self, g):
-        return (g * _const(self.scale, g),)
+        return (g * constant(self.scale, g),)
 
 
 class PReLU(Function):
@@ -90,7 +90,7 @@ class PReLU(Function):
 
     def backward_graph(self, g):
         x, a = self.inputs
-        return _grads(self, where(self.pos, g, a * g), where(self.pos, 0.0, g * x))
+        return to_inputs(self, where(self.pos, g, a * g), where(self.pos, 0.0, g * x))
 
 
 class ELU(Function):
@@ -303,7 +303,7 @@ class PiecewiseLinear(Pointwise):
     (f'' = 0 away from the kinks)."""
 
     def slope_graph(self, x, **hyperparameters):
-        return _const(self.slope, x)
+        return constant(self.slope, x)
 
 
 def _sigmoid(x):

@@ -7,7 +7,7 @@ Operands may be Tensors, Python numbers or arrays; dtypes are promoted as in PyT
 """
 import numpy as np
 
-from ..autograd import Function, unbroadcast
+from ..autograd import Function, constant, to_inputs, unbroadcast
 from ..dtypes import get_default_dtype, result_type, scalar_result_type
 from ..tensor import Tensor
 
@@ -43,18 +43,6 @@ def _shape(x):
     return x.shape if isinstance(x, np.ndarray) else ()
 
 
-def _grads(fn, *grads):
-    """``backward_graph``'s result: each input's gradient Tensor summed back to that input's shape (undoing
-    broadcasting), None where the input needs none."""
-    return tuple(g.sum_to_size(x.shape) if need and g is not None else None
-                 for x, need, g in zip(fn.inputs, fn.needs, grads))
-
-
-def _const(mask, like):
-    """A mask or other array computed from values, as a constant of ``like``'s dtype (its derivative is 0)."""
-    return np.asarray(mask, dtype=like.data.dtype)
-
-
 class Add(Function):
     """out = a + b."""
 
@@ -66,7 +54,7 @@ class Add(Function):
         return unbroadcast(g, self.shapes[0]), unbroadcast(g, self.shapes[1])
 
     def backward_graph(self, g):
-        return _grads(self, g, g)
+        return to_inputs(self, g, g)
 
 
 class Sub(Function):
@@ -81,7 +69,7 @@ class Sub(Function):
         return unbroadcast(g, self.shapes[0]), gb
 
     def backward_graph(self, g):
-        return _grads(self, g, -g)
+        return to_inputs(self, g, -g)
 
 
 class Mul(Function):
@@ -99,7 +87,7 @@ class Mul(Function):
 
     def backward_graph(self, g):
         a, b = self.inputs
-        return _grads(self, g * b, g * a)
+        return to_inputs(self, g * b, g * a)
 
 
 class Div(Function):
@@ -118,7 +106,7 @@ class Div(Function):
 
     def backward_graph(self, g):
         a, b = self.inputs
-        return _grads(self, g / b, -g * a / (b * b))
+        return to_inputs(self, g / b, -g * a / (b * b))
 
 
 class Pow(Function):
@@ -152,7 +140,7 @@ class Pow(Function):
             zero = np.asarray((a_data == 0) & (b_data >= 0))
             safe_a = where(zero, 1.0, a)  # ln 1 = 0: no NaN from ln 0 in the branch not taken (nor in its gradient)
             gb = where(zero, 0.0, g * a ** b * safe_a.log())
-        return _grads(self, ga, gb)
+        return to_inputs(self, ga, gb)
 
 
 class Neg(Function):
@@ -227,7 +215,7 @@ class Abs(Function):
         return (g * sign_array(self.a),)
 
     def backward_graph(self, g):
-        return (g * _const(sign_array(self.a), g),)
+        return (g * constant(sign_array(self.a), g),)
 
 
 class Sin(Function):
@@ -292,8 +280,8 @@ class Clamp(Function):
             keep = keep & (a <= hi)
         below = None if lo is None else (a < lo) if hi is None else (a < lo) & (lo < hi)
         above = None if hi is None else (a > hi) if lo is None else (a > hi) | (hi < lo)
-        return _grads(self, g * _const(keep, g), None if below is None else g * _const(below, g),
-                      None if above is None else g * _const(above, g))
+        return to_inputs(self, g * constant(keep, g), None if below is None else g * constant(below, g),
+                      None if above is None else g * constant(above, g))
 
 
 class Maximum(Function):
@@ -315,8 +303,8 @@ class Maximum(Function):
 
     def backward_graph(self, g):
         diff = (self.a - self.b) * self.sign
-        return _grads(self, g * _const(np.where(diff > 0, 1, np.where(diff == 0, 0.5, 0)), g),
-                      g * _const(np.where(diff < 0, 1, np.where(diff == 0, 0.5, 0)), g))
+        return to_inputs(self, g * constant(np.where(diff > 0, 1, np.where(diff == 0, 0.5, 0)), g),
+                      g * constant(np.where(diff < 0, 1, np.where(diff == 0, 0.5, 0)), g))
 
 
 class Minimum(Maximum):
@@ -340,7 +328,7 @@ class Where(Function):
         return None, ga, gb
 
     def backward_graph(self, g):
-        return _grads(self, None, where(self.cond, g, 0.0), where(self.cond, 0.0, g))
+        return to_inputs(self, None, where(self.cond, g, 0.0), where(self.cond, 0.0, g))
 
 
 def _binary(op):
@@ -492,7 +480,7 @@ class DivRounded(Function):
         return zero[0], zero[1]
 
     def backward_graph(self, g):
-        return _grads(self, *(g * 0 for _ in range(2)))
+        return to_inputs(self, *(g * 0 for _ in range(2)))
 
 
 def _divide_rounded(a, b, rounding_mode, op):
@@ -532,7 +520,7 @@ class Remainder(Function):
         return ga, gb
 
     def backward_graph(self, g):
-        return _grads(self, g, -g * _const(_floor_quotient(self.a, self.b), g))
+        return to_inputs(self, g, -g * constant(_floor_quotient(self.a, self.b), g))
 
 
 class Fmod(Function):
@@ -550,7 +538,7 @@ class Fmod(Function):
         return ga, gb
 
     def backward_graph(self, g):
-        return _grads(self, g, -g * _const(_trunc_quotient(self.a, self.b), g))
+        return to_inputs(self, g, -g * constant(_trunc_quotient(self.a, self.b), g))
 
 
 def remainder(input, other):
@@ -597,7 +585,7 @@ class Copysign(Function):
     def backward_graph(self, g):
         with np.errstate(divide="ignore", invalid="ignore"):
             ratio = np.where(self.a == 0, 0, self.out / self.a)  # ±1: the sign flip, a constant
-        return _grads(self, g * _const(ratio, g), g * 0)
+        return to_inputs(self, g * constant(ratio, g), g * 0)
 
 
 class Hypot(Function):
@@ -618,7 +606,7 @@ class Hypot(Function):
     def backward_graph(self, g):
         a, b = self.inputs
         r = hypot(a, b)
-        return _grads(self, g * a / r, g * b / r)
+        return to_inputs(self, g * a / r, g * b / r)
 
 
 class Atan2(Function):
@@ -642,7 +630,7 @@ class Atan2(Function):
         a, b = self.inputs
         origin = np.asarray((self.a == 0) & (self.b == 0))
         scale = where(origin, 0.0, g / where(origin, 1.0, a * a + b * b))
-        return _grads(self, scale * b, -scale * a)
+        return to_inputs(self, scale * b, -scale * a)
 
 
 class LogAddExp(Function):
@@ -663,7 +651,7 @@ class LogAddExp(Function):
     def backward_graph(self, g):
         a, b = self.inputs
         k = 1.0 if self.base == np.e else np.log(2.0)  # base^x = e^(k·x)
-        return _grads(self, g * ((a - b) * k).sigmoid(), g * ((b - a) * k).sigmoid())
+        return to_inputs(self, g * ((a - b) * k).sigmoid(), g * ((b - a) * k).sigmoid())
 
 
 def copysign(input, other):

@@ -8,10 +8,10 @@ row (n = the length along ``dim``): entry (i, j) is output j's share in input i'
 """
 import numpy as np
 
-from ..autograd import Function
+from ..autograd import Function, constant
 from ..dtypes import check_floating, int64, to_dtype
 from ..tensor import Tensor
-from .arithmetic import _const, where
+from .arithmetic import where
 from .index import Gather
 from .reduce import MaxMin, normalize_dims
 
@@ -60,7 +60,7 @@ class Cumprod(Function):
         a, g = self.inputs[0].movedim(self.axis, -1), g.movedim(self.axis, -1)
         n = a.shape[-1]
         rows = where(np.eye(n, dtype=bool), 1.0, a.unsqueeze(-2))  # (..., i, k)
-        products = Cumprod.apply(rows, axis=rows.ndim - 1) * _const(np.triu(np.ones((n, n))), a)
+        products = Cumprod.apply(rows, axis=rows.ndim - 1) * constant(np.triu(np.ones((n, n))), a)
         return ((products * g.unsqueeze(-2)).sum(-1).movedim(-1, self.axis),)
 
 

@@ -2,10 +2,10 @@
 (torch.nn.functional's), with the p-norm they share and torch's gradients where a norm is 0."""
 import numpy as np
 
-from ..autograd import Function, unbroadcast
+from ..autograd import Function, constant, unbroadcast
 from ..dtypes import check_floating, get_default_dtype, result_type
 from ..tensor import Tensor
-from .arithmetic import _const, sign_array, where
+from .arithmetic import sign_array, where
 from .reduce import normalize_dims
 
 
@@ -51,12 +51,12 @@ class Norm(Function):
         x_data, out_data, p = self.x, self.out, self.p
         g = g if self.keepdim else g.unsqueeze(self.axis)
         if p == 0:
-            return (g * _const(np.zeros(x.shape), g),)
+            return (g * constant(np.zeros(x.shape), g),)
         if p == 1:
-            return (g * _const(sign_array(x_data), g),)
+            return (g * constant(sign_array(x_data), g),)
         if p == np.inf:
             top = np.abs(x_data) == out_data
-            return (g * _const(sign_array(x_data) * top / np.sum(top, axis=self.axis, keepdims=True), g),)
+            return (g * constant(sign_array(x_data) * top / np.sum(top, axis=self.axis, keepdims=True), g),)
         out = Norm.apply(x, p=p, axis=self.axis, keepdim=True)
         empty = out_data == 0  # the gradient is 0 there (and at x = 0 for p ≠ 2); safe 1s keep NaN out of all orders
         safe_out = where(empty, 1.0, out)

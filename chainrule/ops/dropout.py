@@ -5,9 +5,8 @@ import math
 
 import numpy as np
 
-from ..autograd import Function
+from ..autograd import Function, constant
 from ..random import rng
-from .arithmetic import _const
 
 
 class Dropout(Function):
@@ -23,7 +22,7 @@ class Dropout(Function):
         return (g * self.scale,)
 
     def backward_graph(self, g):
-        return (g * _const(self.scale, g),)  # the mask is a constant of the graph
+        return (g * constant(self.scale, g),)  # the mask is a constant of the graph
 
 
 def check_p(p, op):
@@ -88,7 +87,7 @@ class AlphaDropout(Function):
         return (g * self.scale,)
 
     def backward_graph(self, g):
-        return (g * _const(self.scale, g),)  # the mask is a constant of the graph
+        return (g * constant(self.scale, g),)  # the mask is a constant of the graph
 
 
 def alpha_dropout(input, p=0.5, training=False, inplace=False, generator=None):  # noqa: A002

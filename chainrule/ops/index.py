@@ -12,9 +12,9 @@ NumPy advanced index behind gather, scatter and their gradients.
 """
 import numpy as np
 
-from ..autograd import Function, NoSecondDerivative, unbroadcast
+from ..autograd import Function, NoSecondDerivative, constant, unbroadcast
 from ..tensor import Tensor
-from .arithmetic import _const, where
+from .arithmetic import where
 from .reduce import normalize_dims
 from .shape import GetItem, PutItem, expand
 
@@ -180,8 +180,8 @@ class ScatterReduce(Function):
         at, a, part = self.at, self.a, self.part
         if self.reduce in ("sum", "mean"):
             if self.reduce == "mean":
-                g = g * _const(1 / self.count, g)
-            ga, gpart = g * _const(self.self_in, g), _read(g, at)
+                g = g * constant(1 / self.count, g)
+            ga, gpart = g * constant(self.self_in, g), _read(g, at)
         elif self.reduce == "prod":
             ga, gpart = self._prod_backward_graph(g)
         else:
@@ -190,7 +190,7 @@ class ScatterReduce(Function):
             count = is_self.astype(g.data.dtype)
             np.add.at(count, at, is_part)
             share = np.where(count > 0, 1 / np.maximum(count, 1), 0)
-            ga, gpart = g * _const(is_self * share, g), _read(g, at) * _const(is_part * share[at], g)
+            ga, gpart = g * constant(is_self * share, g), _read(g, at) * constant(is_part * share[at], g)
         return ga if self.needs[0] else None, _padded(gpart, self.src_shape) if self.needs[1] else None
 
     def _prod_backward_graph(self, g):
@@ -201,7 +201,7 @@ class ScatterReduce(Function):
         kwargs = self.kwargs
         zero_self = self.a == 0
         masked_a = where(zero_self, 1.0, a)
-        ga = g * ScatterReduce.apply(masked_a, src, **kwargs) / masked_a * _const(self.self_in, g)
+        ga = g * ScatterReduce.apply(masked_a, src, **kwargs) / masked_a * constant(self.self_in, g)
         zero_part = part == 0
         zeros_at = np.zeros(self.a.shape, dtype=np.int64)
         np.add.at(zeros_at, at, zero_part)
@@ -267,8 +267,8 @@ class IndexFill(Function):
         return np.where(self.filled, 0, g), gvalue
 
     def backward_graph(self, g):
-        gvalue = (g * _const(self.filled, g)).sum() if self.needs[1] else None
-        return g * _const(~self.filled, g) if self.needs[0] else None, gvalue
+        gvalue = (g * constant(self.filled, g)).sum() if self.needs[1] else None
+        return g * constant(~self.filled, g) if self.needs[0] else None, gvalue
 
 
 class IndexCopy(Function):
@@ -332,8 +332,8 @@ class MaskedFill(Function):
         return ga, gvalue
 
     def backward_graph(self, g):
-        ga = (g * _const(~self.mask, g)).sum_to_size(self.a_shape) if self.needs[0] else None
-        gvalue = (g * _const(self.mask, g)).sum() if self.needs[1] else None
+        ga = (g * constant(~self.mask, g)).sum_to_size(self.a_shape) if self.needs[0] else None
+        gvalue = (g * constant(self.mask, g)).sum() if self.needs[1] else None
         return ga, gvalue
 
 
@@ -361,7 +361,7 @@ class MaskedScatter(Function):
         return ga, gsource
 
     def backward_graph(self, g):
-        ga = (g * _const(~self.mask, g)).sum_to_size(self.a_shape) if self.needs[0] else None
+        ga = (g * constant(~self.mask, g)).sum_to_size(self.a_shape) if self.needs[0] else None
         gsource = None
         if self.needs[1]:
             picked = GetItem.apply(g, index=self.mask, advanced=False)

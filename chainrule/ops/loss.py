@@ -8,11 +8,11 @@ targets' classes when class weights are given.
 import numpy as np
 
 from .. import runtime
-from ..autograd import Function, unbroadcast
+from ..autograd import Function, to_inputs, unbroadcast
 from ..dtypes import check_floating
 from ..tensor import Tensor
 from .activation import logsigmoid
-from .arithmetic import _grads, minimum, sign_array, where
+from .arithmetic import minimum, sign_array, where
 from .distance import pairwise_distance
 
 REDUCTIONS = ("none", "mean", "sum")
@@ -160,7 +160,7 @@ class PointwiseLoss(Function):
         full = np.broadcast_shapes(x.shape, y.shape)
         grads = [None if not need else _broadcast(d * scale, full)
                  for d, need in zip(self.derivatives(x, y, **hyperparameters), self.needs)]
-        return _grads(self, *grads, None)
+        return to_inputs(self, *grads, None)
 
 
 def _broadcast(t, shape):

@@ -15,9 +15,8 @@ import math
 import numpy as np
 
 from .. import runtime
-from ..autograd import Function, no_grad, unbroadcast
+from ..autograd import Function, no_grad, to_inputs, unbroadcast
 from ..tensor import Tensor
-from .arithmetic import _grads
 
 
 class Normalize(Function):
@@ -96,7 +95,7 @@ class ChannelAffine(Function):
 
     def backward_graph(self, g):
         x, scale, _ = self.inputs
-        return _grads(self, g * scale if self.needs[0] else None, g * x if self.needs[1] else None, g)
+        return to_inputs(self, g * scale if self.needs[0] else None, g * x if self.needs[1] else None, g)
 
 
 def _normalize(x, weight, bias, axes, eps):

@@ -13,10 +13,10 @@ import math
 
 import numpy as np
 
-from ..autograd import Function, unbroadcast
+from ..autograd import Function, constant, to_inputs, unbroadcast
 from ..dtypes import get_default_dtype
 from ..tensor import Tensor
-from .arithmetic import _const, _grads, _operand, _shape, mul, neg, promote, sign_array, where
+from .arithmetic import _operand, _shape, mul, neg, promote, sign_array, where
 
 
 def _tensor(x, op):
@@ -543,7 +543,7 @@ class Xlogy(Function):
     def backward_graph(self, g):
         x, y = self.inputs
         gx = where((self.x == 0) & (self.y <= 0), 0.0, Xlogy.apply(g, y)) if self.needs[0] else None
-        return _grads(self, gx, g * x / y if self.needs[1] else None)
+        return to_inputs(self, gx, g * x / y if self.needs[1] else None)
 
 
 class NanToNum(Function):
@@ -558,7 +558,7 @@ class NanToNum(Function):
         return (np.where(self.finite, g, 0).astype(g.dtype, copy=False),)
 
     def backward_graph(self, g):
-        return (g * _const(self.finite, g),)
+        return (g * constant(self.finite, g),)
 
 
 def _math(cls, name):

@@ -12,11 +12,11 @@ from collections import namedtuple
 
 import numpy as np
 
-from ..autograd import Function
+from ..autograd import Function, constant
 from ..dtypes import check_floating, get_default_dtype, int64, to_dtype, uint8
 from ..tensor import Tensor
 from . import linalg
-from .arithmetic import _const, maximum, minimum, where
+from .arithmetic import maximum, minimum, where
 
 MaxMin = namedtuple("MaxMin", ["values", "indices"])  # what max/min over one dim return, as torch
 MinMax = namedtuple("MinMax", ["min", "max"])  # what aminmax returns, as torch.return_types.aminmax
@@ -124,7 +124,7 @@ class ExtremumEven(Function):
         return (np.where(mask, g / count, 0).astype(self.a.dtype, copy=False),)
 
     def backward_graph(self, g):
-        return (unreduce(g, self.a.shape, self.axes) * _const(_share(self.a == self.out, self.axes), g),)
+        return (unreduce(g, self.a.shape, self.axes) * constant(_share(self.a == self.out, self.axes), g),)
 
 
 class ExtremumAlongDim(Function):
@@ -269,7 +269,7 @@ class NanMean(Function):
             return (np.where(self.kept, g / self.count, 0),)
 
     def backward_graph(self, g):
-        return (unreduce(g, self.kept.shape, self.axes) * _const(_share(self.kept, self.axes), g),)
+        return (unreduce(g, self.kept.shape, self.axes) * constant(_share(self.kept, self.axes), g),)
 
 
 class VectorNorm(Function):
@@ -314,16 +314,16 @@ class VectorNorm(Function):
         g = unreduce(g, a.shape, self.axes)
         if p == 0:  # a count: flat, as torch (whose gradient there has no graph either)
             return (Tensor(np.zeros(a.shape, dtype=g.data.dtype)),)
-        sign = _const(np.sign(self.a), g)
+        sign = constant(np.sign(self.a), g)
         if math.isinf(p):
             reached = (np.abs(self.a) == self.out) | np.isnan(self.a)
-            return (g * sign * _const(_share(reached, self.axes), g),)
+            return (g * sign * constant(_share(reached, self.axes), g),)
         if p == 1:
             return (g * sign,)
         norm = VectorNorm.apply(a, ord=p, axes=self.axes, keepdim=True)
         if p < 1:
             nonzero = self.a != 0
-            return (sign * (where(nonzero, a, 1.0).abs() ** (p - 1) * _const(nonzero, g)) * g * norm ** (1 - p),)
+            return (sign * (where(nonzero, a, 1.0).abs() ** (p - 1) * constant(nonzero, g)) * g * norm ** (1 - p),)
         zero = self.out == 0
         out = where(zero, 1.0, norm)
         if p == 2:

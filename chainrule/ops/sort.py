@@ -10,11 +10,10 @@ Where torch leaves the choice among tied values unspecified (kthvalue, median al
 """
 import numpy as np
 
-from ..autograd import Function, unbroadcast
+from ..autograd import Function, constant, unbroadcast
 from ..dtypes import int64
 from ..tensor import Tensor
 from . import arithmetic
-from .arithmetic import _const
 from .index import positions
 from .reduce import MaxMin, normalize_dims
 from .shape import PutItem
@@ -61,7 +60,7 @@ class MedianAll(Function):
 
     def backward_graph(self, g):
         mask = self._mask()
-        return (g * _const(mask / mask.sum(), g),)
+        return (g * constant(mask / mask.sum(), g),)
 
     def _mask(self):
         """The entries that share the gradient: those equal to the median (the NaNs, if it is NaN)."""
