@@ -13,9 +13,10 @@ from ..io import to_json
 
 MODULES = (
     "vanishing_gradients", "exploding_gradients", "initialization", "normalization", "activations",
-    "regularization", "optimizers", "learning_rate_and_scaling", "normal_equation_vs_gd", "pooling_backward",
-    "architectures", "residual_depth", "conv_arithmetic", "translation_invariance", "overlapping_pooling",
-    "per_sample_normalization", "whitening", "norm_in_rnn",
+    "regularization", "optimizers", "learning_rate_and_scaling", "normal_equation_vs_gd", "newton_vs_gd",
+    "pooling_backward", "architectures", "residual_depth", "conv_arithmetic", "translation_invariance",
+    "overlapping_pooling", "per_sample_normalization", "whitening", "norm_in_rnn", "higher_derivatives",
+    "gd_variants", "dead_relus", "lstm_vs_rnn", "fine_tuning", "min_max_scaling",
 )
 
 
