@@ -135,7 +135,8 @@ class Pow(Function):
         a_data, b_data = (x.data if isinstance(x, Tensor) else x for x in (a, b))
         ga = gb = None
         if self.needs[0]:
-            ga = where(np.asarray(b_data == 0), 0.0, g * b * a ** (b - 1))
+            zero_b = np.asarray(b_data == 0)  # there a ** (b − 1) may be 0 ** −1: use b = 1 in the branch not taken
+            ga = where(zero_b, 0.0, g * b * a ** (where(zero_b, 1.0, b) - 1))
         if self.needs[1]:
             zero = np.asarray((a_data == 0) & (b_data >= 0))
             safe_a = where(zero, 1.0, a)  # ln 1 = 0: no NaN from ln 0 in the branch not taken (nor in its gradient)
