@@ -5,6 +5,8 @@ float_power, lerp, addcmul, addcdiv; the bitwise and logical ops (outside the gr
 Binary ops broadcast like NumPy; their backward undoes the broadcast with ``unbroadcast``.
 Operands may be Tensors, Python numbers or arrays; dtypes are promoted as in PyTorch.
 """
+import math
+
 import numpy as np
 
 from ..autograd import Function, constant, to_inputs, unbroadcast
@@ -136,11 +138,13 @@ class Pow(Function):
         ga = gb = None
         if self.needs[0]:
             zero_b = np.asarray(b_data == 0)  # there a ** (b − 1) may be 0 ** −1: use b = 1 in the branch not taken
-            ga = where(zero_b, 0.0, g * b * a ** (where(zero_b, 1.0, b) - 1))
+            safe_b = where(zero_b, 1.0, b) if isinstance(b, Tensor) else 1.0 if b == 0 else b
+            ga = where(zero_b, 0.0, g * b * a ** (safe_b - 1))
         if self.needs[1]:
             zero = np.asarray((a_data == 0) & (b_data >= 0))
-            safe_a = where(zero, 1.0, a)  # ln 1 = 0: no NaN from ln 0 in the branch not taken (nor in its gradient)
-            gb = where(zero, 0.0, g * a ** b * safe_a.log())
+            # ln 1 = 0: no NaN from ln 0 in the branch not taken (nor in its gradient)
+            log_a = where(zero, 1.0, a).log() if isinstance(a, Tensor) else math.log(a if a != 0 else 1.0)
+            gb = where(zero, 0.0, g * a ** b * log_a)
         return to_inputs(self, ga, gb)
 
 

@@ -85,3 +85,10 @@ def test_reductions_sum_mean():
     for f in (lambda t: (t ** 3).sum(), lambda t: (t ** 3).sum(dim=1), lambda t: (t ** 3).mean((0, 2), keepdim=True),
               lambda t: t.sum(-1).exp()):
         assert_higher_order(f, f, x, order=3)
+
+
+def test_pow_with_a_number_keeps_float64():
+    """A Python number as base or exponent: the recorded backward stays in float64 (no float32 constant)."""
+    x = draw((5,), 12)
+    assert_higher_order(lambda t: 2.5 ** t, lambda t: 2.5 ** t, x, order=3, rtol=1e-12)
+    assert_higher_order(lambda t: t ** (1 / 3), lambda t: t ** (1 / 3), np.abs(x) + 0.5, order=3, rtol=1e-12)
