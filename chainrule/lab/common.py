@@ -68,11 +68,15 @@ def train_steps(model, optimizer, loader, steps=None, epochs=None, after_backwar
     return losses, None
 
 
-def fit_softmax_regression(xt, yt, lr, steps, seed, momentum=0.0):
+def fit_softmax_regression(xt, yt, lr, steps, seed, momentum=0.0, zero_init=False):
     """Softmax regression (one ``nn.Linear``) fitted by full-batch gradient descent on tensors xt, yt (SGD with
-    ``momentum``) for ``steps`` steps: (model, [training loss per step]), stopping at a non-finite loss."""
+    ``momentum``) for ``steps`` steps: (model, [training loss per step]), stopping at a non-finite loss.
+    ``zero_init``: start from zero weights and biases (then ``seed`` plays no part)."""
     manual_seed(seed)
     model = nn.Linear(xt.shape[1], 10)
+    if zero_init:
+        nn.init.zeros_(model.weight)
+        nn.init.zeros_(model.bias)
     optimizer = SGD(model.parameters(), lr=lr, momentum=momentum)
     curve = []
     with np.errstate(all="ignore"):  # a learning rate too large overflows: that is measured, not an error

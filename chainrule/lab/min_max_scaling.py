@@ -24,12 +24,11 @@ import os
 
 import numpy as np
 
-from .. import nn, no_grad, tensor
+from .. import no_grad, tensor
 from ..data.preprocessing import MinMaxScaler, StandardScaler
-from ..nn import init
-from ..optim import SGD
 from ..runtime import num_threads
 from .base import Result
+from .common import fit_softmax_regression
 from .whitening import split
 
 NAME = "min-max-scaling"
@@ -55,27 +54,6 @@ def second_moment_eigenvalues(x):
     """Eigenvalues of ÃᵀÃ/n, Ã = [1 | x] (the intercept column in), ascending."""
     a = np.column_stack([np.ones(len(x)), x.astype(np.float64)])
     return np.linalg.eigvalsh(a.T @ a / len(a))
-
-
-def descend(x, y, lr, steps):
-    """Full-batch gradient descent (SGD, no momentum) on a zero-initialized Linear(64, 10) with cross-entropy:
-    (the training loss before each step, the model); stops at a loss that is not finite."""
-    model = nn.Linear(x.shape[1], CLASSES)
-    init.zeros_(model.weight)
-    init.zeros_(model.bias)
-    optimizer = SGD(model.parameters(), lr=lr)
-    xs, ys = tensor(x), tensor(y)
-    curve = []
-    with np.errstate(all="ignore"):  # a rate too large overflows: that is measured, not an error
-        for _ in range(steps):
-            loss = nn.functional.cross_entropy(model(xs), ys)
-            curve.append(float(loss.data))
-            if not math.isfinite(curve[-1]):
-                break
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-    return curve, model
 
 
 def stable(curve):
@@ -138,7 +116,7 @@ def run(quick=False, seed=0, out="."):
             bound = float(2 * CLASSES / eig[-1])
             runs = {}
             for f in factors:
-                curve, model = descend(a, y, bound * f, steps)
+                model, curve = fit_softmax_regression(tensor(a), tensor(y), bound * f, steps, seed=0, zero_init=True)
                 runs[f] = {"curve": curve, "stable": stable(curve),
                            "steps_to_target": next((i for i, v in enumerate(curve) if v < target), None),
                            "test_accuracy": accuracy(model, b, y_test)}
