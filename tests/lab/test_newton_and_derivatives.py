@@ -15,6 +15,7 @@ import chainrule as cr
 from chainrule.lab import get, higher_derivatives, newton_vs_gd
 from chainrule.lab.base import MODULES, Result, experiments
 from chainrule.lab.report import write_pages
+from tests.lab import run_quick
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 EXPERIMENTS = (newton_vs_gd, higher_derivatives)
@@ -22,15 +23,10 @@ EXPERIMENTS = (newton_vs_gd, higher_derivatives)
 
 @pytest.fixture(scope="module")
 def results(tmp_path_factory):
-    out = {}
-    with threadpool_limits(1):
-        for module in EXPERIMENTS:
-            folder = tmp_path_factory.mktemp(module.NAME)
-            result = module.run(quick=True, seed=0, out=str(folder))
-            result.quick = True
-            result.save(str(folder))  # the numbers are JSON-serializable
-            write_pages(result, str(folder))
-            out[module.NAME] = (result, folder)
+    out = run_quick(EXPERIMENTS, tmp_path_factory)
+    for result, folder in out.values():
+        result.save(str(folder))  # the numbers are JSON-serializable
+        write_pages(result, str(folder))
     return out
 
 

@@ -7,25 +7,18 @@ import math
 
 import numpy as np
 import pytest
-from threadpoolctl import threadpool_limits
 
 from chainrule.lab import dead_relus, fine_tuning, gd_variants, lstm_vs_rnn, min_max_scaling
 from chainrule.lab.base import MODULES, Result, get
 from chainrule.lab.report import write_pages
+from tests.lab import run_quick
 
 EXPERIMENTS = (gd_variants, dead_relus, lstm_vs_rnn, fine_tuning, min_max_scaling)
 
 
 @pytest.fixture(scope="module")
 def results(tmp_path_factory):
-    out = {}
-    with threadpool_limits(1):
-        for module in EXPERIMENTS:
-            folder = tmp_path_factory.mktemp(module.NAME)
-            result = module.run(quick=True, seed=0, out=str(folder))
-            result.quick = True
-            out[module.NAME] = (result, folder)
-    return out
+    return run_quick(EXPERIMENTS, tmp_path_factory)
 
 
 @pytest.mark.parametrize("module", EXPERIMENTS, ids=lambda m: m.NAME)

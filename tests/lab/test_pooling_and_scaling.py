@@ -4,25 +4,18 @@ Asserted: the verdict follows the numbers measured (including "did not hold"), t
 report pages show the numbers as tables."""
 import numpy as np
 import pytest
-from threadpoolctl import threadpool_limits
 
 from chainrule.lab import overlapping_pooling, per_sample_normalization, pooling_backward, translation_invariance
 from chainrule.lab.base import MODULES, Result
 from chainrule.lab.report import numbers_tables, write_pages
+from tests.lab import run_quick
 
 EXPERIMENTS = (pooling_backward, translation_invariance, overlapping_pooling, per_sample_normalization)
 
 
 @pytest.fixture(scope="module")
 def results(tmp_path_factory):
-    out = {}
-    with threadpool_limits(1):
-        for module in EXPERIMENTS:
-            folder = tmp_path_factory.mktemp(module.NAME)
-            result = module.run(quick=True, seed=0, out=str(folder))
-            result.quick = True
-            out[module.NAME] = (result, folder)
-    return out
+    return run_quick(EXPERIMENTS, tmp_path_factory)
 
 
 @pytest.mark.parametrize("module", EXPERIMENTS, ids=lambda m: m.NAME)

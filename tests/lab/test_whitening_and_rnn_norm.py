@@ -3,26 +3,19 @@ folder. Asserted: the verdict follows the numbers measured, the figures are writ
 numbers, and the parts that hold by construction (whitened covariance ≈ I, LayerNorm's mismatch 0) do."""
 import numpy as np
 import pytest
-from threadpoolctl import threadpool_limits
 
 from chainrule import manual_seed, randn
 from chainrule.lab import norm_in_rnn, whitening
 from chainrule.lab.base import MODULES, Result, get
 from chainrule.lab.report import write_pages
+from tests.lab import run_quick
 
 EXPERIMENTS = (whitening, norm_in_rnn)
 
 
 @pytest.fixture(scope="module")
 def results(tmp_path_factory):
-    out = {}
-    with threadpool_limits(1):
-        for module in EXPERIMENTS:
-            folder = tmp_path_factory.mktemp(module.NAME)
-            result = module.run(quick=True, seed=0, out=str(folder))
-            result.quick = True
-            out[module.NAME] = (result, folder)
-    return out
+    return run_quick(EXPERIMENTS, tmp_path_factory)
 
 
 @pytest.mark.parametrize("module", EXPERIMENTS, ids=lambda m: m.NAME)
