@@ -4,8 +4,13 @@ When every layer multiplies the signal by more than one — weights drawn too la
 activations and the backward gradients grow exponentially with depth; a learning rate that would be
 fine for a well-scaled net then takes a step so large that the next loss overflows and training ends
 in NaN. The notes' remedies: gradient clipping (by a threshold on the norm), a smaller learning rate,
-and a proper (He/Xavier) initialization. A 12-layer ReLU MLP on the 8×8 digits with weights 1.5×
-He's scale diverges; each remedy alone, applied to that same run, lets it train.
+a proper (He/Xavier) initialization and weight regularization (an L2 penalty, i.e. weight decay, that
+keeps the weights small). A 12-layer ReLU MLP on the 8×8 digits with weights 1.5× He's scale
+diverges; each remedy alone is applied to that same run. Besides the loss and the global gradient
+norm, every step records the weights' norm and the first layer's gradient norm, which show how fast
+each remedy acts: clipping bounds the step at once, weight decay only shrinks the weights by the
+factor (1 − ηλ) per step. A sweep over λ tells whether any strength of weight decay prevents the
+divergence.
 """
 import math
 import os
@@ -16,7 +21,7 @@ from .. import manual_seed, nn
 from ..data import ArrayDataset, DataLoader
 from ..data.catalog import get_dataset
 from ..nn import init
-from ..nn.utils import clip_grad_norm_
+from ..nn.utils import clip_grad_norm_, param_groups
 from ..optim import SGD
 from .base import Result
 from .common import train_steps
@@ -24,17 +29,22 @@ from .common import train_steps
 NAME = "exploding-gradients"
 NOTE = "000–004"
 CLAIM = ("too large an initialization or learning rate makes gradients explode and the loss diverge to NaN; "
-         "gradient clipping, a smaller learning rate and a proper initialization each prevent it")
+         "gradient clipping, a smaller learning rate, a proper initialization and weight regularization (L2 "
+         "weight decay) each prevent it")
 
 DEPTH, WIDTH, BATCH = 12, 64, 64
 GAIN, LR, SMALL_LR, CLIP = 1.5, 0.01, 0.001, 1.0
+DECAYS = (5e-4, 0.1)  # a usual weight decay, and one 200× stronger: the weights shrink by 1 − ηλ = 0.999 a step
+DECAY_SWEEP = (5e-4, 1e-3, 1e-2, 1e-1, 1.0, 10.0)
 BASELINE = "too-large init (1.5× He)"
-VARIANTS = {  # name: (init gain over He's std, learning rate, clip threshold on the global gradient norm)
-    BASELINE: (GAIN, LR, None),
-    f"+ clipping (‖g‖ ≤ {CLIP:g})": (GAIN, LR, CLIP),
-    f"+ smaller lr ({SMALL_LR:g})": (GAIN, SMALL_LR, None),
-    "+ proper init (He)": (1.0, LR, None),
+VARIANTS = {  # name: (init gain over He's std, learning rate, clip threshold on the global gradient norm, L2 λ)
+    BASELINE: (GAIN, LR, None, 0.0),
+    f"+ clipping (‖g‖ ≤ {CLIP:g})": (GAIN, LR, CLIP, 0.0),
+    f"+ smaller lr ({SMALL_LR:g})": (GAIN, SMALL_LR, None, 0.0),
+    "+ proper init (He)": (1.0, LR, None, 0.0),
+    **{f"+ weight decay (λ = {wd:g})": (GAIN, LR, None, wd) for wd in DECAYS},
 }
+DECAY_RUNS = {wd: f"+ weight decay (λ = {wd:g})" for wd in DECAYS}
 
 
 def build(gain, in_features=64, classes=10, depth=DEPTH, width=WIDTH):
@@ -65,61 +75,92 @@ def _grad_norm(model):
                                  for p in model.parameters() if p.grad is not None)))
 
 
-def _train(gain, lr, clip, train, steps, seed):
-    """Train until ``steps`` or the first non-finite loss; per step the loss and the gradient norm before clipping."""
+def _weight_norm(model):
+    """The global L2 norm of all parameters, in float64."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        return float(np.sqrt(sum(np.sum(np.square(p.data, dtype=np.float64)) for p in model.parameters())))
+
+
+def _train(gain, lr, clip, weight_decay, train, steps, seed):
+    """Train until ``steps`` or the first non-finite loss; per step the loss, the gradient norm before clipping,
+    the first layer's weight-gradient norm and the norm of all parameters the step started from. ``weight_decay``
+    λ is SGD's (g ← g + λw, the gradient of the L2 penalty (λ/2)·Σw²), on the weights only [note 003: L2 leaves b
+    alone]."""
     manual_seed(seed)
     model = build(gain)
-    optimizer = SGD(model.parameters(), lr=lr, momentum=0.9)
+    optimizer = SGD(param_groups(model, weight_decay), lr=lr, momentum=0.9)
     loader = DataLoader(train, batch_size=BATCH, shuffle=True, drop_last=True, seed=seed)
-    norms = []
+    norms, first_layer, weight_norms = [], [], []
+    first = model[0].weight
 
     def measure_and_clip():
         norms.append(_grad_norm(model))
+        with np.errstate(over="ignore", invalid="ignore"):
+            first_layer.append(float(np.sqrt(np.sum(np.square(first.grad.data, dtype=np.float64)))))
+        weight_norms.append(_weight_norm(model))
         if clip is not None:
             clip_grad_norm_(model.parameters(), clip)
 
     losses, not_finite = train_steps(model, optimizer, loader, steps, after_backward=measure_and_clip)
     diverged = len(losses) if not_finite is not None else None
-    weight_norm = float(np.sqrt(sum(np.sum(np.square(p.data, dtype=np.float64)) for p in model.parameters())))
+    weight_norm = _weight_norm(model)
     late = max(10, steps // 10)
-    return {"losses": losses, "grad_norms": norms, "diverged_at": diverged, "first_loss": losses[0],
+    return {"losses": losses, "grad_norms": norms, "first_layer_grad_norms": first_layer,
+            "weight_norms": weight_norms + [weight_norm], "diverged_at": diverged, "first_loss": losses[0],
             "final_loss": None if diverged is not None else float(np.mean(losses[-late:])),
-            "max_grad_norm": float(max(norms)) if norms else None, "weight_norm": weight_norm}
+            "max_grad_norm": float(max(norms)) if norms else None, "weight_norm": weight_norm,
+            "max_weight_norm": float(max(weight_norms + [weight_norm])),
+            "max_first_layer_grad_norm": float(max(first_layer)) if first_layer else None}
 
 
 def _plot(runs, steps, path):
+    from matplotlib.ticker import NullLocator
+
     from .plotting import figure, save
 
-    fig, (ax1, ax2) = figure(1, 2, figsize=(12, 4.4))
+    fig, ((ax1, ax2), (ax3, ax4)) = figure(2, 2, figsize=(12, 8.4))
+    lines = []
     for name, run in runs.items():
-        line, = ax1.plot(run["losses"], label=name, linewidth=1)
-        ax2.plot(run["grad_norms"], label=name, linewidth=1, color=line.get_color())
+        label = name if run["diverged_at"] is None else f"{name}: not finite at step {run['diverged_at']}"
+        line, = ax1.plot(run["losses"], label=label, linewidth=1)
+        colour = line.get_color()
+        lines.append(line)
+        ax2.plot(run["grad_norms"], linewidth=1, color=colour)
+        ax3.plot(run["weight_norms"], linewidth=1, color=colour)
+        ax4.plot(run["first_layer_grad_norms"], linewidth=1, color=colour)
         if run["diverged_at"] is not None:
-            ax1.plot(len(run["losses"]) - 1, run["losses"][-1], "x", color=line.get_color(), markersize=10)
-            ax1.annotate(f"loss not finite at step {run['diverged_at']}", (len(run["losses"]) - 1, run["losses"][-1]),
-                         textcoords="offset points", xytext=(8, -4), fontsize=8, color=line.get_color())
-    ax1.axhline(math.log(10), color="gray", linewidth=0.8, linestyle=":", label="chance (ln 10)")
-    ax1.set(yscale="log", xlabel="step", ylabel="training loss", title="loss per step (× = last finite loss)",
-            xlim=(-2, steps))
-    ax2.axhline(CLIP, color="gray", linewidth=0.8, linestyle="--", label=f"clip threshold {CLIP:g}")
-    ax2.set(yscale="log", xlabel="step", ylabel="‖g‖ before clipping", title="global gradient norm per step",
-            xlim=(-2, steps))
-    ax1.legend(fontsize="small")
-    ax2.legend(fontsize="small")
-    for ax in (ax1, ax2):
+            ax1.plot(len(run["losses"]) - 1, run["losses"][-1], "x", color=colour, markersize=10)
+    chance = ax1.axhline(math.log(10), color="gray", linewidth=0.8, linestyle=":", label="chance (ln 10)")
+    threshold = ax2.axhline(CLIP, color="gray", linewidth=0.8, linestyle="--", label=f"clip threshold {CLIP:g}")
+    ax1.set(ylabel="training loss", title="loss per step (× = last finite loss)")
+    ax2.set(ylabel="‖g‖ before clipping", title="global gradient norm per step")
+    ax3.set(ylabel="‖w‖ (all parameters)", title="weight norm at the start of each step")
+    ax4.set(ylabel="‖∂L/∂W₁‖ before clipping", title="first layer's gradient norm per step")
+    for ax in (ax1, ax2, ax3, ax4):  # the runs diverge within tens of steps: a symlog step axis shows them
+        ax.set(yscale="log", xlabel="step (linear to 10, logarithmic beyond)", xlim=(0, steps))
+        ax.set_xscale("symlog", linthresh=10, linscale=0.5)
+        ticks = [t for t in (0, 5, 10, 20, 50, 100, 200, 500, 1000) if t <= steps]
+        ax.set_xticks(ticks, [str(t) for t in ticks])
+        ax.xaxis.set_minor_locator(NullLocator())
         ax.grid(alpha=0.3)
+    ax1.legend(handles=[chance], fontsize="small", loc="upper right")
+    ax2.legend(handles=[threshold], fontsize="small", loc="upper right")
+    fig.legend(handles=lines, loc="outside lower center", ncol=2, fontsize="small")
     save(fig, path)
 
 
 def run(quick=False, seed=0, out="."):
     steps = 150 if quick else 600
     train = _digits(seed)
-    runs = {name: _train(gain, lr, clip, train, steps, seed) for name, (gain, lr, clip) in VARIANTS.items()}
+    runs = {name: _train(gain, lr, clip, wd, train, steps, seed) for name, (gain, lr, clip, wd) in VARIANTS.items()}
+    sweep = {wd: runs[DECAY_RUNS[wd]] if wd in DECAY_RUNS else _train(GAIN, LR, None, wd, train, steps, seed)
+             for wd in DECAY_SWEEP}
     base = runs[BASELINE]
     fixes = {name: run for name, run in runs.items() if name != BASELINE}
     # a remedy works when every loss stays finite and training gets below chance level
     works = {name: r["diverged_at"] is None and r["final_loss"] < math.log(10) for name, r in fixes.items()}
     held = base["diverged_at"] is not None and all(works.values())
+    sweep_works = [wd for wd, r in sweep.items() if r["diverged_at"] is None and r["final_loss"] < math.log(10)]
     _plot(runs, steps, os.path.join(out, "exploding_gradients.png"))
 
     def outcome(r):
@@ -136,21 +177,38 @@ def run(quick=False, seed=0, out="."):
                 f"up to {base['max_grad_norm']:.3g})")
     tail = "; ".join(f"{name}: {outcome(r)}" for name, r in fixes.items())
     verdict = f"{head}; with one remedy each — {tail} (chance level ln 10 = 2.30)"
+    clipped = runs[f"+ clipping (‖g‖ ≤ {CLIP:g})"]
+    verdict += (". Largest weight norm / first-layer ‖∂L/∂W₁‖: baseline "
+                + f"{base['max_weight_norm']:.3g} / {base['max_first_layer_grad_norm']:.3g}, "
+                + ", ".join(f"weight decay λ = {wd:g} {runs[name]['max_weight_norm']:.3g} / "
+                            f"{runs[name]['max_first_layer_grad_norm']:.3g}" for wd, name in DECAY_RUNS.items())
+                + f", clipping {clipped['max_weight_norm']:.3g} / {clipped['max_first_layer_grad_norm']:.3g} (the step "
+                + "bounded from the first one); weight decay alone with λ = "
+                + ", ".join(f"{wd:g}: {outcome(r)}" for wd, r in sweep.items())
+                + (f" — only λ = {', '.join(f'{wd:g}' for wd in sweep_works)} trained below chance" if sweep_works
+                   else " — no strength both kept the loss finite and trained below chance"))
     if not held and base["diverged_at"] is not None:
         verdict += f"; not enough: {', '.join(n for n, ok in works.items() if not ok)}"
 
-    rows = [[name, gain, lr, "none" if clip is None else clip, runs[name]["first_loss"], runs[name]["max_grad_norm"],
+    rows = [[name, gain, lr, "none" if clip is None else clip, wd, runs[name]["first_loss"],
+             runs[name]["max_grad_norm"], runs[name]["max_first_layer_grad_norm"], runs[name]["max_weight_norm"],
              "—" if runs[name]["diverged_at"] is None else runs[name]["diverged_at"],
              "—" if runs[name]["final_loss"] is None else runs[name]["final_loss"]]
-            for name, (gain, lr, clip) in VARIANTS.items()]
+            for name, (gain, lr, clip, wd) in VARIANTS.items()]
+    sweep_rows = [[wd, LR * wd, r["max_weight_norm"], r["max_first_layer_grad_norm"],
+                   "—" if r["diverged_at"] is None else r["diverged_at"],
+                   "—" if r["final_loss"] is None else r["final_loss"]] for wd, r in sweep.items()]
     return Result(
         name=NAME, note=NOTE, claim=CLAIM,
         setup=(f"a {DEPTH}-layer ReLU MLP (64 → {WIDTH} ×{DEPTH - 1} → 10) on the standardized 8×8 digits "
                f"({len(train)} training images), batch {BATCH}, SGD momentum 0.9, {steps} steps, seed {seed}. "
                f"Baseline: weights N(0, ({GAIN}·√(2/fan_in))²) — {GAIN}× He's scale, so each layer amplifies the "
                f"signal about {GAIN}× — and lr {LR}. Each remedy changes one thing: clipping the global gradient norm "
-               f"to {CLIP:g}, lr {SMALL_LR:g}, or He's init (gain 1). Diverged = the loss became inf or NaN; final "
-               "loss = mean over the last tenth of the steps"),
+               f"to {CLIP:g}, lr {SMALL_LR:g}, He's init (gain 1), or L2 weight decay λ (SGD's weight_decay, the "
+               f"gradient of (λ/2)·Σw², on the weights and not the biases — chainrule.nn.utils.param_groups) at "
+               f"λ = {' and '.join(f'{wd:g}' for wd in DECAYS)}, swept over {', '.join(f'{wd:g}' for wd in DECAY_SWEEP)}. "
+               "Diverged = the loss became inf or NaN; final loss = mean over the last tenth of the steps; weight norm "
+               "= L2 norm of all parameters; ‖∂L/∂W₁‖ = the first layer's weight gradient before clipping"),
         numbers={
             "diverged_at_step": {n: r["diverged_at"] for n, r in runs.items()},
             "final_loss": {n: r["final_loss"] for n, r in runs.items()},
@@ -158,6 +216,13 @@ def run(quick=False, seed=0, out="."):
             "grad_norm_at_step_0": {n: r["grad_norms"][0] for n, r in runs.items()},
             "max_grad_norm": {n: r["max_grad_norm"] for n, r in runs.items()},
             "final_weight_norm": {n: r["weight_norm"] for n, r in runs.items()},
+            "max_weight_norm": {n: r["max_weight_norm"] for n, r in runs.items()},
+            "max_first_layer_grad_norm": {n: r["max_first_layer_grad_norm"] for n, r in runs.items()},
+            "weight_decay_sweep": [{"weight_decay": wd, "diverged_at_step": r["diverged_at"],
+                                    "final_loss": r["final_loss"], "max_weight_norm": r["max_weight_norm"],
+                                    "max_first_layer_grad_norm": r["max_first_layer_grad_norm"]}
+                                   for wd, r in sweep.items()],
+            "remedy_works": works,
             "steps": steps,
         },
         held=bool(held),
@@ -165,7 +230,11 @@ def run(quick=False, seed=0, out="."):
         verdict=verdict,
         figures=["exploding_gradients.png"],
         tables=[{"title": "one remedy at a time",
-                 "columns": ["run", "init gain", "lr", "clip", "first loss", "max ‖g‖", "diverged at step",
+                 "columns": ["run", "init gain", "lr", "clip", "weight decay λ", "first loss", "max ‖g‖",
+                             "max ‖∂L/∂W₁‖", "max ‖w‖", "diverged at step", "final loss"],
+                 "rows": rows},
+                {"title": f"weight decay alone, λ swept (init {GAIN}× He, lr {LR})",
+                 "columns": ["λ", "ηλ (w shrinks by 1 − ηλ a step)", "max ‖w‖", "max ‖∂L/∂W₁‖", "diverged at step",
                              "final loss"],
-                 "rows": rows}],
+                 "rows": sweep_rows}],
     )
