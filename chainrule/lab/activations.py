@@ -113,7 +113,7 @@ def _rank_key(run):
 
 
 def _plot_convergence(best, lrs, steps, path):
-    from .plotting import figure, legend, save
+    from .plotting import figure, legend, log_ticks, save
 
     fig, ax = figure(figsize=(8, 4.6))
     for activation, run in best.items():
@@ -123,12 +123,15 @@ def _plot_convergence(best, lrs, steps, path):
     ax.axhline(TARGET, color="gray", linewidth=0.8, linestyle=":", label=f"target {TARGET:g}")
     ax.set(yscale="log", xlabel="SGD step (batch 64)", ylabel="training-set loss (cross-entropy)", xlim=(0, steps),
            title=f"{HIDDEN}×{WIDTH} MLP on the 8×8 digits, each activation at its best learning rate")
+    log_ticks(ax)
     legend(ax, "right")
     ax.grid(alpha=0.3)
     save(fig, path)
 
 
 def _plot_dead(dead, path):
+    from matplotlib.patches import Patch
+
     from .plotting import figure, save
 
     fig, (ax1, ax2) = figure(1, 2, figsize=(12, 4.4))
@@ -143,10 +146,13 @@ def _plot_dead(dead, path):
     ax1.set_xticks(xs, names)
     ax1.set(ylabel="fraction of units off for every image", ylim=(0, 1.05),
             title=f"dead units, biases init {DEAD_BIAS:g}: before (gray) → after (colour)")
-    ax1.legend(fontsize="small")
+    handles, _ = ax1.get_legend_handles_labels()
+    handles.append(Patch(facecolor="lightgray", edgecolor="0.4", label="before training"))
+    ax1.legend(handles=handles, fontsize="small")
     for n in names:
         s, v = zip(*dead[n]["curve"])
-        ax2.plot(s, v, label=n)
+        # ReLU wide and pale underneath: a curve that lies on it (Leaky ReLU stuck at chance too) stays visible
+        ax2.plot(s, v, label=n, **({"linewidth": 4, "alpha": 0.5} if n == "ReLU" else {}))
     ax2.axhline(math.log(10), color="gray", linewidth=0.8, linestyle=":", label="chance (ln 10)")
     ax2.set(yscale="log", xlabel="SGD step", ylabel="training-set loss", title="training from the negative-bias init")
     ax2.legend(fontsize="small")

@@ -115,6 +115,8 @@ def _forward_seconds(blocks, input_size, repeat, gen):
 
 
 def _plot(zoo, stacks, inception, path):
+    from matplotlib.patches import Patch
+
     from .plotting import figure, save
 
     fig, axes = figure(1, 3, figsize=(15, 4.4))
@@ -127,8 +129,10 @@ def _plot(zoo, stacks, inception, path):
         ax.text(i, share[i] + 1.5, f"{r['params'] / 1e6:.3g}M", ha="center", fontsize=8)
     ax.set_ylim(0, 110)
     ax.set_ylabel("% of parameters in fully connected layers")
-    ax.set_title("FC heads (red) vs global average pooling (blue); total params on top", fontsize=10)
-    ax.tick_params(axis="x", rotation=45, labelsize=8)
+    ax.set_title("the share of the fully connected layers (total parameters on top)", fontsize=10)
+    ax.set_xticks(range(len(names)), names, rotation=35, ha="right", rotation_mode="anchor", fontsize=8)
+    ax.legend(handles=[Patch(color="C3", label="fully connected head"),
+                       Patch(color="C0", label="global average pooling")], fontsize=8, loc="upper right")
 
     ax = axes[1]
     labels, stacked, single = [], [], []
@@ -142,17 +146,22 @@ def _plot(zoo, stacks, inception, path):
     for i, s in enumerate(stacks):
         ax.text(i, max(stacked[i], single[i]) * 1.02, f"ratio {s['param_ratio']:.2f}", ha="center", fontsize=8)
     ax.set_xticks(x, labels)
+    ax.set_ylim(0, max(single + stacked) * 1.15)  # room for the ratio above the taller bar
     ax.set_ylabel("parameters (thousands)")
     ax.set_title(f"same receptive field, C = {stacks[0]['channels']} channels", fontsize=10)
     ax.legend(fontsize=8)
 
     ax = axes[2]
     kinds = ("naive", "with 1×1 reductions")
-    ax.bar(np.arange(2) - 0.2, [inception["naive"]["params"] / 1e3, inception["reduced"]["params"] / 1e3], 0.4,
-           label="parameters (thousands)", color="C4")
-    ax.bar(np.arange(2) + 0.2, [inception["naive"]["macs"] / 1e6, inception["reduced"]["macs"] / 1e6], 0.4,
-           label="MACs (millions)", color="C5")
+    params = ax.bar(np.arange(2) - 0.2, [inception["naive"]["params"] / 1e3, inception["reduced"]["params"] / 1e3],
+                    0.4, label="parameters (thousands)", color="C4")
+    macs = ax.bar(np.arange(2) + 0.2, [inception["naive"]["macs"] / 1e6, inception["reduced"]["macs"] / 1e6], 0.4,
+                  label="MACs (millions)", color="C5")
+    for bars in (params, macs):
+        ax.bar_label(bars, fmt="%.0f", padding=2, fontsize=8)
+    ax.margins(y=0.12)
     ax.set_xticks(np.arange(2), kinds)
+    ax.set_ylabel("thousands of parameters, millions of MACs")
     ax.set_title(f"Inception block (3a widths, input {'×'.join(map(str, inception['input']))})", fontsize=10)
     ax.legend(fontsize=8)
     save(fig, path)

@@ -91,7 +91,7 @@ def _plot_sizes(sizes, path):
     pts = [(c["W"], c["measured"]) for c in sizes if c["F"] == 3 and c["W"] <= 40 and c["S"] in (1, 2)]
     if pts:
         ax.plot(*zip(*pts), "k.", label="measured (Conv2d forward)")
-    ax.plot(w, w, color="0.8", lw=0.8, zorder=0)
+    ax.plot(w, w, color="0.8", lw=0.8, zorder=0, label="N = W")
     ax.set_xlabel("input size W")
     ax.set_ylabel("output size N")
     ax.set_title("3×3 convolution: N = ⌊(W − F + 2P)/S⌋ + 1", fontsize=10)
@@ -100,7 +100,7 @@ def _plot_sizes(sizes, path):
 
 
 def _plot_fields(depths, fields, path):
-    from .plotting import figure, save
+    from .plotting import figure, layer_ticks, save
 
     fig, ax = figure(figsize=(6, 4))
     for key, label, color in (("stride1", "3×3, stride 1", "C0"), ("stride2", "3×3, every 2nd layer stride 2", "C3")):
@@ -109,6 +109,7 @@ def _plot_fields(depths, fields, path):
     ax.set_xlabel("depth (number of conv layers)")
     ax.set_ylabel("receptive field r (pixels)")
     ax.set_title("receptive-field growth: r_n = r_{n−1} + (k − 1)·Π s_i", fontsize=10)
+    layer_ticks(ax)
     ax.legend(fontsize=8)
     save(fig, path)
 

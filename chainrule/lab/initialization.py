@@ -102,7 +102,7 @@ def _train(activation, init_name, train, test, steps, seed):
 
 
 def _plot_stds(runs, path):
-    from .plotting import figure, layer_ticks, legend, save
+    from .plotting import figure, layer_ticks, legend, log_ticks, save
 
     fig, axes = figure(1, 2, figsize=(13, 4.4))
     for ax, activation in zip(axes, ACTIVATIONS):
@@ -115,6 +115,7 @@ def _plot_stds(runs, path):
         ax.set(yscale="log", xlabel="hidden layer", ylabel="activation std",
                title=f"{activation}: activation std per layer at init (zeros: all 0)")
         layer_ticks(ax)
+        log_ticks(ax)
         ax.grid(alpha=0.3)
     legend(axes[1], "right", title="init")
     save(fig, path)

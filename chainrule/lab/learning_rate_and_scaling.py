@@ -162,7 +162,10 @@ def _plot_lr(one, two, X1, y1, X2, y2, path):
         ax.semilogy(np.arange(len(c)), np.maximum(c, 1e-16), color=COLORS[name],
                     label=f"{name}: " + ("diverged" if r["diverged"] else f"{r['iterations']} it."
                                          + ("" if r["converged"] else " (not converged)")))
-    ax.set_xlabel("iteration")
+    # the too-small run takes the whole budget while the others finish in a sliver of it: a log step axis
+    ax.set_xscale("symlog", linthresh=10, linscale=0.5)
+    ax.set_xlim(left=0)
+    ax.set_xlabel("iteration (linear to 10, log after)")
     ax.set_ylabel("J(θ) − J(θ*)")
     ax.set_title("two parameters: cost above the minimum", fontsize=10)
     ax.legend(fontsize=8)
@@ -170,7 +173,7 @@ def _plot_lr(one, two, X1, y1, X2, y2, path):
 
 
 def _plot_scaling(pair, ratio, table, path):
-    from .plotting import figure, save
+    from .plotting import figure, log_ticks, save
 
     fig, axes = figure(1, 3, figsize=(16, 4.8))
     for ax, key in zip(axes[:2], ("unscaled", "standardized")):
@@ -201,6 +204,7 @@ def _plot_scaling(pair, ratio, table, path):
     ax.set_xlabel("scale ratio between the two features")
     ax.set_ylabel(f"iterations to ‖∇J‖ ≤ {TOL:g}·‖∇J(0)‖")
     ax.set_title("gradient descent at lr = 1/λ_max of each problem", fontsize=10)
+    log_ticks(ax, "x", values=ratios)
     ax.legend(fontsize=8)
     save(fig, path)
 

@@ -107,36 +107,40 @@ def train(norm, batch, epochs, data, seed):
 
 
 def _plot(runs, epochs, path):
-    from .plotting import pyplot
+    from matplotlib.patches import Patch
 
-    plt = pyplot()
-    fig, axes = plt.subplots(1, 3, figsize=(15, 4))
+    from .plotting import figure, legend, save
+
+    fig, (ax1, ax2) = figure(1, 2, figsize=(13, 4.6))
     for j, batch in enumerate(BATCHES):
-        ax = axes[j]
         for i, norm in enumerate(NORMS):
             r = runs[(norm, batch)]
-            ax.plot(range(1, epochs + 1), [c["test_accuracy"] for c in r["curve"]], "o-", color=f"C{i}", label=norm)
-        ax.set_xticks(range(1, epochs + 1))
-        ax.set(xlabel="epoch", ylabel="test accuracy (evaluation mode)", ylim=(0, 1),
-               title=f"tanh RNN on digit rows, batch {batch}")
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize="small", loc="lower right")
-    ax = axes[2]
+            ax1.plot(range(1, epochs + 1), [c["test_accuracy"] for c in r["curve"]], "os"[j], color=f"C{i}",
+                     linestyle="-" if j == 0 else "--", label=f"{norm}, batch {batch}")
+    lowest = min(c["test_accuracy"] for r in runs.values() for c in r["curve"])
+    bottom = max(0.0, np.floor(10 * lowest - 0.5) / 10)  # the curves fill the panel: the y axis starts under them
+    ax1.set_xticks(range(1, epochs + 1))
+    ax1.set(xlabel="epoch", ylabel="test accuracy (evaluation mode)", ylim=(bottom, 1), xlim=(0.5, epochs + 0.5),
+            title="tanh RNN on digit rows")
+    ax1.grid(alpha=0.3)
+    legend(ax1, "below", ncol=2)
     width = 0.13
     for i, norm in enumerate(NORMS):
         for j, batch in enumerate(BATCHES):
             r = runs[(norm, batch)]
             pos = i + (j - 0.5) * 2 * width
-            ax.bar(pos - width / 2, r["test_eval"], width, color=f"C{i}", alpha=1.0 if j == 0 else 0.55)
-            ax.bar(pos + width / 2, r["test_batch_stats"], width, color=f"C{i}", alpha=1.0 if j == 0 else 0.55,
-                   hatch="//", edgecolor="white")
-            ax.text(pos, max(r["test_eval"], r["test_batch_stats"]) + 0.02, f"b{batch}", ha="center", fontsize=8)
-    ax.set_xticks(range(len(NORMS)), NORMS, fontsize=8)
-    ax.set(ylim=(0, 1.12), ylabel="test accuracy",
-           title="evaluation mode (plain) vs batch statistics (hatched)")
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+            ax2.bar(pos - width / 2, r["test_eval"], width, color=f"C{i}", alpha=1.0 if j == 0 else 0.55)
+            ax2.bar(pos + width / 2, r["test_batch_stats"], width, color=f"C{i}", alpha=1.0 if j == 0 else 0.55,
+                    hatch="//", edgecolor="white")
+            ax2.text(pos, max(r["test_eval"], r["test_batch_stats"]) + 0.02, f"b{batch}", ha="center", fontsize=8)
+    ax2.set_xticks(range(len(NORMS)), NORMS, fontsize=9)
+    ax2.set(ylim=(0, 1.12), ylabel="test accuracy", title="the trained nets, scored two ways")
+    handles = [Patch(facecolor="0.3", label=f"trained at batch {BATCHES[0]} (b{BATCHES[0]})"),
+               Patch(facecolor="0.3", alpha=0.55, label=f"trained at batch {BATCHES[1]} (b{BATCHES[1]})"),
+               Patch(facecolor="0.3", label="evaluation mode"),
+               Patch(facecolor="0.3", hatch="//", edgecolor="white", label="test batches' own statistics")]
+    legend(ax2, "below", handles=handles, ncol=2, bbox_to_anchor=(0.5, -0.09))
+    save(fig, path)
 
 
 def run(quick=False, seed=0, out="."):

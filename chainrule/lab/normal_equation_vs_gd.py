@@ -120,7 +120,7 @@ def singular_cases(seed):
 
 
 def _plot(rows, n, path):
-    from .plotting import figure, save
+    from .plotting import figure, log_ticks, save
 
     fig, axes = figure(1, 2, figsize=(12, 4.4))
     p = [r["p"] for r in rows]
@@ -131,8 +131,9 @@ def _plot(rows, n, path):
               label=f"gradient descent, tol {TOLS['gd_loose']:g}")
     ax.set_xlabel("number of features p")
     ax.set_ylabel("fit time, median (s)")
-    ax.set_title(f"LinearRegression.fit, n = {n} samples, {THREADS} BLAS thread (the notes' crossover: p ≈ 10,000)",
-                 fontsize=9)
+    ax.set_title(f"LinearRegression.fit, n = {n} samples, {THREADS} BLAS thread\n(the notes' crossover: p ≈ 10,000)",
+                 fontsize=10)
+    log_ticks(ax, "x", values=p)
     ax.legend(fontsize=8)
     ax = axes[1]
     ax.semilogx(p, [r["gd_iterations"] for r in rows], "s-", color="C3", label=f"iterations, tol {TOLS['gd']:g}")
@@ -141,7 +142,10 @@ def _plot(rows, n, path):
     ax.semilogx(p, [r["condition"] for r in rows], "k:", label="κ of the standardized features")
     ax.set_yscale("log")
     ax.set_xlabel("number of features p")
-    ax.set_title("why gradient descent slows down as p grows toward n", fontsize=9)
+    ax.set_ylabel("gradient-descent iterations; condition number κ")
+    ax.set_title(f"why gradient descent slows down as p grows toward n = {n}", fontsize=10)
+    log_ticks(ax, "x", values=p)
+    log_ticks(ax)
     ax.legend(fontsize=8)
     save(fig, path)
 

@@ -114,13 +114,13 @@ def _plot_norms(runs, path):
     bars = ax2.bar(range(len(NORMS)), accs, color=[f"C{i}" for i in range(len(NORMS))])
     for bar, a in zip(bars, accs):
         ax2.text(bar.get_x() + bar.get_width() / 2, a + 0.01, f"{a:.2f}", ha="center", va="bottom", fontsize=9)
-    ax2.set_xticks(range(len(NORMS)), NORMS, rotation=20)
+    ax2.set_xticks(range(len(NORMS)), NORMS, rotation=20, ha="right", rotation_mode="anchor")
     ax2.set(ylim=(0, 1.08), ylabel="test accuracy", title="after the same budget")
     save(fig, path)
 
 
 def _plot_batchnorm(by_batch, by_lr, lrs, path):
-    from .plotting import figure, save
+    from .plotting import figure, log_ticks, save
 
     fig, (ax1, ax2) = figure(1, 2, figsize=(12, 4.2))
     xs = np.arange(len(BATCH_SIZES))
@@ -143,6 +143,7 @@ def _plot_batchnorm(by_batch, by_lr, lrs, path):
                 ax2.annotate("diverged", (lr, 0), textcoords="offset points", xytext=(-20, 6), fontsize=8)
     ax2.set(xscale="log", xlabel="learning rate (SGD, momentum 0.9)", ylabel="test accuracy", ylim=(0, 1.05),
             title=f"learning rate, batch {BATCH}")
+    log_ticks(ax2, "x", values=lrs)
     ax2.legend(fontsize="small")
     ax2.grid(alpha=0.3)
     save(fig, path)

@@ -123,9 +123,9 @@ def _final(curve):
 
 
 def _plot_paths(paths, path):
-    from .plotting import figure, save
+    from .plotting import figure, legend, save
 
-    fig, axes = figure(1, 2, figsize=(13, 5))
+    fig, axes = figure(1, 2, figsize=(13, 5.6))
     views = {"quadratic": ((-10, 2), (-2.2, 2.2)), "Rosenbrock": ((-2, 1.6), (-0.6, 2.6))}
     for ax, (problem, runs) in zip(axes, paths.items()):
         minimum = PROBLEMS[problem][2]
@@ -144,13 +144,15 @@ def _plot_paths(paths, path):
         steps = next(iter(runs.values()))["steps"]
         ax.set(xlim=(x0, x1), ylim=(y0, y1), xlabel="x", ylabel="y",
                title=(f"½(x² + {KAPPA:g}y²)" if problem == "quadratic" else "(1 − x)² + 100(y − x²)²")
-               + f", {steps} steps (legend: final cost; long jumps leave the frame)")
-        ax.legend(fontsize="small", loc="lower right" if problem == "quadratic" else "lower left")
+               + f", {steps} steps")
+        legend(ax, "below", ncol=2, bbox_to_anchor=(0.5, -0.13))
+    fig.suptitle("each optimizer at its best learning rate from the same start (★ = minimum); legend: final cost; "
+                 "long jumps leave the frame", fontsize=10)
     save(fig, path)
 
 
 def _plot_digits(curves, lrs, steps, path):
-    from .plotting import figure, save
+    from .plotting import figure, log_ticks, save
 
     fig, ax = figure(figsize=(8, 4.6))
     for name, curve in curves.items():
@@ -158,6 +160,7 @@ def _plot_digits(curves, lrs, steps, path):
         ax.plot(s, v, label=f"{name} (lr {lrs[name]:g})", linewidth=2 if name == "SGD" else 1.2)
     ax.set(yscale="log", xlabel="step (batch 64)", ylabel="training-set loss", xlim=(0, steps),
            title="MLP on the 8×8 digits, each optimizer at its best learning rate")
+    log_ticks(ax)
     ax.legend(fontsize="small")
     ax.grid(alpha=0.3)
     save(fig, path)

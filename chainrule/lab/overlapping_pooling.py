@@ -30,18 +30,21 @@ def _accuracy(model, x, y):
 def _plot(results, seeds, path):
     from .plotting import figure, save
 
-    fig, (ax1, ax2) = figure(1, 2, figsize=(11, 4))
+    fig, (ax1, ax2) = figure(1, 2, figsize=(11, 4.2))
     for i, (label, r) in enumerate(results.items()):
         xs = np.arange(len(seeds)) + (i - 0.5) * 0.3
-        ax1.bar(xs, r["test"], width=0.3, label=label)
-        ax2.bar(xs, np.subtract(r["train"], r["test"]), width=0.3, label=label)
+        for ax, values in ((ax1, r["test"]), (ax2, np.subtract(r["train"], r["test"]))):
+            bars = ax.bar(xs, values, width=0.3, label=label)
+            ax.bar_label(bars, [f"{v:.3f}" for v in values], padding=2, fontsize=7 if len(seeds) > 3 else 8)
     for ax, what in ((ax1, "test accuracy"), (ax2, "train − test accuracy")):
         ax.set_xticks(range(len(seeds)), [f"seed {s}" for s in seeds])
         ax.set(ylabel=what, title=what + " per seed")
         ax.grid(alpha=0.3, axis="y")
-        ax.legend(fontsize="small", loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=2)
+        ax.margins(y=0.12)  # room for the value labels
     low = min(min(r["test"]) for r in results.values())
     ax1.set_ylim(max(0.0, low - 0.05), 1.0)
+    # one legend for both panels, under them
+    fig.legend(*ax1.get_legend_handles_labels(), loc="outside lower center", ncol=2, fontsize="small")
     save(fig, path)
 
 

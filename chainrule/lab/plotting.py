@@ -3,6 +3,7 @@
     fig, axes = figure(1, 2, figsize=(12, 4.4))   # constrained layout: titles and labels are never clipped
     legend(ax, "right")                            # off the curves: beside the axes, or below them
     layer_ticks(ax, names)                         # one integer tick per layer, labelled with its name
+    log_ticks(ax, "x", values=lrs)                 # a log axis read in plain numbers, ticks where the data are
     cell_values(ax, image, array)                  # each cell's value in black or white, whichever reads on it
     save(fig, path)
 """
@@ -60,6 +61,29 @@ def layer_ticks(ax, names=None, first=1, axis="x", rotation=None):
                       rotation_mode="anchor", fontsize="small")
     else:
         ax.set_yticks(positions, names, fontsize="small")
+
+
+def log_ticks(ax, axis="y", values=None):
+    """Plain-number labels on a log axis. With ``values`` (the learning rates, sizes, ... the data sit at), one
+    tick at each of them; without, when the axis spans one to a few decades, labelled ticks at 1, 2, 5 × 10ᵏ (under
+    1.3 decades) or 1, 3 × 10ᵏ (under 2.6), where matplotlib would label only one or two powers of ten (under one
+    decade matplotlib labels its minor ticks itself). Call it after plotting, once the limits are known."""
+    from matplotlib.ticker import FixedLocator, FuncFormatter, LogLocator, NullFormatter, NullLocator
+
+    target = ax.xaxis if axis == "x" else ax.yaxis
+    plain = FuncFormatter(lambda v, _: f"{v:g}")
+    if values is not None:
+        target.set_major_locator(FixedLocator(sorted(set(values))))
+        target.set_major_formatter(plain)
+        target.set_minor_locator(NullLocator())
+        return
+    low, high = ax.get_xlim() if axis == "x" else ax.get_ylim()
+    decades = np.log10(high / low)
+    if not 1.0 <= decades <= 2.6:
+        return
+    target.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0) if decades < 1.3 else (1.0, 3.0)))
+    target.set_major_formatter(plain)
+    target.set_minor_formatter(NullFormatter())
 
 
 def text_colour(rgba):

@@ -18,14 +18,25 @@ CLAIM = ("average pooling's backward divides each gradient by the window size n;
          "the position of the maximum; copying it n times would multiply the gradient by n")
 
 
-def _heatmaps(panels, path):
+def _heatmaps(panels, maxima, path, window=2):
     """One heatmap per (title, array), every cell's value written on it in black or white, whichever reads on
-    the cell's colour."""
+    the cell's colour. On the input-sized panels, white lines mark the pooling windows; on the input, a red box
+    marks each window's maximum (``maxima``: (row, column) pairs)."""
+    from matplotlib.patches import Rectangle
+
     from .plotting import cell_values, figure, save
 
     fig, axes = figure(1, len(panels), figsize=(2.9 * len(panels), 3.4))
-    for ax, (title, a) in zip(axes, panels):
+    size = panels[0][1].shape[0]
+    for k, (ax, (title, a)) in enumerate(zip(axes, panels)):
         cell_values(ax, ax.imshow(a, cmap="viridis"), a)
+        if a.shape[0] == size:
+            for edge in np.arange(window, size, window) - 0.5:
+                ax.axhline(edge, color="white", linewidth=2.5)
+                ax.axvline(edge, color="white", linewidth=2.5)
+        if k == 0:
+            for i, j in maxima:
+                ax.add_patch(Rectangle((j - 0.45, i - 0.45), 0.9, 0.9, fill=False, edgecolor="red", linewidth=2))
         ax.set_title(title, fontsize=10)
         ax.set_xticks([])
         ax.set_yticks([])
@@ -54,9 +65,10 @@ def run(quick=False, seed=0, out="."):
     ratio = float(copied.sum() / grads["avg"].sum())
     held = (np.allclose(grads["avg"], expected_avg) and np.allclose(grads["max"], expected_max)
             and all(fd_ok.values()) and np.isclose(ratio, 4.0))
-    _heatmaps([("input x (4×4)", x[0, 0]), ("upstream g = dL/dy (2×2)", upstream[0, 0]),
+    _heatmaps([("input x (4×4), □ = window max", x[0, 0]), ("upstream g = dL/dy (2×2)", upstream[0, 0]),
                ("avg pool: dL/dx = g/4", grads["avg"]), ("max pool: g at each argmax", grads["max"]),
-               ("wrong: g copied 4 times", copied)], os.path.join(out, "pooling_backward.png"))
+               ("wrong: g copied 4 times", copied)], np.argwhere(expected_max != 0),
+              os.path.join(out, "pooling_backward.png"))
     return Result(
         name=NAME, note=NOTE, claim=CLAIM,
         setup="a 4×4 input (a permutation of 0..15), 2×2 pooling with stride 2, upstream gradient [[1, 2], [3, 4]]",

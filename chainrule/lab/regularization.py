@@ -138,7 +138,7 @@ def _plot_weights(weights, path):
 
 
 def _plot_gaps(gaps, costs, path):
-    from .plotting import figure, legend, save
+    from .plotting import figure, legend, log_ticks, save
 
     fig, (ax1, ax2) = figure(1, 2, figsize=(12, 4.2))
     xs = np.arange(len(gaps))
@@ -151,11 +151,12 @@ def _plot_gaps(gaps, costs, path):
     ax1.set_xticks(xs, list(gaps))
     ax1.set(ylim=(min(test) - 0.05, 1.02), ylabel="accuracy (mean over draws)",
             title=f"{TRAIN_SIZE} training images: the train/test gap")
-    legend(ax1, "below", ncol=2)
+    legend(ax1, "below", ncol=2, bbox_to_anchor=(0.5, -0.09))  # no x label: right under the tick labels
     for label, c in costs.items():
         ax2.plot(np.arange(1, len(c) + 1), c, label=label)
     ax2.set(yscale="log", xlabel="full-batch gradient-descent step", ylabel="cost J",
             title="dropout's debugging tip: J with and without dropout")
+    log_ticks(ax2)
     ax2.legend(fontsize="small")
     ax2.grid(alpha=0.3)
     save(fig, path)

@@ -86,7 +86,7 @@ def _train(kind, depth, steps, x, y, seed, every=10):
 
 
 def _plot(runs, depths, steps, path):
-    from .plotting import figure, legend, save
+    from .plotting import figure, legend, log_ticks, save
 
     fig, (ax1, ax2) = figure(1, 2, figsize=(13, 4.4))
     for k, kind in enumerate(("plain", "residual")):
@@ -98,9 +98,10 @@ def _plot(runs, depths, steps, path):
     ax1.set(yscale="log", xlabel="depth (Linear layers)", ylabel="training loss after the budget",
             title=f"loss after {steps} steps (mean of the last quarter)")
     ax1.set_xticks(depths)
+    log_ticks(ax1)
     legend(ax1)
     ax1.grid(alpha=0.3)
-    ax2.axhline(math.log(10), color="gray", linewidth=0.8, linestyle=":")
+    ax2.axhline(math.log(10), color="gray", linewidth=0.8, linestyle=":", label="chance (ln 10)")
     ax2.set(yscale="log", xlabel="step", ylabel="training-set loss", title="training curves (darker = deeper)")
     legend(ax2, "right")
     ax2.grid(alpha=0.3)

@@ -152,7 +152,10 @@ def _plot_losses(runs, path):
 
     fig, ax = figure(figsize=(8.5, 4.4))
     for variant, run in runs.items():
-        ax.plot(run["losses"], label=variant, linewidth=1, linestyle="--" if variant == REFERENCE else "-")
+        # the reference sits at chance right on top of sigmoid's curve: draw it dashed, thicker and above it
+        reference = variant == REFERENCE
+        ax.plot(run["losses"], label=variant, linewidth=1.6 if reference else 1, linestyle="--" if reference else "-",
+                zorder=3 if reference else 2)
     ax.axhline(math.log(10), color="gray", linewidth=0.8, linestyle=":", label="chance (ln 10)")
     ax.set(xlabel="step", ylabel="training loss (cross-entropy)", title=f"{DEPTH}-layer MLPs on the 8×8 digits")
     legend(ax, "right")

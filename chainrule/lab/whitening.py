@@ -75,16 +75,21 @@ def split(seed):
 
 
 def _plot(runs, conditions, steps, path):
-    from .plotting import pyplot
+    from .plotting import figure, save
 
-    plt = pyplot()
-    fig, (ax1, ax2, ax3) = plt.subplots(1, 3, figsize=(14, 4), gridspec_kw={"width_ratios": [3, 2, 2]})
+    fig, (ax1, ax2, ax3) = figure(1, 3, figsize=(14, 4), gridspec_kw={"width_ratios": [3, 2, 2]})
     labels = list(runs)
     short = [k.split(" (")[0] for k in labels]
     for i, (label, r) in enumerate(runs.items()):
-        ax1.plot(r["curve"], color=f"C{i}", label=f"{short[i]} (lr {r['lr']:g})")
+        # PCA and ZCA whitening differ by a rotation, so gradient descent from zero walks the same losses: each
+        # curve wider and paler than the next, the last one dashed, so one lying on another stays visible
+        last = i == len(runs) - 1
+        style = {"linestyle": "--", "linewidth": 1.5} if last else {"linewidth": 1.5 + 1.2 * i, "alpha": 1 - 0.2 * i}
+        ax1.plot(r["curve"], color=f"C{i}", label=f"{short[i]} (lr {r['lr']:g})", **style)
         if r["steps_to_target"] is not None:
-            ax1.plot(r["steps_to_target"], r["curve"][r["steps_to_target"]], "o", color=f"C{i}")
+            size = 6 if last else 6 + 2 * i
+            ax1.plot(r["steps_to_target"], r["curve"][r["steps_to_target"]], "o", color=f"C{i}", markersize=size,
+                     zorder=20 - size)  # the smaller dots on top
     ax1.axhline(TARGET_LOSS, color="gray", ls=":", lw=1)
     ax1.text(steps * 0.99, TARGET_LOSS * 1.05, f"target {TARGET_LOSS}", ha="right", va="bottom", fontsize=8,
              color="gray")
@@ -105,9 +110,7 @@ def _plot(runs, conditions, steps, path):
                  va="bottom", fontsize=8)
     ax3.set_xticks(range(len(labels)), short, fontsize=8, rotation=15)
     ax3.set(ylim=(0, 1.1), ylabel="test accuracy", title=f"test accuracy after {steps} steps")
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    save(fig, path)
 
 
 def run(quick=False, seed=0, out="."):
