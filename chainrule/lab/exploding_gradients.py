@@ -113,26 +113,51 @@ def _train(gain, lr, clip, weight_decay, train, steps, seed):
             "max_first_layer_grad_norm": float(max(first_layer)) if first_layer else None}
 
 
+def _trace(ax, values, colour, diverged, row):
+    """``values`` per step on a log axis, up to the last finite positive one (× there when the run diverged); an
+    exact 0 — a step whose gradient did not reach the layer — is a gap in the line and a ▾ on the axis's floor,
+    at height ``row`` so that the runs' marks do not cover one another. Returns whether any value was 0."""
+    v = np.asarray(values, dtype=np.float64)
+    shown = np.isfinite(v) & (v > 0)
+    if not shown.any():
+        return False
+    last = int(np.flatnonzero(shown)[-1])
+    steps = np.arange(last + 1)
+    ax.plot(steps, np.where(shown, v, np.nan)[:last + 1], linewidth=1, color=colour)
+    if diverged:
+        ax.plot(last, v[last], "x", color=colour, markersize=9)
+    zeros = np.flatnonzero(v[:last + 1] == 0)
+    ax.plot(zeros, np.full(len(zeros), 0.025 + 0.03 * row), "v", color=colour, markersize=4, linestyle="none",
+            transform=ax.get_xaxis_transform())
+    return len(zeros) > 0
+
+
 def _plot(runs, steps, path):
+    from matplotlib.lines import Line2D
     from matplotlib.ticker import NullLocator
 
     from .plotting import figure, save
 
     fig, ((ax1, ax2), (ax3, ax4)) = figure(2, 2, figsize=(12, 8.4))
-    lines = []
+    lines, rows = [], [0, 0, 0]
     for name, run in runs.items():
         label = name if run["diverged_at"] is None else f"{name}: not finite at step {run['diverged_at']}"
         line, = ax1.plot(run["losses"], label=label, linewidth=1)
         colour = line.get_color()
         lines.append(line)
-        ax2.plot(run["grad_norms"], linewidth=1, color=colour)
-        ax3.plot(run["weight_norms"], linewidth=1, color=colour)
-        ax4.plot(run["first_layer_grad_norms"], linewidth=1, color=colour)
-        if run["diverged_at"] is not None:
-            ax1.plot(len(run["losses"]) - 1, run["losses"][-1], "x", color=colour, markersize=10)
+        diverged = run["diverged_at"] is not None
+        if diverged:
+            ax1.plot(len(run["losses"]) - 1, run["losses"][-1], "x", color=colour, markersize=9)
+        for k, (ax, key) in enumerate(((ax2, "grad_norms"), (ax3, "weight_norms"), (ax4, "first_layer_grad_norms"))):
+            rows[k] += _trace(ax, run[key], colour, diverged, rows[k])
+    marks = [Line2D([], [], color="0.3", marker="x", markersize=8, linestyle="none",
+                    label="the last finite value: the loss of the next step was inf or NaN")]
+    if any(rows):
+        marks.append(Line2D([], [], color="0.3", marker="v", markersize=5, linestyle="none",
+                            label="a step whose norm was exactly 0 (a gap in the log-scale line)"))
     chance = ax1.axhline(math.log(10), color="gray", linewidth=0.8, linestyle=":", label="chance (ln 10)")
     threshold = ax2.axhline(CLIP, color="gray", linewidth=0.8, linestyle="--", label=f"clip threshold {CLIP:g}")
-    ax1.set(ylabel="training loss", title="loss per step (× = last finite loss)")
+    ax1.set(ylabel="training loss", title="loss per step")
     ax2.set(ylabel="‖g‖ before clipping", title="global gradient norm per step")
     ax3.set(ylabel="‖w‖ (all parameters)", title="weight norm at the start of each step")
     ax4.set(ylabel="‖∂L/∂W₁‖ before clipping", title="first layer's gradient norm per step")
@@ -143,9 +168,13 @@ def _plot(runs, steps, path):
         ax.set_xticks(ticks, [str(t) for t in ticks])
         ax.xaxis.set_minor_locator(NullLocator())
         ax.grid(alpha=0.3)
+    for ax, marked in zip((ax2, ax3, ax4), rows):
+        if marked:  # lower the floor: a band under the curves for the rows of ▾
+            low, high = ax.get_ylim()
+            ax.set_ylim(high / (high / low) ** (1 / (1 - 0.03 * marked - 0.02)), high)
     ax1.legend(handles=[chance], fontsize="small", loc="upper right")
     ax2.legend(handles=[threshold], fontsize="small", loc="upper right")
-    fig.legend(handles=lines, loc="outside lower center", ncol=2, fontsize="small")
+    fig.legend(handles=lines + marks, loc="outside lower center", ncol=2, fontsize="small")
     save(fig, path)
 
 

@@ -125,12 +125,16 @@ def _plot_variants(best, j_star, path):
     from .plotting import figure, legend, save
 
     fig, (ax1, ax2) = figure(1, 2, figsize=(12.5, 4.4))
+    # mini-batch and stochastic descent walk the same losses over their first epoch: mini-batch wide and pale
+    # underneath, stochastic dashed on top, so neither hides the other
+    styles = {"mini-batch": {"lw": 3.5, "alpha": 0.5}, "stochastic": {"lw": 1.4, "ls": "--", "zorder": 3}}
     for i, (name, r) in enumerate(best.items()):
         e, s, j = map(np.array, zip(*r["curve"]))
         gap = np.maximum(j - j_star, 1e-6)
         label = f"{name} (b = {r['batch']}, lr {r['lr']:g})"
-        ax1.plot(e[1:], gap[1:], color=f"C{i}", lw=1.2, label=label)
-        ax2.plot(s[1:], gap[1:], color=f"C{i}", lw=1.2, label=label)
+        style = styles.get(name, {"lw": 1.2})
+        ax1.plot(e[1:], gap[1:], color=f"C{i}", label=label, **style)
+        ax2.plot(s[1:], gap[1:], color=f"C{i}", label=label, **style)
     for ax, xlabel in ((ax1, "epochs (passes over the 1,347 training digits)"),
                        (ax2, "training time (s, the steps only)")):
         ax.axhline(NEAR, color="gray", ls=":", lw=1)
@@ -146,10 +150,16 @@ def _plot_decay(decay, j_star, epochs, path):
     from .plotting import figure, legend, save
 
     fig, (ax1, ax2) = figure(1, 2, figsize=(12.5, 4.2))
+    # the schedules share their rates, and so their losses, until they decay: the constant ones wide and pale
+    # underneath, StepLR on them, cosine dashed on top, so no curve hides another
+    styles = {"constant": {"lw": 4.5, "alpha": 0.4}, "constant ÷ 10": {"lw": 3.5, "alpha": 0.5},
+              "StepLR": {"lw": 1.6}, "cosine": {"lw": 1.3, "ls": "--", "zorder": 3}}
     for i, (name, r) in enumerate(decay.items()):
-        ax1.step(np.arange(len(r["lrs"]) + 1), [*r["lrs"], r["lrs"][-1]], where="post", color=f"C{i}", label=name)
+        style = styles.get(name, {"lw": 1.1})
+        ax1.step(np.arange(len(r["lrs"]) + 1), [*r["lrs"], r["lrs"][-1]], where="post", color=f"C{i}", label=name,
+                 **style)
         e, _, j = map(np.array, zip(*r["curve"]))
-        ax2.plot(e[1:], np.maximum(j[1:] - j_star, 1e-6), color=f"C{i}", lw=1.1, label=name)
+        ax2.plot(e[1:], np.maximum(j[1:] - j_star, 1e-6), color=f"C{i}", label=name, **style)
     ax1.set(yscale="log", xlabel="epoch", ylabel="learning rate", title="the schedules (stepped once per epoch)",
             xlim=(0, epochs))
     ax2.set(yscale="log", xlabel="epoch", ylabel="J − J*", xlim=(0, epochs),

@@ -74,12 +74,18 @@ def _plot_derivatives(x, values, polys, errors, path):
     legend(axes.flat[0], "lower right", fontsize=7)
     ax = axes.flat[-1]
     for n in range(1, ORDERS + 1):
-        ax.semilogy(x, np.maximum(np.abs(values[n] - polys[n](t)), 1e-18), lw=1, label=f"order {n}")
-    ax.set_title("|autograd − closed form| (0 drawn at 1e-18)", fontsize=10)
+        error = np.abs(values[n] - polys[n](t))
+        if error.max() == 0:  # a line at the floor would only hide under the next exact order: say it instead
+            ax.plot([], [], color=f"C{n - 1}", lw=1, label=f"order {n}: exactly 0\nat every x (not drawn)")
+        else:
+            ax.semilogy(x, np.maximum(error, 1e-18), color=f"C{n - 1}", lw=1, label=f"order {n}")
+    ax.set_yscale("log")
+    ax.set_title("|autograd − closed form| (a 0 drawn at 1e-18)", fontsize=10)
     ax.grid(alpha=0.3)
     legend(ax, "right", fontsize=7)
     for ax in axes[1]:
         ax.set_xlabel("x")
+    axes.flat[0].set_xticks(np.arange(round(x[0]), round(x[-1]) + 1))  # shared by all: every whole x
     worst = max(errors)
     fig.suptitle(f"the derivatives of tanh on [−3, 3]: autograd vs the polynomials in tanh x (worst error {worst:.1e})",
                  fontsize=11)
@@ -87,7 +93,7 @@ def _plot_derivatives(x, values, polys, errors, path):
 
 
 def _plot_graph(orders, nodes, seconds, path):
-    from .plotting import figure, layer_ticks, save
+    from .plotting import figure, layer_ticks, log_ticks, save
 
     fig, axes = figure(1, 2, figsize=(11, 4.2))
     ax = axes[0]
@@ -101,6 +107,7 @@ def _plot_graph(orders, nodes, seconds, path):
     ax.semilogy(orders, np.array(seconds) * 1e3, "s-", color="C3")
     ax.set(xlabel="order n", ylabel="milliseconds")
     ax.set_title("time of the n-th grad(create_graph=True)", fontsize=10)
+    log_ticks(ax)
     for ax in axes:
         layer_ticks(ax)
         ax.grid(alpha=0.3, which="both")
