@@ -1,5 +1,9 @@
-"""Shared by the lab's tests: each experiment run once, quick, into its own temporary folder."""
+"""Shared by the lab's tests: each experiment run once, quick, into its own temporary folder, and the checks every
+experiment's result must pass."""
 from threadpoolctl import threadpool_limits
+
+from chainrule.lab.base import MODULES, Result, get
+from chainrule.lab.report import write_pages
 
 
 def run_quick(experiments, tmp_path_factory, seed=0):
@@ -12,3 +16,21 @@ def run_quick(experiments, tmp_path_factory, seed=0):
             result.quick = True
             out[module.NAME] = (result, folder)
     return out
+
+
+def assert_well_formed(module, result, folder):
+    """Registered, named as its module; the verdict follows its parts (every failed part named in it, only those);
+    the figures written; the report page shows the verdict and no raw dict."""
+    assert isinstance(result, Result) and module.NAME.replace("-", "_") in MODULES and get(module.NAME) is module
+    assert (result.name, result.note, result.claim) == (module.NAME, module.NOTE, module.CLAIM)
+    parts = result.numbers["parts"]
+    assert result.held == all(parts.values())
+    assert result.in_part == (not result.held and any(parts.values()))
+    for part, held in parts.items():
+        assert (part in result.verdict) == (not held), part
+    for f in result.figures:
+        assert (folder / f).stat().st_size > 10_000, f
+    result.save(str(folder))
+    write_pages(result, str(folder))
+    md = (folder / f"{result.name}.md").read_text()
+    assert f"Verdict: {result.outcome.upper()}." in md and "{'" not in md

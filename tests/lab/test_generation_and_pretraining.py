@@ -10,9 +10,7 @@ import pytest
 
 from chainrule import manual_seed
 from chainrule.lab import instance_norm_generation, layerwise_pretraining
-from chainrule.lab.base import MODULES, Result, get
-from chainrule.lab.report import write_pages
-from tests.lab import run_quick
+from tests.lab import assert_well_formed, run_quick
 
 EXPERIMENTS = (instance_norm_generation, layerwise_pretraining)
 
@@ -24,20 +22,7 @@ def results(tmp_path_factory):
 
 @pytest.mark.parametrize("module", EXPERIMENTS, ids=lambda m: m.NAME)
 def test_shape_pages_and_verdict_follow_the_parts(results, module):
-    result, folder = results[module.NAME]
-    assert isinstance(result, Result) and module.NAME.replace("-", "_") in MODULES and get(module.NAME) is module
-    assert (result.name, result.note, result.claim) == (module.NAME, module.NOTE, module.CLAIM)
-    parts = result.numbers["parts"]
-    assert result.held == all(parts.values())
-    assert result.in_part == (not result.held and any(parts.values()))
-    for part, held in parts.items():  # every part that failed is named in the verdict, and only those
-        assert (part in result.verdict) == (not held), part
-    for f in result.figures:
-        assert (folder / f).stat().st_size > 10_000, f
-    result.save(str(folder))
-    write_pages(result, str(folder))
-    md = (folder / f"{result.name}.md").read_text()
-    assert f"Verdict: {result.outcome.upper()}." in md and "{'" not in md
+    assert_well_formed(module, *results[module.NAME])
 
 
 def test_instance_norm_generation(results):
