@@ -75,6 +75,43 @@ def load_average():
     return " ".join(f"{v:.2f}" for v in os.getloadavg()) if hasattr(os, "getloadavg") else "n/a"
 
 
+ISA_FLAGS = ("avx2", "fma", "avx512f", "avx512bw", "avx512_vnni", "avx512_bf16", "amx_tile")
+
+
+def machine():
+    """The CPU and the kernels each framework picked on it — ratios against torch depend on all three:
+    ``cpu`` (model name), ``isa`` (the vector extensions among ISA_FLAGS the CPU reports), ``numpy_blas``
+    (NumPy's BLAS, its version and the kernel family it chose, from threadpoolctl) and ``torch_cpu``
+    (``torch.backends.cpu.get_cpu_capability()``: the widest ISA torch's kernels use)."""
+    import platform
+
+    import torch
+    from threadpoolctl import threadpool_info
+
+    model, flags = platform.processor() or platform.machine(), set()
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                key, _, value = line.partition(":")
+                if key.strip() == "model name":
+                    model = value.strip()
+                elif key.strip() == "flags":
+                    flags = set(value.split())
+                    break
+    except OSError:  # not Linux: the model from platform, no flags
+        pass
+    blas = [f"{i['internal_api']} {i.get('version', '?')} ({i.get('architecture', '?')})"
+            for i in threadpool_info() if i.get("user_api") == "blas"]
+    return {"cpu": model, "isa": " ".join(f for f in ISA_FLAGS if f in flags) or "n/a",
+            "numpy_blas": ", ".join(blas) or "n/a", "torch_cpu": torch.backends.cpu.get_cpu_capability()}
+
+
+def describe_machine(info):
+    """One line for a table's header: the CPU, its ISA and each framework's kernels."""
+    return (f"CPU {info['cpu']} [{info['isa']}]; NumPy BLAS {info['numpy_blas']}; "
+            f"torch CPU capability {info['torch_cpu']}")
+
+
 def environment(args, **extra):
     """What a result file records about its run: the command, threads, versions, machine, load; plus
     the script's own ``extra`` fields (its arguments and rules)."""
@@ -89,4 +126,4 @@ def environment(args, **extra):
             "torch_threads": torch.get_num_threads(), "repeat": args.repeat, "warmup": args.warmup,
             "python": platform.python_version(), "numpy": np.__version__, "torch": torch.__version__,
             "chainrule": chainrule.__version__, "machine": platform.machine(), "cpu_count": os.cpu_count(),
-            "load_average": load_average(), "dtype": "float32", **extra}
+            "load_average": load_average(), "dtype": "float32", **machine(), **extra}

@@ -25,7 +25,7 @@ import argparse
 import os
 import sys
 
-from _common import LEAD_IN, environment, interleaved, load_average, quartiles, thread_env, timed_calls
+from _common import LEAD_IN, describe_machine, environment, interleaved, load_average, quartiles, thread_env, timed_calls
 
 SETS = ("lenet", "resnet")
 
@@ -263,6 +263,7 @@ def main(args):
           f"python {info['python']}, {info['cpu_count']} CPUs, load average {info['load_average']}; batch {args.batch}, float32; "
           f"rounds={args.repeat} × {args.calls} calls per framework, warm-up rounds={args.warmup}, "
           f"lead-in {args.lead_in} s")
+    print(describe_machine(info))
     roof_before = matmul_roof(args)
     rng = np.random.default_rng(1)
     results = []

@@ -30,7 +30,7 @@ import argparse
 import os
 import sys
 
-from _common import environment, interleaved, quartiles, thread_env, timed_calls
+from _common import describe_machine, environment, interleaved, quartiles, thread_env, timed_calls
 
 CASES = ("chain", "mlp_train", "mlp_infer")
 
@@ -332,6 +332,7 @@ def main(args):
           f"numpy {info['numpy']}, torch {info['torch']}, "
           f"python {info['python']}, {info['cpu_count']} CPUs, load average {info['load_average']}; "
           f"rounds={args.repeat}, warm-up rounds={args.warmup}")
+    print(describe_machine(info))
     benches = {"chain": bench_chain, "mlp_train": bench_mlp_train, "mlp_infer": bench_mlp_infer}
     rows = []
     for case in args.cases:

@@ -35,7 +35,7 @@ import os
 import sys
 from types import SimpleNamespace
 
-from _common import LEAD_IN, environment, interleaved, load_average, quartiles, thread_env, timed_calls
+from _common import LEAD_IN, describe_machine, environment, interleaved, load_average, quartiles, thread_env, timed_calls
 
 # name: label, batch, per-sample input shape, chainrule/torch step ratio the issue asks for, and the
 # calls per framework in one round (training steps, inference calls), so that a round lasts long
@@ -441,6 +441,7 @@ def main(args):
           f"numpy {info['numpy']}, torch {info['torch']}, "
           f"python {info['python']}, {info['cpu_count']} CPUs, load average {info['load_average']}; float32; "
           f"rounds={args.repeat}, warm-up rounds={args.warmup}, lead-in {args.lead_in} s")
+    print(describe_machine(info))
     results, epoch = [], None
     with tempfile.TemporaryDirectory(prefix="chainrule-models-") as tmp:
         for name in args.models:

@@ -15,7 +15,7 @@ import argparse
 import os
 import sys
 
-from _common import LEAD_IN, environment, interleaved, load_average, quartiles, thread_env, timed_calls
+from _common import LEAD_IN, describe_machine, environment, interleaved, load_average, quartiles, thread_env, timed_calls
 
 
 def parse_args(argv=None):
@@ -129,6 +129,7 @@ def main(args):
     print(f"threads={args.threads} (torch reports {info['torch_threads']}), "
           f"numpy {info['numpy']}, torch {info['torch']}, "
           f"python {info['python']}, {info['cpu_count']} CPUs; float32; load average {info['load_average']}")
+    print(describe_machine(info))
     print(f"lstm_classifier: {args.layers}-layer LSTM({args.inputs} → {args.hidden}) over {args.steps} steps, "
           f"Linear({args.hidden} → 10), batch {args.batch}; rounds={args.repeat} × {args.calls} calls per "
           f"framework, warm-up rounds={args.warmup}\n")
