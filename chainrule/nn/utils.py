@@ -29,10 +29,13 @@ mini-batches blur it), so pass λ = λ_notes/n. With this scaling λ means the s
 import numpy as np
 
 from ..tensor import Tensor
+from . import fusion  # noqa: F401  (torch.nn.utils.fusion)
+from .fusion import fuse_conv_bn, fuse_conv_bn_eval, fuse_linear_bn_eval, fuse_modules
 from .module import Module
 from .normalization import GroupNorm, LayerNorm, _NormBase
 
-__all__ = ["NORM_LAYERS", "clip_grad_norm_", "clip_grad_value_", "l1_penalty", "l2_penalty", "param_groups"]
+__all__ = ["NORM_LAYERS", "clip_grad_norm_", "clip_grad_value_", "fuse_conv_bn", "fuse_conv_bn_eval",
+           "fuse_linear_bn_eval", "fuse_modules", "l1_penalty", "l2_penalty", "param_groups"]
 
 # BatchNorm1d/2d and InstanceNorm1d/2d derive from _NormBase.
 NORM_LAYERS = (_NormBase, LayerNorm, GroupNorm)
