@@ -4,9 +4,14 @@
 ``settings()``'s reasons, which ``show()`` prints):
 
 - **OpenBLAS's spin**: after a threaded product OpenBLAS's workers busy-wait for the next one; chainrule
-  shortens the wait by setting ``OPENBLAS_THREAD_TIMEOUT``. OpenBLAS reads it once, when NumPy is imported,
-  so chainrule sets it only when it is imported first (``__init__`` imports this module before anything
-  that imports NumPy), and never over a value already in the environment.
+  shortens the wait by setting ``OPENBLAS_THREAD_TIMEOUT``, never over a value already in the environment.
+  OpenBLAS reads it when it loads, that is when NumPy is imported: ``__init__`` imports this module before
+  anything that imports NumPy. When NumPy came first, chainrule has OpenBLAS read it again, through functions
+  every OpenBLAS exports (``driver/others/``): ``openblas_read_env`` (``openblas_env.c``) re-reads the
+  variables it caches, ``blas_thread_shutdown_`` (``blas_server.c``; OpenBLAS's own handler before a fork)
+  stops its worker threads, and ``blas_thread_init`` starts them again, copying the cached timeout into the
+  spin. Only done while chainrule's import is the process's one Python thread (no product can be running);
+  otherwise, or where the BLAS is not OpenBLAS on pthreads, the spin stays as loaded and ``show()`` says so.
 - **glibc's malloc**: told to keep freed memory for reuse instead of handing it back to the kernel
   (``allocator.py`` holds the two ``mallopt`` calls).
 
@@ -23,6 +28,7 @@ chainrule's. All three are read once, at import.
 """
 import os
 import sys
+import threading
 from concurrent.futures import ThreadPoolExecutor
 
 from threadpoolctl import ThreadpoolController
@@ -46,10 +52,34 @@ def _shorten_blas_spin():
         return _OFF
     if "OPENBLAS_THREAD_TIMEOUT" in os.environ:
         return "kept from the environment"
-    if "numpy" in sys.modules:  # OpenBLAS has read its settings: setting the variable now would only mislead
-        return "not applied: NumPy was imported before chainrule"
     os.environ["OPENBLAS_THREAD_TIMEOUT"] = str(BLAS_SPIN_LOG2_CYCLES)
-    return "set by chainrule"
+    if "numpy" not in sys.modules:
+        return "set by chainrule"
+    state = _reinitialize_openblas()
+    if not state.startswith("set"):  # the loaded OpenBLAS keeps its spin: the variable would only mislead
+        del os.environ["OPENBLAS_THREAD_TIMEOUT"]
+    return state
+
+
+def _reinitialize_openblas():
+    """NumPy loaded OpenBLAS before chainrule set the variable: have each OpenBLAS (pthreads server) read the
+    environment again and restart its workers, which take the new spin; says what happened."""
+    if threading.active_count() > 1:  # another thread may be inside BLAS: stopping its workers could hang it
+        return "not applied: NumPy was imported before chainrule, and other threads were running"
+    done = 0
+    for lib in ThreadpoolController().select(internal_api="openblas").lib_controllers:
+        try:
+            functions = lib.dynlib.openblas_read_env, lib.dynlib.blas_thread_shutdown_, lib.dynlib.blas_thread_init
+        except AttributeError:
+            continue
+        if getattr(lib, "threading_layer", None) != "pthreads":  # the OpenMP server has no spin of its own
+            continue
+        for function in functions:  # read the variables, stop the workers, start them (with the new spin)
+            function()
+        done += 1
+    if not done:
+        return "not applied: NumPy was imported before chainrule, and its BLAS has no OpenBLAS thread server"
+    return "set by chainrule (OpenBLAS re-initialized: NumPy was imported first)"
 
 
 def _tune_malloc():

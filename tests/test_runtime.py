@@ -1,5 +1,5 @@
 """chainrule.runtime: what ``import chainrule`` changes for the whole process (imported before NumPy, after
-it, switched off), as settings() returns it and show() prints it; num_threads for a block."""
+it: OpenBLAS re-initialized, switched off), as settings() returns it and show() prints it; num_threads for a block."""
 import json
 import os
 import subprocess
@@ -39,13 +39,73 @@ def test_imported_before_numpy_shortens_the_blas_spin_and_tunes_malloc():
         assert "  tuned: True\n  M_MMAP_THRESHOLD: 32 MiB\n  M_TRIM_THRESHOLD: 1 GiB\n" in shown
 
 
-def test_numpy_first_leaves_the_spin_alone():
-    """OpenBLAS has read its settings by then; setting the variable afterwards would only mislead."""
-    shown, settings = _in_child("import numpy, chainrule")
-    assert settings["blas_spin"]["OPENBLAS_THREAD_TIMEOUT"] is None
-    assert settings["blas_spin"]["state"] == "not applied: NumPy was imported before chainrule"
-    assert "  OPENBLAS_THREAD_TIMEOUT: unset\n" in shown and "NumPy was imported before chainrule" in shown
+def _openblas_on_pthreads():
+    return any(lib.internal_api == "openblas" and getattr(lib, "threading_layer", None) == "pthreads"
+               for lib in runtime.thread_pools().lib_controllers)
+
+
+def test_numpy_first_has_openblas_read_the_spin_again():
+    """OpenBLAS read its variables when NumPy loaded it; chainrule sets the spin, then has OpenBLAS re-read them
+    and restart its workers (openblas_read_env, blas_thread_shutdown_, blas_thread_init)."""
+    shown, settings = _in_child("import numpy")
+    spin = settings["blas_spin"]
+    if not _openblas_on_pthreads():
+        assert spin["OPENBLAS_THREAD_TIMEOUT"] is None and spin["state"].startswith("not applied: NumPy was imported")
+        return
+    assert spin["OPENBLAS_THREAD_TIMEOUT"] == str(runtime.BLAS_SPIN_LOG2_CYCLES)
+    assert spin["state"] == "set by chainrule (OpenBLAS re-initialized: NumPy was imported first)"
+    assert "  state: set by chainrule (OpenBLAS re-initialized: NumPy was imported first)\n" in shown
     assert settings["malloc"]["tuned"] is GLIBC  # malloc can be tuned at any time
+
+
+SPIN_PROBE = """
+import ctypes, json, time
+import numpy as np
+from threadpoolctl import ThreadpoolController, threadpool_limits
+
+threadpool_limits(2)
+openblas = ThreadpoolController().select(internal_api="openblas").lib_controllers[0].dynlib
+openblas.openblas_thread_timeout.restype = ctypes.c_uint
+
+def spin():
+    # OpenBLAS's cached variable, and the CPU seconds the process burns in the 0.3 s after a threaded
+    # product (its idle workers' busy-wait; median of 5)
+    a = np.ones((400, 400))
+    idle = []
+    for _ in range(5):
+        a @ a
+        start = time.process_time()
+        time.sleep(0.3)
+        idle.append(time.process_time() - start)
+    return openblas.openblas_thread_timeout(), sorted(idle)[2]
+
+before = spin()
+import chainrule
+print(json.dumps({"before": before, "after": spin()}))
+"""
+
+
+def test_numpy_first_shortens_openblas_s_effective_spin():
+    """Observed from outside: OpenBLAS's cached variable goes from unset (0) to 18, and after a product its
+    workers stop burning CPU within the next 0.3 s (2^28 cycles spin ~0.1 s; 2^18, ~0.1 ms)."""
+    if not _openblas_on_pthreads() or os.cpu_count() < 2:
+        pytest.skip("needs NumPy on OpenBLAS's pthreads server and 2 cores")
+    env = {k: v for k, v in os.environ.items() if k not in ("OPENBLAS_THREAD_TIMEOUT", *runtime.SWITCHES)}
+    out = subprocess.run([sys.executable, "-c", SPIN_PROBE], env=env, capture_output=True, text=True, check=True)
+    (variable_before, idle_before), (variable_after, idle_after) = json.loads(out.stdout).values()
+    assert (variable_before, variable_after) == (0, runtime.BLAS_SPIN_LOG2_CYCLES)
+    assert idle_after < 0.02, (idle_before, idle_after)  # before: ~0.1 s on an idle 2-core machine
+    assert idle_after < idle_before
+
+
+def test_numpy_first_with_other_threads_running_leaves_the_spin_alone():
+    """A product may be running on another thread: OpenBLAS's workers are not stopped under it."""
+    first = "import numpy, threading, time; threading.Thread(target=time.sleep, args=(3,), daemon=True).start()"
+    shown, settings = _in_child(first)
+    assert settings["blas_spin"]["OPENBLAS_THREAD_TIMEOUT"] is None
+    assert settings["blas_spin"]["state"] == ("not applied: NumPy was imported before chainrule, and other "
+                                              "threads were running")
+    assert "  OPENBLAS_THREAD_TIMEOUT: unset\n" in shown
 
 
 def test_a_users_spin_setting_is_kept():
