@@ -4,6 +4,8 @@ import math
 import numpy as np
 
 from .. import manual_seed, nn, no_grad, tensor
+from ..data import stratified_split
+from ..data.datasets.digits import digits
 from ..optim import SGD
 
 
@@ -89,3 +91,18 @@ def fit_softmax_regression(xt, yt, lr, steps, seed, momentum=0.0, zero_init=Fals
             loss.backward()
             optimizer.step()
     return model, curve
+
+
+def digits_split(seed):
+    """The bundled 8×8 digits, flattened (pixel counts 0–16), split 75/25 stratified by class from ``seed``:
+    x_train, y_train, x_test, y_test."""
+    x, y = digits(flatten=True)
+    manual_seed(seed)
+    train, test = stratified_split(y, 0.25)
+    return x[train], y[train], x[test], y[test]
+
+
+def linear_accuracy(model, x, y):
+    """The fraction of rows of ``x`` (an array) that a fitted ``nn.Linear`` classifies as ``y``."""
+    w, b = model.weight.data, model.bias.data
+    return float(np.mean(np.argmax(x @ w.T + b, axis=1) == y))

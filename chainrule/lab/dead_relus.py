@@ -20,7 +20,7 @@ from ..optim import SGD
 from ..runtime import num_threads
 from .activations import off_fractions
 from .base import Result
-from .whitening import split
+from .common import digits_split
 
 NAME = "dead-relus"
 NOTE = "002, 003"
@@ -139,7 +139,7 @@ def _plot(runs, seeds, steps, path):
 
 def run(quick=False, seed=0, out="."):
     steps, seeds, every = (150, (seed, seed + 1), 25) if quick else (600, tuple(range(seed, seed + 5)), 25)
-    x, y, x_test, y_test = split(seed)
+    x, y, x_test, y_test = digits_split(seed)
     x, x_test = (x / 16).astype(np.float32), (x_test / 16).astype(np.float32)  # pixel counts 0..16 → [0, 1]
     runs = {}
     with num_threads(1):  # small matrices: one BLAS thread is faster

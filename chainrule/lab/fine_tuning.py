@@ -19,7 +19,7 @@ from .. import manual_seed, nn, no_grad, tensor
 from ..optim import Adam
 from ..runtime import num_threads
 from .base import Result
-from .whitening import split
+from .common import digits_split
 
 NAME = "fine-tuning"
 NOTE = "004"
@@ -128,7 +128,7 @@ def _plot(acc, shots, seeds, path):
 def run(quick=False, seed=0, out="."):
     shots, seeds, pretrain_steps, steps = ((1, 10), (seed, seed + 1), 150, 100) if quick else \
         ((1, 10, 50), tuple(range(seed, seed + 5)), 600, 300)
-    x, y, x_test, y_test = split(seed)
+    x, y, x_test, y_test = digits_split(seed)
     x, x_test = (x / 16).astype(np.float32), (x_test / 16).astype(np.float32)  # pixel counts 0..16 → [0, 1]
     x_old, y_old = classes_subset(x, y, OLD)
     x_old_test, y_old_test = classes_subset(x_test, y_test, OLD)

@@ -32,7 +32,7 @@ from ..optim import SGD
 from ..optim.lr_scheduler import CosineAnnealingLR, StepLR
 from ..runtime import num_threads
 from .base import Result
-from .whitening import split
+from .common import digits_split
 
 NAME = "gd-variants"
 NOTE = "004"
@@ -172,7 +172,7 @@ def _plot_decay(decay, j_star, epochs, path):
 
 
 def run(quick=False, seed=0, out="."):
-    x_raw, y, x_test_raw, y_test = split(seed)
+    x_raw, y, x_test_raw, y_test = digits_split(seed)
     scaler = StandardScaler().fit(x_raw)
     x, x_test = scaler.transform(x_raw).astype(np.float32), scaler.transform(x_test_raw).astype(np.float32)
     n = len(x)

@@ -24,7 +24,7 @@ from .. import manual_seed, nn, no_grad, tensor
 from ..optim import Adam
 from ..runtime import num_threads
 from .base import Result
-from .whitening import split
+from .common import digits_split
 
 NAME = "instance-norm-generation"
 NOTE = "003"
@@ -190,7 +190,7 @@ def run(quick=False, seed=0, out="."):
         steps, tasks, probes, test_count = {32: 40, 1: 100}, ("restore",), 4, 64
     else:
         steps, tasks, probes, test_count = {32: 600, 1: 1500}, tuple(TASKS), 16, None
-    x, _, x_test, _ = split(seed)
+    x, _, x_test, _ = digits_split(seed)
     x = (x / 16).reshape(-1, 1, 8, 8).astype(np.float32)  # pixel counts 0..16 → [0, 1]
     x_test = (x_test / 16).reshape(-1, 1, 8, 8).astype(np.float32)[:test_count]
     test_inputs = {task: corrupt(x_test, task, np.random.default_rng(seed + 1000)) for task in tasks}

@@ -24,8 +24,7 @@ from ..nn import init
 from ..optim import SGD, Adam
 from ..runtime import num_threads
 from .base import Result
-from .common import train_curve
-from .whitening import split
+from .common import digits_split, train_curve
 
 NAME = "layerwise-pretraining"
 NOTE = "000"
@@ -177,7 +176,7 @@ def run(quick=False, seed=0, out="."):
     else:
         steps, pretrain_steps, lrs, seeds = 1000, 300, (0.1, 0.3), (seed, seed + 1, seed + 2)
     every = max(5, steps // 50)
-    x, y, x_test, y_test = split(seed)
+    x, y, x_test, y_test = digits_split(seed)
     x, x_test = (x / 16).astype(np.float32), (x_test / 16).astype(np.float32)  # pixel counts 0..16 → [0, 1]
     runs = {}
     with num_threads(1), np.errstate(under="ignore"):  # small matrices: one BLAS thread is faster

@@ -28,8 +28,7 @@ from .. import no_grad, tensor
 from ..data.preprocessing import MinMaxScaler, StandardScaler
 from ..runtime import num_threads
 from .base import Result
-from .common import fit_softmax_regression
-from .whitening import split
+from .common import digits_split, fit_softmax_regression
 
 NAME = "min-max-scaling"
 NOTE = "003"
@@ -102,7 +101,7 @@ def _plot(results, factors, target, steps, path):
 def run(quick=False, seed=0, out="."):
     steps, target, factors = (100, 0.3, (0.5, 1, 2, 4)) if quick else \
         (1000, 0.1, (0.25, 0.5, 1, 2, 4, 8, 16, 32))
-    x, y, x_test, y_test = split(seed)
+    x, y, x_test, y_test = digits_split(seed)
     scale = units(seed)
     x, x_test = x * scale, x_test * scale
     fitted = {INPUTS[0]: None, INPUTS[1]: MinMaxScaler().fit(x), INPUTS[2]: StandardScaler().fit(x)}

@@ -14,12 +14,10 @@ import os
 
 import numpy as np
 
-from .. import manual_seed, tensor
-from ..data import stratified_split
-from ..data.datasets.digits import digits
+from .. import tensor
 from ..data.preprocessing import StandardScaler, scale
 from .base import Result
-from .common import fit_softmax_regression
+from .common import digits_split, fit_softmax_regression, linear_accuracy
 
 NAME = "per-sample-normalization"
 NOTE = "003"
@@ -39,20 +37,11 @@ def softmax_regression(x_train, y_train, x_test, y_test, steps, lrs=LRS, seed=0)
         model, curve = fit_softmax_regression(xt, yt, lr, steps, seed, momentum=MOMENTUM)
         if not math.isfinite(curve[-1]):
             continue
-        w, b = model.weight.data, model.bias.data
         run = {"lr": lr, "curve": curve,
-               "train": float(np.mean(np.argmax(x_train @ w.T + b, axis=1) == y_train)),
-               "test": float(np.mean(np.argmax(x_test @ w.T + b, axis=1) == y_test))}
+               "train": linear_accuracy(model, x_train, y_train), "test": linear_accuracy(model, x_test, y_test)}
         if best is None or curve[-1] < best["curve"][-1]:
             best = run
     return best
-
-
-def split(seed):
-    x, y = digits(flatten=True)
-    manual_seed(seed)
-    train, test = stratified_split(y, 0.25)
-    return x[train], y[train], x[test], y[test]
 
 
 def _plot(runs, path):
@@ -77,7 +66,7 @@ def _plot(runs, path):
 
 def run(quick=False, seed=0, out="."):
     steps = 100 if quick else 500
-    x_train, y_train, x_test, y_test = split(seed)
+    x_train, y_train, x_test, y_test = digits_split(seed)
     scaler = StandardScaler().fit(x_train)
     inputs = {"raw pixel counts": (x_train, x_test),
               "per feature (training set's μ, σ)": (scaler.transform(x_train), scaler.transform(x_test)),

@@ -14,12 +14,10 @@ import os
 
 import numpy as np
 
-from .. import manual_seed, tensor
-from ..data import stratified_split
-from ..data.datasets.digits import digits
+from .. import tensor
 from ..data.preprocessing import PCAWhitening, StandardScaler, ZCAWhitening
 from .base import Result
-from .common import fit_softmax_regression
+from .common import digits_split, fit_softmax_regression, linear_accuracy
 
 NAME = "whitening"
 NOTE = "003"
@@ -56,22 +54,13 @@ def gradient_descent(x_train, y_train, x_test, y_test, steps, lrs=LRS, seed=0):
         if not math.isfinite(curve[-1]):
             continue
         reached = next((i for i, v in enumerate(curve) if v < TARGET_LOSS), None)
-        w, b = model.weight.data, model.bias.data
         run = {"lr": lr, "curve": curve, "steps_to_target": reached,
-               "train": float(np.mean(np.argmax(x_train @ w.T + b, axis=1) == y_train)),
-               "test": float(np.mean(np.argmax(x_test @ w.T + b, axis=1) == y_test))}
+               "train": linear_accuracy(model, x_train, y_train), "test": linear_accuracy(model, x_test, y_test)}
         key = (reached if reached is not None else math.inf, curve[-1])
         if best is None or key < (best["steps_to_target"] if best["steps_to_target"] is not None else math.inf,
                                   best["curve"][-1]):
             best = run
     return best
-
-
-def split(seed):
-    x, y = digits(flatten=True)
-    manual_seed(seed)
-    train, test = stratified_split(y, 0.25)
-    return x[train], y[train], x[test], y[test]
 
 
 def _plot(runs, conditions, steps, path):
@@ -115,7 +104,7 @@ def _plot(runs, conditions, steps, path):
 
 def run(quick=False, seed=0, out="."):
     steps = 200 if quick else 1000
-    x_train, y_train, x_test, y_test = split(seed)
+    x_train, y_train, x_test, y_test = digits_split(seed)
     fitted = {"raw pixel counts": None,
               "standardized (training μ, σ)": StandardScaler().fit(x_train),
               f"PCA-whitened (training μ, C; eps {EPS:g})": PCAWhitening(eps=EPS).fit(x_train),

@@ -6,9 +6,7 @@ import pytest
 
 from chainrule import manual_seed, randn
 from chainrule.lab import norm_in_rnn, whitening
-from chainrule.lab.base import MODULES, Result, get
-from chainrule.lab.report import write_pages
-from tests.lab import run_quick
+from tests.lab import assert_well_formed, run_quick
 
 EXPERIMENTS = (whitening, norm_in_rnn)
 
@@ -20,16 +18,7 @@ def results(tmp_path_factory):
 
 @pytest.mark.parametrize("module", EXPERIMENTS, ids=lambda m: m.NAME)
 def test_shape_and_pages(results, module):
-    result, folder = results[module.NAME]
-    assert isinstance(result, Result) and module.NAME.replace("-", "_") in MODULES and get(module.NAME) is module
-    assert (result.name, result.note, result.claim) == (module.NAME, module.NOTE, module.CLAIM)
-    assert result.outcome in ("held", "held in part", "did not hold") and not (result.held and result.in_part)
-    for f in result.figures:
-        assert (folder / f).stat().st_size > 10_000, f
-    result.save(str(folder))
-    write_pages(result, str(folder))
-    md = (folder / f"{result.name}.md").read_text()
-    assert f"Verdict: {result.outcome.upper()}." in md and "{'" not in md
+    assert_well_formed(module, *results[module.NAME])
 
 
 def test_whitening(results):

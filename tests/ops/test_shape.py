@@ -2,6 +2,8 @@
 expand/broadcast_to, indexing (basic, advanced, boolean, mixed), cat stack split chunk and constant pad
 — forward and gradient in float64 and float32, finite differences and error messages."""
 
+import re
+
 import numpy as np
 import pytest
 import torch
@@ -1049,3 +1051,19 @@ def test_stack_and_meshgrid_errors():
         cr.meshgrid(v, v.unsqueeze(0))
     with pytest.raises(RuntimeError, match=r"meshgrid: expected tensors of one dtype, got \['float32', 'int64'\]"):
         cr.meshgrid(v, cr.tensor([1, 2]))
+
+
+@pytest.mark.parametrize("shape,size", [((2, 3, 4), (3, 4)), ((2, 3, 4), (1, 4)), ((2, 3, 4), (2, 1, 1)),
+                                        ((2, 3, 4), ()), ((5,), (1,)), ((2, 3), (2, 3)), ((3, 1, 4), (1, 1, 4))])
+def test_sum_to_size_parity(shape, size):
+    x = np.random.default_rng(len(shape) + len(size)).standard_normal(shape)
+    assert_parity(lambda t: t.sum_to_size(size), lambda t: t.sum_to_size(size), x)
+    if size:  # torch needs at least one size argument; () only as a tuple
+        assert_parity(lambda t: t.sum_to_size(*size), lambda t: t.sum_to_size(*size), x)
+
+
+def test_sum_to_size_errors_name_both_shapes():
+    x = cr.zeros(2, 3)
+    for size in ((4,), (3, 2, 3), (2, 2)):
+        with pytest.raises(RuntimeError, match=rf"size {re.escape(str(size))} is not expandable to .*\(2, 3\)"):
+            x.sum_to_size(size)
