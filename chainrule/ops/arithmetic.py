@@ -260,23 +260,9 @@ class Clamp(Function):
         self.a, self.lo, self.hi = a, lo, hi
         return np.clip(a, lo, hi)
 
-    def backward(self, g):
-        a, lo, hi = self.a, self.lo, self.hi
-        keep = np.ones(a.shape, dtype=bool)
-        if lo is not None:
-            keep = keep & (a >= lo)
-        if hi is not None:
-            keep = keep & (a <= hi)
-        glo = ghi = None
-        if self.needs[1]:
-            below = (a < lo) if hi is None else (a < lo) & (lo < hi)
-            glo = unbroadcast(np.where(below, g, 0), _shape(lo))
-        if self.needs[2]:
-            above = (a > hi) if lo is None else (a > hi) | (hi < lo)
-            ghi = unbroadcast(np.where(above, g, 0), _shape(hi))
-        return unbroadcast(g * keep, a.shape), glo, ghi
-
-    def backward_graph(self, g):
+    def masks(self):
+        """Where the gradient goes: to a (lo ≤ a ≤ hi), to lo (a < lo < hi), to hi (a > hi, or hi < lo); None for
+        an absent bound."""
         a, lo, hi = self.a, self.lo, self.hi
         keep = np.ones(a.shape, dtype=bool)
         if lo is not None:
@@ -285,8 +271,18 @@ class Clamp(Function):
             keep = keep & (a <= hi)
         below = None if lo is None else (a < lo) if hi is None else (a < lo) & (lo < hi)
         above = None if hi is None else (a > hi) if lo is None else (a > hi) | (hi < lo)
+        return keep, below, above
+
+    def backward(self, g):
+        keep, below, above = self.masks()
+        glo = unbroadcast(np.where(below, g, 0), _shape(self.lo)) if self.needs[1] else None
+        ghi = unbroadcast(np.where(above, g, 0), _shape(self.hi)) if self.needs[2] else None
+        return unbroadcast(g * keep, self.a.shape), glo, ghi
+
+    def backward_graph(self, g):
+        keep, below, above = self.masks()
         return to_inputs(self, g * constant(keep, g), None if below is None else g * constant(below, g),
-                      None if above is None else g * constant(above, g))
+                         None if above is None else g * constant(above, g))
 
 
 class Maximum(Function):
