@@ -2,7 +2,8 @@
 from . import runtime  # first: sets OpenBLAS's spin time before NumPy is imported (chainrule.runtime.show())
 from .tensor import Tensor  # then: tensor.py imports autograd and the ops once Tensor exists
 from . import dtypes  # noqa: I001
-from .runtime import MALLOC_TUNED, get_num_threads, num_threads, set_num_threads, use_reference
+from .runtime import (MALLOC_TUNED, conv_algorithm, get_conv_algorithm, get_num_threads, num_threads, set_conv_algorithm,
+                      set_num_threads, use_reference)
 from .autograd import detect_anomaly, enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .creation import (
     arange,

@@ -124,6 +124,50 @@ class use_reference:
         return False
 
 
+CONV_ALGORITHMS = ("auto", "im2col", "winograd2", "winograd4")
+_conv_algorithm = "auto"
+
+
+def _check_conv_algorithm(name, where):
+    if name not in CONV_ALGORITHMS:
+        raise ValueError(f"{where}: algorithm must be one of {', '.join(map(repr, CONV_ALGORITHMS))}, got {name!r}")
+
+
+def get_conv_algorithm():
+    """How 2-D convolutions are computed when a call does not say (``F.conv2d(..., algorithm=None)``)."""
+    return _conv_algorithm
+
+
+def set_conv_algorithm(name):
+    """Compute 2-D convolutions by ``name``: 'auto' (the default: per layer shape and dtype — Winograd for float32
+    3×3 stride-1 layers of 8 or more input channels, im2col for the rest and for float64: ``kernels/winograd.choose``),
+    'im2col' (columns + GEMM, every convolution), 'winograd2' / 'winograd4' (Winograd F(2×2, 3×3) / F(4×4, 3×3)
+    where it applies — 3×3, stride 1, dilation 1, one group — and im2col elsewhere). The fast kernels only: under
+    ``use_reference()`` every convolution is the reference im2col op."""
+    global _conv_algorithm
+    _check_conv_algorithm(name, "set_conv_algorithm")
+    _conv_algorithm = name
+
+
+class conv_algorithm:
+    """``with conv_algorithm(name):`` ``set_conv_algorithm(name)`` inside the block, the previous choice restored
+    on leaving it (also when it raises)."""
+
+    def __init__(self, name):
+        _check_conv_algorithm(name, "conv_algorithm")
+        self.name = name
+
+    def __enter__(self):
+        global _conv_algorithm
+        self.previous, _conv_algorithm = _conv_algorithm, self.name
+        return self
+
+    def __exit__(self, *exc):
+        global _conv_algorithm
+        _conv_algorithm = self.previous
+        return False
+
+
 def thread_pools():
     """threadpoolctl's handle on the native thread pools (BLAS, OpenMP); made on first use, once NumPy has
     loaded its BLAS."""
@@ -215,6 +259,12 @@ def settings():
             "path": "reference (chainrule/ops)" if reference else "fast kernels (chainrule/kernels)",
             "state": "set by CHAINRULE_REFERENCE=1 or use_reference()" if reference else "the default",
             "why": "the reference ops read like the notes; the fast kernels compute the same results faster",
+        },
+        "conv_algorithm": {
+            "value": _conv_algorithm,
+            "state": "the default" if _conv_algorithm == "auto" else "set by set_conv_algorithm / conv_algorithm",
+            "why": "'auto' picks per layer shape between im2col + GEMM and Winograd F(2×2, 3×3) / F(4×4, 3×3) "
+                   "(fewer multiplications, more rounding): kernels/winograd.choose",
         },
         "switches": {
             **_switches,

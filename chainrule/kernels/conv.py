@@ -15,8 +15,8 @@ from numpy.lib.stride_tricks import as_strided
 
 from ..autograd import sum_to
 from ..ops import conv as reference
+from . import winograd
 from .parallel import get_num_threads, run_blocks
-
 
 CORRELATE_RATIO = 2  # dx by correlation while out_channels ≤ this × in_channels (else col2im)
 BLOCK = 1 << 20  # column-matrix entries built at once (4 MiB in float32): small enough to stay in the L3 cache
@@ -205,10 +205,14 @@ class Conv2d(reference.Conv2d):
     columns: x is its own.
     """
 
-    def forward(self, x, w, b, *, stride, pads, dilation, groups):
+    def forward(self, x, w, b, *, stride, pads, dilation, groups, algorithm="auto"):
         n, c, h, wd = x.shape
         o, cg, kh, kw = w.shape
         self.x, self.w, self.groups = x, w, groups
+        self.winograd = winograd.tile_size(algorithm, x.shape, w.shape, stride, dilation, groups, pads, x.dtype)
+        if self.winograd:
+            self.im2col, self.pads = False, pads
+            return winograd.conv2d(x, w, b, pads, self.winograd)
         wg = w.reshape(groups, o // groups, cg * kh * kw)
         if kh == kw == 1 and stride == (1, 1) and not any(pads):
             self.im2col = None
@@ -226,6 +230,8 @@ class Conv2d(reference.Conv2d):
         og, k = o // groups, cg * kh * kw
         wg = w.reshape(groups, og, k)
         gb = sum_to((o, 1, 1), g).reshape(o) if self.needs[2] else None
+        if self.winograd:
+            return self.winograd_grads(g, gb)
         if cols is None:
             gg = g.reshape(n, groups, og, h * wd)
             gw = gx = None
@@ -238,6 +244,20 @@ class Conv2d(reference.Conv2d):
         gw, gx = block_grads(g, x, w, groups, cols, self.needs[1], method == "col2im")
         if method == "correlation":
             gx = correlate_flipped(g, w, groups, cols)
+        return gx, gw, gb
+
+    def winograd_grads(self, g, gb):
+        """dW in Winograd's transformed domain; dx the convolution of g, padded by 2 − pad, with the flipped
+        kernel — by Winograd too where that padding is ≥ 0 (pad ≤ 2), else by col2im."""
+        x, w, pads, m = self.x, self.w, self.pads, self.winograd
+        gx = gw = None
+        if self.needs[0]:
+            if winograd.input_grad_applies(pads):
+                gx = winograd.conv2d_input_grad(g, w, pads, m)
+            else:
+                gx = block_grads(g, None, w, 1, Im2col(x.shape, (3, 3), (1, 1), (1, 1), pads), False, True)[1]
+        if self.needs[1]:
+            gw = winograd.conv2d_weight_grad(x, g, pads, m)
         return gx, gw, gb
 
 

@@ -215,14 +215,19 @@ def weight_gradient(x, g, kernel, stride, top_left, dilation, groups):
     return conv2d_cropping(xt, g.permute(1, 0, 2, 3), dilation, pads, stride, groups).permute(1, 0, 2, 3)
 
 
-def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):  # noqa: A002 - torch's names
+def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, algorithm=None):  # noqa: A002
     """2-D convolution (cross-correlation, as in PyTorch) of input (N, C, H, W) — or an unbatched
     (C, H, W) — with weight (O, C/groups, k_h, k_w). ``padding``: int, pair, 'valid', 'same' (also
-    with stride > 1, TensorFlow's rule: output ⌈H / stride⌉, extra pad bottom/right) or 'full'."""
-    return _conv(input, weight, bias, stride, padding, dilation, groups, "conv2d")
+    with stride > 1, TensorFlow's rule: output ⌈H / stride⌉, extra pad bottom/right) or 'full'.
+
+    ``algorithm`` (chainrule's; torch has none): how the fast kernel computes it — 'auto' (per layer shape),
+    'im2col', 'winograd2' or 'winograd4' (Winograd F(2×2, 3×3) / F(4×4, 3×3): a 3×3 kernel, stride 1,
+    dilation 1, groups 1 only, else a ValueError); None: ``chainrule.get_conv_algorithm()`` ('auto' unless
+    set). Every algorithm gives the same result up to rounding; under ``use_reference()`` none is used."""
+    return _conv(input, weight, bias, stride, padding, dilation, groups, "conv2d", algorithm=algorithm)
 
 
-def _conv(x, weight, bias, stride, padding, dilation, groups, op, shapes=None):
+def _conv(x, weight, bias, stride, padding, dilation, groups, op, shapes=None, algorithm=None):
     """Checks, then Conv2d; ``shapes``: the (input, weight) shapes to name in errors — conv1d's own, not
     its height-1 view's."""
     if not isinstance(x, Tensor) or not isinstance(weight, Tensor):
@@ -262,9 +267,25 @@ def _conv(x, weight, bias, stride, padding, dilation, groups, op, shapes=None):
             f"{op}: kernel size {eff[-spatial:]} (dilated) is larger than the padded input {padded[-spatial:]} "
             f"of input shape {x_shape}"
         )
-    out = (Conv2d if runtime.reference else fast.Conv2d).apply(x, weight, bias, stride=stride, pads=pads, dilation=dilation,
-                                                                groups=groups)
+    algorithm = _conv_algorithm(algorithm, (kh, kw), stride, dilation, groups, pads, op)
+    if runtime.reference:
+        out = Conv2d.apply(x, weight, bias, stride=stride, pads=pads, dilation=dilation, groups=groups)
+    else:
+        out = fast.Conv2d.apply(x, weight, bias, stride=stride, pads=pads, dilation=dilation, groups=groups,
+                                algorithm=algorithm)
     return out.squeeze(0) if unbatched else out
+
+
+def _conv_algorithm(algorithm, kernel, stride, dilation, groups, pads, op):
+    """The algorithm a call asks for (None: the global setting), checked: Winograd asked for by the call itself
+    must apply to this convolution; asked for by the global setting, it applies where it can."""
+    if algorithm is None:
+        return runtime.get_conv_algorithm()
+    runtime._check_conv_algorithm(algorithm, op)
+    if algorithm.startswith("winograd") and not fast.winograd.applies(kernel, stride, dilation, groups, pads):
+        raise ValueError(f"{op}: algorithm={algorithm!r} computes 3×3 convolutions with stride 1, dilation 1 and "
+                         f"groups=1 only, got kernel {kernel}, stride {stride}, dilation {dilation}, groups={groups}")
+    return algorithm
 
 
 def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):  # noqa: A002 - torch's names
