@@ -17,7 +17,7 @@ MODULES = (
     "pooling_backward", "architectures", "residual_depth", "conv_arithmetic", "translation_invariance",
     "overlapping_pooling", "per_sample_normalization", "whitening", "norm_in_rnn", "higher_derivatives",
     "gd_variants", "dead_relus", "lstm_vs_rnn", "fine_tuning", "min_max_scaling",
-    "instance_norm_generation", "layerwise_pretraining",
+    "instance_norm_generation", "layerwise_pretraining", "conv_algorithms",
 )
 
 
