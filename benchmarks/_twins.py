@@ -69,20 +69,21 @@ class BasicBlock(tnn.Module):
 
 
 class CifarResNet(tnn.Module):
-    """``chainrule.models.resnet20()`` (depth 6n + 2, option A shortcuts)."""
+    """``chainrule.models.resnet20(width=width)`` (depth 6n + 2, option A shortcuts, stages at width,
+    2·width, 4·width channels)."""
 
-    def __init__(self, depth=20, num_classes=10):
+    def __init__(self, depth=20, num_classes=10, width=16):
         super().__init__()
         n = (depth - 2) // 6
-        self.inplanes = 16
-        self.conv1 = tnn.Conv2d(3, 16, 3, 1, 1, bias=False)
-        self.bn1 = tnn.BatchNorm2d(16)
+        self.inplanes = width
+        self.conv1 = tnn.Conv2d(3, width, 3, 1, 1, bias=False)
+        self.bn1 = tnn.BatchNorm2d(width)
         self.relu = tnn.ReLU(inplace=True)
-        self.layer1 = self._make_layer(16, n)
-        self.layer2 = self._make_layer(32, n, 2)
-        self.layer3 = self._make_layer(64, n, 2)
+        self.layer1 = self._make_layer(width, n)
+        self.layer2 = self._make_layer(2 * width, n, 2)
+        self.layer3 = self._make_layer(4 * width, n, 2)
         self.avgpool = tnn.AdaptiveAvgPool2d((1, 1))
-        self.fc = tnn.Linear(64, num_classes)
+        self.fc = tnn.Linear(4 * width, num_classes)
 
     def _make_layer(self, planes, blocks, stride=1):
         downsample = ZeroPadShortcut(self.inplanes, planes, stride) if stride != 1 or self.inplanes != planes else None

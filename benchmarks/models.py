@@ -25,10 +25,20 @@ frameworks (with dropout set to p = 0 for that check only), else the script stop
 samples come from interleaved rounds (the order flips every round, each timed round after 0.1 s of untimed
 calls: benchmarks/_common.py says why), medians and interquartile ranges.
 
+--sweep, instead of the table (and the memory and the epoch), shows where each framework does better: the
+training step of each model (default resnet20) at batches 16, 32, 64, 128, 256, 512 (width ×1) and at
+widths ×0.5, ×1, ×2, ×4 of its channels or hidden units (WIDTHS; at the table's batch unless
+--sweep-width-batch), each point built, parity-checked and timed as above (the table's steps per round). It
+prints ms per step, ms per sample and the ratio, and plots ms per sample against the batch and ms per step
+against the width (docs/img/sweep-<model>.png; the CPU and threads in the title).
+
 Usage:
   python benchmarks/models.py [--threads 2] [--repeat 10] [--warmup 1] [--lead-in 0.1]
                               [--models mlp,lenet5,resnet20,vgg11_bn,lstm] [--no-memory] [--no-epoch]
                               [--data-dir PATH] [--json out.json]
+  python benchmarks/models.py --sweep [--models resnet20] [--sweep-batches 16,32,64,128,256,512]
+                              [--sweep-widths 0.5,1,2,4] [--sweep-width-batch N]
+                              [--plot docs/img/sweep-{model}.png] [--threads 2] [--repeat 10] [--json out.json]
 """
 import argparse
 import os
@@ -52,6 +62,16 @@ CLASSES, LR, MOMENTUM = 10, 0.01, 0.9
 PARITY_STEPS, MEMORY_STEPS = 3, 3
 MNIST_MEAN, MNIST_STD, EPOCH_BATCH = 0.1307, 0.3081, 128
 
+# --sweep: the models with a width: their builders' arguments (the zoo's and the twin's share names) at ×w.
+WIDTHS = {
+    "mlp": lambda w: {"sizes": (64, round(128 * w), round(64 * w), 10)},
+    "resnet20": lambda w: {"width": round(16 * w)},
+    "lstm": lambda w: {"hidden_size": round(128 * w)},
+}
+SWEEP_BATCHES, SWEEP_WIDTHS = (16, 32, 64, 128, 256, 512), (0.5, 1, 2, 4)
+SWEEP_PLOT = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "docs", "img",
+                          "sweep-{model}.png")
+
 
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -63,7 +83,8 @@ def parse_args(argv=None):
     p.add_argument("--lead-in", type=float, default=LEAD_IN,
                    help="seconds of untimed calls before each framework's timed round (default 0.1): the other "
                         "framework's spinning workers go idle, this one's threads are awake")
-    p.add_argument("--models", default=",".join(MODELS), help=f"comma-separated subset of {','.join(MODELS)}")
+    p.add_argument("--models", help=f"comma-separated subset of {','.join(MODELS)} (default: all; resnet20 with "
+                                    "--sweep)")
     p.add_argument("--no-memory", dest="memory", action="store_false",
                    help="skip the peak-memory child processes")
     p.add_argument("--epoch", action=argparse.BooleanOptionalAction, default=True,
@@ -72,14 +93,42 @@ def parse_args(argv=None):
     p.add_argument("--data-dir", help="folder holding mnist/ (default: $CHAINRULE_DATA, else ../shared/data, "
                                       "else ~/.chainrule/data)")
     p.add_argument("--json", metavar="PATH", help="also write the numbers as JSON to PATH")
+    p.add_argument("--sweep", action="store_true",
+                   help="instead of the table: time one training step against the batch and the width, print "
+                        "the points and plot them (see --sweep-batches, --sweep-widths, --plot)")
+    p.add_argument("--sweep-batches", default=",".join(map(str, SWEEP_BATCHES)), metavar="LIST",
+                   help=f"batches of the sweep at width ×1 (default {','.join(map(str, SWEEP_BATCHES))}; '' none)")
+    p.add_argument("--sweep-widths", default=",".join(f"{w:g}" for w in SWEEP_WIDTHS), metavar="LIST",
+                   help=f"width multipliers of the sweep at the model's batch (default "
+                        f"{','.join(f'{w:g}' for w in SWEEP_WIDTHS)}; '' none); models with a width: "
+                        f"{', '.join(WIDTHS)}")
+    p.add_argument("--sweep-width-batch", type=int, metavar="N",
+                   help="the batch of the width sweep (default: the model's, as in the table: 128 for resnet20)")
+    p.add_argument("--plot", default=SWEEP_PLOT, metavar="PATH",
+                   help="the sweep's figure, {model} replaced by the model's name (default docs/img/sweep-{model}.png)")
     p.add_argument("--memory-child", nargs=3, metavar=("FRAMEWORK", "MODEL", "WEIGHTS"), help=argparse.SUPPRESS)
     args = p.parse_args(argv)
-    args.models = [m.strip() for m in args.models.split(",") if m.strip()]
+    args.models = [m.strip() for m in (args.models or ("resnet20" if args.sweep else ",".join(MODELS))).split(",")
+                   if m.strip()]
     unknown = sorted(set(args.models) - set(MODELS))
     if unknown:
         p.error(f"unknown model(s) {', '.join(unknown)}; choose from {', '.join(MODELS)}")
     if args.threads < 1 or args.repeat < 1 or args.warmup < 0 or args.lead_in < 0:
         p.error("--threads and --repeat must be positive, --warmup and --lead-in non-negative")
+    try:
+        args.sweep_batches = [int(b) for b in args.sweep_batches.split(",") if b.strip()]
+        args.sweep_widths = [float(w) for w in args.sweep_widths.split(",") if w.strip()]
+    except ValueError as e:
+        p.error(f"--sweep-batches takes integers, --sweep-widths numbers, comma-separated: {e}")
+    if min(args.sweep_batches + args.sweep_widths + [args.sweep_width_batch or 1]) <= 0:
+        p.error("--sweep-batches, --sweep-widths and --sweep-width-batch must be positive")
+    if args.sweep:
+        fixed = [m for m in args.models if m not in WIDTHS]
+        if fixed and args.sweep_widths:
+            p.error(f"--sweep: {', '.join(fixed)} has no width argument (those with one: {', '.join(WIDTHS)}); "
+                    "pass --sweep-widths '' to sweep the batch only")
+        if len(args.models) > 1 and "{model}" not in args.plot:
+            p.error("--plot: with several models the path must contain {model}")
     return args
 
 
@@ -123,15 +172,15 @@ def framework(name, threads):
         from chainrule.io import load_file
         from chainrule.nn import functional as F
 
-        builders = {
-            "mlp": lambda: models.mlp([64, 128, 64, 10]),
+        builders = {  # keyword arguments: a model's width (WIDTHS), named as in its torch twin
+            "mlp": lambda sizes=(64, 128, 64, 10): models.mlp(sizes),
             "lenet5": lambda: models.lenet5(variant="modern"),
-            "resnet20": lambda: models.resnet20(),
+            "resnet20": models.resnet20,
             "vgg11_bn": lambda: models.vgg_cifar(11),
-            "lstm": lambda: models.lstm_classifier(),
+            "lstm": models.lstm_classifier,
         }
         chainrule.set_default_dtype(chainrule.float32)
-        return SimpleNamespace(name=name, build=lambda m: builders[m](), tensor=chainrule.tensor,
+        return SimpleNamespace(name=name, build=lambda m, **width: builders[m](**width), tensor=chainrule.tensor,
                                load=lambda model, path: model.load_state_dict(load_file(path)),
                                cross_entropy=F.cross_entropy, sgd=optim.SGD, no_grad=chainrule.no_grad,
                                numpy=lambda t: t.numpy(), dropout=nn.Dropout)
@@ -142,9 +191,9 @@ def framework(name, threads):
     torch.set_num_threads(threads)
     torch.set_default_dtype(torch.float32)
 
-    def build(m):
+    def build(m, **width):
         torch.manual_seed(0)
-        return TWINS[m]()
+        return TWINS[m](**width)
 
     return SimpleNamespace(name=name, build=build, tensor=lambda a: torch.from_numpy(a.copy()),
                            load=lambda model, path: model.load_state_dict(safetensors.torch.load_file(str(path))),
@@ -153,10 +202,11 @@ def framework(name, threads):
                            no_grad=torch.no_grad, numpy=lambda t: t.detach().numpy(), dropout=torch.nn.Dropout)
 
 
-def make_batch(spec, seed=1):
+def make_batch(batch, shape, seed=1):
+    """A random float32 input (batch, *shape) and int64 labels in [0, CLASSES)."""
     rng = np.random.default_rng(seed)
-    x = rng.standard_normal((spec.batch, *spec.input)).astype(np.float32)
-    return x, rng.integers(0, CLASSES, spec.batch).astype(np.int64)
+    x = rng.standard_normal((batch, *shape)).astype(np.float32)
+    return x, rng.integers(0, CLASSES, batch).astype(np.int64)
 
 
 def train_step(fw, model, x, y):
@@ -196,7 +246,7 @@ def memory_child(args):
     after_import = max_rss_mib()
     model = fw.build(name)
     fw.load(model, weights)
-    x, y = make_batch(MODELS[name])
+    x, y = make_batch(MODELS[name].batch, MODELS[name].input)
     step = train_step(fw, model, fw.tensor(x), fw.tensor(y))
     for _ in range(MEMORY_STEPS):
         step()
@@ -246,14 +296,23 @@ def dropout_off(model, fw):
             m.p = p
 
 
-def twin_pair(name, cr, th, workdir):
-    """(chainrule model, torch twin) with the twin's weights, passed through a safetensors file; the file's path."""
-    th_model = th.build(name)
+def twin_pair(name, cr, th, workdir, **width):
+    """(chainrule model, torch twin) with the twin's weights, passed through a safetensors file; the file's
+    path. ``width``: the builders' width arguments (WIDTHS), the defaults if none."""
+    th_model = th.build(name, **width)
     weights = workdir / f"{name}.safetensors"
     th.save(th_model, weights)
-    cr_model = cr.build(name)
+    cr_model = cr.build(name, **width)
     cr.load(cr_model, weights)  # strict: every key and shape must match
     return cr_model, th_model, weights
+
+
+def twin_sides(name, batch, cr, th, workdir, **width):
+    """[(framework, model, x, y)] for chainrule and torch: the twin pair and one random batch of ``batch``
+    samples in each framework's tensors; the weights file's path."""
+    cr_model, th_model, weights = twin_pair(name, cr, th, workdir, **width)
+    x, y = make_batch(batch, MODELS[name].input)
+    return [(fw, model, fw.tensor(x), fw.tensor(y)) for fw, model in ((cr, cr_model), (th, th_model))], weights
 
 
 def check_parity(name, sides):
@@ -280,28 +339,32 @@ def check_parity(name, sides):
     return {"eval_max_abs_error": err, "losses": losses}
 
 
+def time_interleaved(sides, what, calls, args):
+    """Medians and quartiles (ms) per framework of one training step (``what`` 'step') or inference call,
+    from rounds of ``calls`` calls, interleaved as benchmarks/_common.py describes."""
+    runners = {}
+    for fw, model, cx, cy in sides:
+        model.train(what == "step")
+        fn = train_step(fw, model, cx, cy) if what == "step" else inference(fw, model, cx)
+        runners[fw.name] = timed_calls(fn, calls)
+    samples = interleaved(runners, args.repeat, args.warmup, args.lead_in)
+    return {fw: quartiles([s * 1e3 for s in v]) for fw, v in samples.items()}
+
+
 def bench_model(name, args, cr, th, workdir):
     spec = MODELS[name]
-    cr_model, th_model, weights = twin_pair(name, cr, th, workdir)
-    x, y = make_batch(spec)
-    sides = [(fw, model, fw.tensor(x), fw.tensor(y)) for fw, model in ((cr, cr_model), (th, th_model))]
-    flops = forward_flops(name, cr_model, spec)
+    sides, weights = twin_sides(name, spec.batch, cr, th, workdir)
+    flops = forward_flops(name, sides[0][1], spec)
     parity = check_parity(name, sides)
 
     result = {"model": name, "label": spec.label, "batch": spec.batch, "input": list(spec.input),
               "target_ratio": spec.target, "forward_flops": flops, "parity": parity}
     for what, calls, factor in (("step", spec.calls[0], 3), ("inference", spec.calls[1], 1)):
-        runners = {}
-        for fw, model, cx, cy in sides:
-            model.train(what == "step")
-            fn = train_step(fw, model, cx, cy) if what == "step" else inference(fw, model, cx)
-            runners[fw.name] = timed_calls(fn, calls)
-        samples = interleaved(runners, args.repeat, args.warmup, args.lead_in)
-        q = {fw: quartiles([s * 1e3 for s in v]) for fw, v in samples.items()}
+        q = time_interleaved(sides, what, calls, args)
         result[what] = {"unit": "ms", "calls_per_round": calls, **q, "ratio": q["chainrule"]["median"] / q["torch"]["median"],
                         "gflops": {fw: factor * flops / (q[fw]["median"] * 1e-3) / 1e9 for fw in q}}
         print(f"  timed {name}: {what}", file=sys.stderr, flush=True)
-    del sides, cr_model, th_model
+    del sides
     gc.collect()
     if args.memory:
         result["memory"] = measure_memory(name, weights, args)
@@ -398,6 +461,114 @@ def bench_epoch(args, cr, th, workdir):
     return out
 
 
+# ----- the sweep: step time against batch and width --------------------------------------------------
+def sweep_point(name, batch, width, args, cr, th, workdir):
+    """One training step of ``name`` at ``batch`` and width ×``width``, after the parity check, in
+    interleaved rounds of the table's number of steps."""
+    calls = MODELS[name].calls[0]
+    build = WIDTHS[name](width) if name in WIDTHS else {}  # batch-only sweeps of the others
+    sides, _ = twin_sides(name, batch, cr, th, workdir, **build)
+    parity = check_parity(f"{name} at batch {batch}, width ×{width:g}", sides)
+    q = time_interleaved(sides, "step", calls, args)
+    del sides
+    gc.collect()
+    print(f"  timed {name}: batch {batch}, width ×{width:g}", file=sys.stderr, flush=True)
+    return {"batch": batch, "width": width, "build": build, "calls_per_round": calls, **q,
+            "ratio": q["chainrule"]["median"] / q["torch"]["median"],
+            "ms_per_sample": {fw: q[fw]["median"] / batch for fw in ("chainrule", "torch")}, "parity": parity}
+
+
+def sweep_model(name, args, cr, th, workdir):
+    """The steps at each batch of ``args.sweep_batches`` (width ×1) and at each width of
+    ``args.sweep_widths`` (batch ``args.sweep_width_batch``, default the model's); a point both share is
+    timed once."""
+    spec, points = MODELS[name], {}
+    width_batch = args.sweep_width_batch or spec.batch
+
+    def point(batch, width):
+        if (batch, width) not in points:
+            points[batch, width] = sweep_point(name, batch, width, args, cr, th, workdir)
+        return points[batch, width]
+
+    return {"model": name, "label": spec.label, "width_batch": width_batch,
+            "batch": [point(b, 1) for b in args.sweep_batches],
+            "width": [point(width_batch, w) for w in args.sweep_widths]}
+
+
+def print_sweep(sweep):
+    def cell(q):
+        return f"{q['median']:.2f} ({q['q1']:.2f}-{q['q3']:.2f})"
+
+    print(f"\n{sweep['label']}: one training step against the batch (width ×1) and the width (batch "
+          f"{sweep['width_batch']}); ratio chainrule/torch of the medians\n")
+    header = ("sweep", "batch", "width", "model arguments", "ms/step chainrule (IQR)", "ms/step torch (IQR)",
+              "ms/sample chainrule", "ms/sample torch", "ratio")
+    body = [(key, str(p["batch"]), f"×{p['width']:g}", ", ".join(f"{k}={v}" for k, v in p["build"].items()) or "-",
+             cell(p["chainrule"]), cell(p["torch"]), f"{p['ms_per_sample']['chainrule']:.3f}",
+             f"{p['ms_per_sample']['torch']:.3f}", f"{p['ratio']:.2f}")
+            for key in ("batch", "width") for p in sweep[key]]
+    print_rows(header, body)
+
+
+def plot_sweep(sweep, info, path):
+    """The figure at ``path``: ms per sample against the batch (log x), ms per step against the width
+    (log-log); a line per framework, the quartiles as error bars, the ratio chainrule/torch over each
+    point; the CPU and thread count in the title."""
+    import textwrap
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.ticker import FuncFormatter
+
+    def log_label(v, _):  # 20, 50, 100, 200 … rather than 2×10¹
+        lead = round(v / 10 ** np.floor(np.log10(v)))
+        return f"{v:g}" if lead in (1, 2, 5) else ""
+
+    panels = [key for key in ("batch", "width") if sweep[key]]
+    fig, axes = plt.subplots(1, len(panels), figsize=(6.5 * len(panels), 5), squeeze=False)
+    for ax, key in zip(axes[0], panels):
+        points = sweep[key]
+        xs, per = [p[key] for p in points], [p["batch"] if key == "batch" else 1 for p in points]
+        for fw, colour in (("chainrule", "tab:blue"), ("torch", "tab:orange")):
+            ys = [p[fw]["median"] / n for p, n in zip(points, per)]
+            spread = [[(p[fw]["median"] - p[fw]["q1"]) / n for p, n in zip(points, per)],
+                      [(p[fw]["q3"] - p[fw]["median"]) / n for p, n in zip(points, per)]]
+            ax.errorbar(xs, ys, yerr=spread, fmt="o-", color=colour, capsize=3, label=fw)
+        for x, p, n in zip(xs, points, per):
+            top = max(p[fw]["q3"] for fw in ("chainrule", "torch")) / n
+            ax.annotate(f"{p['ratio']:.2f}", (x, top), textcoords="offset points", xytext=(0, 6), ha="center",
+                        fontsize=8, color="0.25")
+        ax.set_xscale("log", base=2)
+        ax.margins(x=0.08, y=0.12)
+        if key == "batch":
+            ax.set_xticks(xs, [str(x) for x in xs])
+            ax.set_ylim(bottom=0)
+            ax.set(xlabel="batch", ylabel="ms per sample (training step / batch)",
+                   title="per sample, against the batch (width ×1)")
+        else:
+            ax.set_xticks(xs, [f"×{x:g}\n" + ", ".join(f"{k}={v}" for k, v in p["build"].items())
+                               for x, p in zip(xs, points)])
+            ax.set_yscale("log")
+            ax.yaxis.set_major_formatter(FuncFormatter(log_label))
+            ax.yaxis.set_minor_formatter(FuncFormatter(log_label))
+            ax.set(xlabel="width (× the default channels / hidden units)", ylabel="ms per training step (log)",
+                   title=f"per step, against the width (batch {sweep['width_batch']})")
+        ax.xaxis.set_minor_locator(matplotlib.ticker.NullLocator())
+        ax.grid(True, which="major", alpha=0.3)
+        ax.legend(fontsize=9)
+    threads = info["threads"]
+    fig.suptitle(f"{sweep['label']}: one training step (SGD, float32), chainrule and torch, {threads} "
+                 f"thread{'s' * (threads > 1)}; the numbers: chainrule time / torch time\n"
+                 + textwrap.fill(describe_machine(info), 130), fontsize=9.5)
+    fig.tight_layout()
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    print(f"wrote {path}")
+
+
 # ----- report ---------------------------------------------------------------------------------------
 def print_table(results):
     def cell(q):
@@ -418,6 +589,11 @@ def print_table(results):
                      verdict(mem["ratio"], MEMORY_TARGET) if mem else "-",
                      f"{s['gflops']['chainrule']:.2f}/{s['gflops']['torch']:.2f}",
                      f"{i['gflops']['chainrule']:.2f}/{i['gflops']['torch']:.2f}"))
+    print_rows(header, body)
+
+
+def print_rows(header, body):
+    """A plain-text table: the first column left-aligned, the others right-aligned."""
     widths = [max(len(line[k]) for line in [header, *body]) for k in range(len(header))]
     for line in [header, tuple("-" * w for w in widths), *body]:
         print("  ".join(c.ljust(w) if k == 0 else c.rjust(w) for k, (c, w) in enumerate(zip(line, widths))))
@@ -442,15 +618,32 @@ def main(args):
           f"python {info['python']}, {info['cpu_count']} CPUs, load average {info['load_average']}; float32; "
           f"rounds={args.repeat}, warm-up rounds={args.warmup}, lead-in {args.lead_in} s")
     print(describe_machine(info))
-    results, epoch = [], None
+    results, epoch, sweeps = [], None, []
     with tempfile.TemporaryDirectory(prefix="chainrule-models-") as tmp:
-        for name in args.models:
-            results.append(bench_model(name, args, cr, th, Path(tmp)))
-        if args.epoch:
-            epoch = bench_epoch(args, cr, th, Path(tmp))
+        if args.sweep:
+            sweeps = [sweep_model(name, args, cr, th, Path(tmp)) for name in args.models]
+        else:
+            for name in args.models:
+                results.append(bench_model(name, args, cr, th, Path(tmp)))
+            if args.epoch:
+                epoch = bench_epoch(args, cr, th, Path(tmp))
     info["load_average_end"] = load_average()
 
     print(f"\nload average at the end: {info['load_average_end']} (at the start: {info['load_average']})")
+    if args.sweep:
+        for sweep in sweeps:
+            print_sweep(sweep)
+            plot_sweep(sweep, info, args.plot.replace("{model}", sweep["model"]))
+    else:
+        print_report(results, epoch)
+    if args.json:
+        with open(args.json, "w") as fh:
+            json.dump({"meta": info, "results": results, "epoch": epoch, "sweep": sweeps}, fh, indent=2)
+        print(f"wrote {args.json}")
+
+
+def print_report(results, epoch):
+    """The table's notes, the table, the memory lines and the epoch line."""
     print(f"step: zero_grad, forward, cross_entropy, backward, SGD(lr={LR}, momentum={MOMENTUM}).step(); infer: eval() "
           "under no_grad. Ratios chainrule/torch of the medians; targets from the issue (inference: the model's "
           "step target).")
@@ -470,10 +663,6 @@ def main(args):
               f"RandomCrop(28, padding=2) + Normalize, data loading included): chainrule {c['s_per_epoch']:.1f} s "
               f"({c['images_per_s']:,.0f} images/s), torch {t['s_per_epoch']:.1f} s ({t['images_per_s']:,.0f} "
               f"images/s), ratio {epoch['ratio']:.2f}")
-    if args.json:
-        with open(args.json, "w") as fh:
-            json.dump({"meta": info, "results": results, "epoch": epoch}, fh, indent=2)
-        print(f"wrote {args.json}")
 
 
 if __name__ == "__main__":

@@ -6,7 +6,8 @@ on its 3×3 conv), with its names (conv1/bn1/layer1..4/fc, ``downsample`` for pr
 state dicts load. ``resnet20 … resnet110``: the CIFAR-10 networks of the paper's section 4.2 —
 3×3 conv 16 → three stages of n BasicBlocks at 16/32/64 channels (depth 6n + 2) → global average
 pooling → FC — with option A (zero-padding identity shortcuts, parameter-free, the paper's choice)
-or option B (projections where the shape changes).
+or option B (projections where the shape changes); ``width`` scales the channels (16 in the paper; the
+Wide ResNets of Zagoruyko & Komodakis, 2016, multiply it by k).
 """
 from .. import nn
 from ..nn import functional as F
@@ -173,32 +174,34 @@ class ZeroPadShortcut(nn.Module):
 
 
 class CifarResNet(nn.Module):
-    """ResNet-(6n+2) for 32×32 images: 3×3 conv 16 → BN → ReLU → layer1..layer3 (n BasicBlocks each at
-    16, 32, 64 channels; stride 2 at the start of layer2 and layer3) → global average pool → fc.
-    ``shortcut`` 'A' (zero padding) or 'B' (1×1 conv + BN projections where the shape changes).
-    Input (N, 3, H, W), H, W >= 4."""
+    """ResNet-(6n+2) for 32×32 images: 3×3 conv w → BN → ReLU → layer1..layer3 (n BasicBlocks each at
+    w, 2w, 4w channels, w = ``width``, 16 in the paper; stride 2 at the start of layer2 and layer3) →
+    global average pool → fc. ``shortcut`` 'A' (zero padding) or 'B' (1×1 conv + BN projections where
+    the shape changes). Input (N, 3, H, W), H, W >= 4."""
 
     min_size = 4
 
-    def __init__(self, depth, num_classes=10, shortcut="A", arch=None):
+    def __init__(self, depth, num_classes=10, shortcut="A", width=16, arch=None):
         super().__init__()
         if (depth - 2) % 6 or depth < 8:
             raise ValueError(f"cifar resnet: depth must be 6n + 2 with n >= 1, got {depth}")
         if shortcut not in ("A", "B"):
             raise ValueError(
                 f"resnet{depth}: shortcut must be 'A' (zero padding) or 'B' (projection), got {shortcut!r}")
-        n = (depth - 2) // 6
+        if width < 1:
+            raise ValueError(f"resnet{depth}: width must be a positive number of channels, got {width}")
+        n, w = (depth - 2) // 6, width
         self.arch = arch or f"resnet{depth}"
         self.shortcut = shortcut
-        self.conv1 = conv3x3(3, 16)
-        self.bn1 = nn.BatchNorm2d(16)
+        self.conv1 = conv3x3(3, w)
+        self.bn1 = nn.BatchNorm2d(w)
         self.relu = nn.ReLU()
         make_shortcut = ZeroPadShortcut if shortcut == "A" else projection
-        self.layer1 = make_stage(BasicBlock, 16, 16, n, 1, make_shortcut)
-        self.layer2 = make_stage(BasicBlock, 16, 32, n, 2, make_shortcut)
-        self.layer3 = make_stage(BasicBlock, 32, 64, n, 2, make_shortcut)
+        self.layer1 = make_stage(BasicBlock, w, w, n, 1, make_shortcut)
+        self.layer2 = make_stage(BasicBlock, w, 2 * w, n, 2, make_shortcut)
+        self.layer3 = make_stage(BasicBlock, 2 * w, 4 * w, n, 2, make_shortcut)
         self.avgpool = nn.AdaptiveAvgPool2d((1, 1))
-        self.fc = nn.Linear(64, num_classes)
+        self.fc = nn.Linear(4 * w, num_classes)
         _init_resnet(self, False)
 
     def forward(self, x):
@@ -209,11 +212,11 @@ class CifarResNet(nn.Module):
 
 
 def _cifar_builder(depth):
-    """Register and return ``resnet{depth}(num_classes=10, shortcut="A")``, the paper's CIFAR network of
-    depth 6n + 2."""
+    """Register and return ``resnet{depth}(num_classes=10, shortcut="A", width=16)``, the paper's CIFAR
+    network of depth 6n + 2 (``width``: the first stage's channels)."""
 
-    def build(num_classes=10, shortcut="A"):
-        return CifarResNet(depth, num_classes, shortcut)
+    def build(num_classes=10, shortcut="A", width=16):
+        return CifarResNet(depth, num_classes, shortcut, width)
 
     build.__name__ = build.__qualname__ = f"resnet{depth}"
     build.__doc__ = f"CIFAR ResNet-{depth} (n = {(depth - 2) // 6})."
