@@ -340,6 +340,7 @@ def _first_step_graph(model, loader, path):
     viz.model_graph(model, x, y, title="the first training step: cross-entropy loss on one batch").save(path)
     for k, v in model.state_dict().items():
         v.data[...] = saved[k]
+        v._version += 1
     for p in model.parameters():
         p.grad = None
     default_generator.set_state(rng)

@@ -1,6 +1,7 @@
 """Regression guard on the structure of one training step (a count, not a timing): how many graph nodes
 a step of LeNet-5 (modern), ResNet-20 and the MLP records, that a forward under ``no_grad`` records none,
-and that a float32 model stays float32 (nothing float64 saved for backward or produced by a backward).
+and that a float32 model stays float32 (nothing float64 saved for backward or produced by a backward). For
+inference (eval() under no_grad) the guard counts the ops run, recorded or not: each is a pass over memory.
 
 A node is one ``Function`` that ``Function.apply`` recorded (its output's ``_ctx``); the graph is walked
 from the loss through ``_ctx.inputs``. The counts are exact on purpose: if an op is split, fused, added or
@@ -52,6 +53,18 @@ CASES = {
     "lenet5": (lambda: models.lenet5(variant="modern"), (4, 1, 28, 28)),
     "resnet20": (lambda: models.resnet20(), (2, 3, 32, 32)),
     "mlp": (lambda: models.mlp([64, 128, 64, 10]), (4, 64)),
+    "vgg11_bn": (lambda: models.vgg_cifar(11), (2, 3, 32, 32)),
+}
+# Inference: the ops an eval() forward under no_grad runs. An eval BatchNorm is 7: its scale γ/√(σ² + ε) and
+# shift β − μ·scale from the running statistics (Reshape ×2, Mul ×2, Neg, Add: tiny, (C,)-sized) and one
+# ChannelAffine pass x·scale + shift over the activations. ResNet-20's Add: 19 shifts + 9 shortcuts.
+INFERENCE_OPS = {
+    "lenet5": {"Conv2d": 2, "ReLU": 4, "MaxPool2d": 2, "Reshape": 1, "Linear": 3},
+    "mlp": {"Linear": 3, "ReLU": 2},
+    "resnet20": {"Conv2d": 19, "Reshape": 2 * 19 + 1, "Mul": 2 * 19, "Neg": 19, "Add": 19 + 9, "ChannelAffine": 19,
+                 "ReLU": 19, "GetItem": 2, "Pad": 2, "AdaptiveAvgPool2d": 1, "Linear": 1},
+    "vgg11_bn": {"Conv2d": 8, "Reshape": 2 * 8 + 1, "Mul": 2 * 8, "Neg": 8, "Add": 8, "ChannelAffine": 8, "ReLU": 8 + 2,
+                 "MaxPool2d": 5, "AdaptiveAvgPool2d": 1, "Linear": 3},
 }
 
 
@@ -174,3 +187,25 @@ def test_forward_under_no_grad_records_nothing(name, train, recorded):
     assert recorded[0] == 0
     assert out._ctx is None and not out.requires_grad
     assert out.dtype == cr.float32
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_inference_runs_the_listed_ops(name, monkeypatch):
+    """An eval() forward under no_grad: exactly the ops of INFERENCE_OPS, none recorded, nothing kept for a
+    backward (no node holds the activations)."""
+    applied = collections.Counter()
+    apply = Function.__dict__["apply"].__func__
+
+    def counting_apply(cls, *inputs, **kwargs):
+        applied[cls.__name__] += 1
+        out = apply(cls, *inputs, **kwargs)
+        assert all(o._ctx is None for o in (out if isinstance(out, tuple) else (out,)))
+        return out
+
+    build, shape = CASES[name]
+    model = build().eval()
+    x, _ = batch(shape)
+    monkeypatch.setattr(Function, "apply", classmethod(counting_apply))
+    with cr.no_grad():
+        model(x)
+    assert dict(applied) == INFERENCE_OPS[name]

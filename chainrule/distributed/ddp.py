@@ -136,6 +136,7 @@ def _flat_copy(tensors, root):
             offset = 0
             for t in group:
                 t.data[...] = flats[dtype][offset:offset + t.data.size].reshape(t.data.shape)
+                t._version += 1
                 offset += t.data.size
 
 

@@ -197,7 +197,9 @@ def block_grads(g, x, w, groups, cols, want_w, want_x):
 
 
 class Conv2d(reference.Conv2d):
-    """Must equal ``ops.conv.Conv2d``. Faster by: the columns of ``Im2col`` built and consumed a cache-sized
+    """Must equal ``ops.conv.Conv2d``. 3×3 stride-1 convolutions by Winograd where ``algorithm`` says so
+    (``winograd.tile_size``; in inference, with the weight's ``weight_version``, its transform is cached), the rest
+    by im2col. Faster by: the columns of ``Im2col`` built and consumed a cache-sized
     block of samples at a time, the blocks shared out between the threads (out = W @ cols, dW = Σ g @ colsᵀ,
     db = Σ g); dx by ``input_grad_method``: for stride 1 the correlation of g, padded by d·(k − 1) − pad,
     with the flipped kernel, in/out channels swapped (``correlate`` again); otherwise dcols = Wᵀ @ g added
@@ -205,14 +207,15 @@ class Conv2d(reference.Conv2d):
     columns: x is its own.
     """
 
-    def forward(self, x, w, b, *, stride, pads, dilation, groups, algorithm="auto"):
+    def forward(self, x, w, b, *, stride, pads, dilation, groups, algorithm="auto", weight_version=None):
         n, c, h, wd = x.shape
         o, cg, kh, kw = w.shape
         self.x, self.w, self.groups = x, w, groups
         self.winograd = winograd.tile_size(algorithm, x.shape, w.shape, stride, dilation, groups, pads, x.dtype)
         if self.winograd:
             self.im2col, self.pads = False, pads
-            return winograd.conv2d(x, w, b, pads, self.winograd)
+            inference = not any(self.needs)  # nothing to differentiate: the weight's transform may be cached
+            return winograd.conv2d(x, w, b, pads, self.winograd, weight_version if inference else None)
         wg = w.reshape(groups, o // groups, cg * kh * kw)
         if kh == kw == 1 and stride == (1, 1) and not any(pads):
             self.im2col = None

@@ -22,6 +22,8 @@ The price of fewer multiplications is rounding: the transforms' entries grow wit
 and 5, its G 1/24), so float32 results differ from a direct convolution's by ~1e-6 relative for F(2×2)
 and ~1e-5 for F(4×4) (float64: ~1e-14). ``choose`` picks the algorithm per layer shape.
 """
+import weakref
+
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
@@ -198,10 +200,28 @@ def input_grad_applies(pads):
     return max(pads) <= 2
 
 
-def conv2d(x, w, bias, pads, m):
-    """The convolution of x (N, C, H, W) by w (O, C, 3, 3) (+ bias), stride 1, padded by ``pads``, by F(m×m, 3×3)."""
+_filters = {}  # id(w) → ((version, m), U): transformed filters for inference, dropped with their weight array
+
+
+def cached_filters(plan, w, version):
+    """``plan.filters(w)``, kept for the next call while the weight array w is alive and its Tensor's version
+    (bumped by every in-place write: optimizer steps, load_state_dict, nn.init, ``copy_``…) is ``version``.
+    For inference: a wide layer's transform is a pass over 4× its weights (VGG's 512→512: ~15 ms a call)."""
+    key, tag = id(w), (version, plan.m)
+    hit = _filters.get(key)
+    if hit is not None and hit[0] == tag and hit[1].dtype == w.dtype:
+        return hit[1]
+    if hit is None:
+        weakref.finalize(w, _filters.pop, key, None)
+    u = _filters[key] = (tag, plan.filters(w))
+    return u[1]
+
+
+def conv2d(x, w, bias, pads, m, version=None):
+    """The convolution of x (N, C, H, W) by w (O, C, 3, 3) (+ bias), stride 1, padded by ``pads``, by F(m×m, 3×3);
+    with the weight's ``version``, its transformed filters are cached (``cached_filters``)."""
     plan = Winograd(x.shape, pads, m, x.dtype)
-    return plan.conv(x, plan.filters(w), bias)
+    return plan.conv(x, plan.filters(w) if version is None else cached_filters(plan, w, version), bias)
 
 
 def conv2d_input_grad(g, w, pads, m):

@@ -40,6 +40,7 @@ def _calculate_fan_in_and_fan_out(tensor):
 def _fill(tensor, values):
     with no_grad():
         tensor.data[...] = values
+        tensor._version += 1  # the array changed: what was computed from it (a cached transform) is stale
     return tensor
 
 

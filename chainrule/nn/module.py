@@ -418,6 +418,10 @@ class Module:
         with no_grad():
             for k, value in values.items():
                 own[k].data[...] = value
+        written = {id(own[k].data) for k in values}  # own holds detached views: bump the modules' own tensors
+        for t in [*self.parameters(), *self.buffers()]:
+            if id(t.data) in written:
+                t._version += 1  # the array changed: what was computed from it (a cached transform) is stale
         return IncompatibleKeys(missing, unexpected)
 
     # ----- repr ---------------------------------------------------------------------------------

@@ -272,7 +272,7 @@ def _conv(x, weight, bias, stride, padding, dilation, groups, op, shapes=None, a
         out = Conv2d.apply(x, weight, bias, stride=stride, pads=pads, dilation=dilation, groups=groups)
     else:
         out = fast.Conv2d.apply(x, weight, bias, stride=stride, pads=pads, dilation=dilation, groups=groups,
-                                algorithm=algorithm)
+                                algorithm=algorithm, weight_version=weight._version)
     return out.squeeze(0) if unbatched else out
 
 

@@ -208,3 +208,44 @@ def test_choose_follows_its_rule():
     assert winograd.choose((8, 64, 1, 1), pads, f32) == 0  # 1×1 outputs: F(2×2) 16, F(4×4) 36 per output
     assert winograd.multiplications_per_output(4, (8, 8)) == 36 / 16
     assert winograd.multiplications_per_output(2, (3, 3)) == 16 * 4 / 9
+
+
+def test_inference_caches_the_filter_transform_until_the_weight_changes():
+    """Under no_grad the transformed filters U = G g Gᵀ are kept per weight array and version; every way the
+    library writes a weight in place bumps the version, so the next call transforms again — never a stale U."""
+    from chainrule import nn, optim
+
+    cr.manual_seed(0)
+    conv = nn.Conv2d(8, 8, 3, padding=1)
+    x = cr.randn(2, 8, 8, 8)
+    opt = optim.SGD(conv.parameters(), lr=0.1)
+
+    def check():
+        with cr.no_grad():
+            out = conv(x).numpy()
+            assert id(conv.weight.data) in winograd._filters  # 'auto' picked Winograd and cached its filters
+            want = torch_conv(torch.tensor(x.numpy()), torch.tensor(conv.weight.numpy(force=True)),
+                              torch.tensor(conv.bias.numpy(force=True)), (1, 1, 1, 1)).numpy()
+        np.testing.assert_allclose(out, want, rtol=1e-4, atol=1e-4)
+
+    check()
+    cached = winograd._filters[id(conv.weight.data)][1]
+    check()
+    assert winograd._filters[id(conv.weight.data)][1] is cached  # the same weights: the same U
+    conv(x).sum().backward()  # training: nothing cached or read from the cache
+    opt.step()
+    check()
+    assert winograd._filters[id(conv.weight.data)][1] is not cached
+    conv.load_state_dict({"weight": np.ones((8, 8, 3, 3), np.float32), "bias": np.zeros(8, np.float32)})
+    check()
+    nn.init.kaiming_uniform_(conv.weight)
+    check()
+    with cr.no_grad():
+        conv.weight.mul_(2.0)
+    check()
+    key = id(conv.weight.data)
+    conv.weight = nn.Parameter(cr.randn(8, 8, 3, 3))  # the old array is freed: its entry goes with it
+    import gc
+    gc.collect()
+    assert key not in winograd._filters or winograd._filters[key][1] is not cached
+    check()
