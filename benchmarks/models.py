@@ -51,13 +51,14 @@ from _common import LEAD_IN, describe_machine, environment, interleaved, load_av
 # calls per framework in one round (training steps, inference calls), so that a round lasts long
 # enough to time but not too long on 2 cores.
 MODELS = {
-    "mlp": SimpleNamespace(label="MLP 64-128-64-10", batch=64, input=(64,), target=1.0, calls=(20, 50)),
-    "lenet5": SimpleNamespace(label="LeNet-5 (modern)", batch=128, input=(1, 28, 28), target=1.5, calls=(5, 10)),
-    "resnet20": SimpleNamespace(label="ResNet-20 (option A)", batch=128, input=(3, 32, 32), target=2.0, calls=(1, 2)),
-    "vgg11_bn": SimpleNamespace(label="VGG-11-BN (CIFAR)", batch=64, input=(3, 32, 32), target=1.8, calls=(1, 2)),
-    "lstm": SimpleNamespace(label="LSTM(128)×2, 28 steps", batch=128, input=(28, 28), target=1.5, calls=(2, 4)),
+    "mlp": SimpleNamespace(label="MLP 64-128-64-10", batch=64, input=(64,), target=0.7, calls=(20, 50)),
+    "lenet5": SimpleNamespace(label="LeNet-5 (modern)", batch=128, input=(1, 28, 28), target=1.0, calls=(5, 10)),
+    "resnet20": SimpleNamespace(label="ResNet-20 (option A)", batch=128, input=(3, 32, 32), target=1.35, calls=(1, 2)),
+    "vgg11_bn": SimpleNamespace(label="VGG-11-BN (CIFAR)", batch=64, input=(3, 32, 32), target=1.0, calls=(1, 2)),
+    "lstm": SimpleNamespace(label="LSTM(128)×2, 28 steps", batch=128, input=(28, 28), target=1.0, calls=(2, 4)),
 }
-MEMORY_TARGET = 1.5
+MEMORY_TARGET = 1.0
+ONE_THREAD_TARGETS = {"resnet20": 1.15}  # issue #23: at --threads 1, ResNet-20 ≤ 1.15; the others as at 2
 CLASSES, LR, MOMENTUM = 10, 0.01, 0.9
 PARITY_STEPS, MEMORY_STEPS = 3, 3
 MNIST_MEAN, MNIST_STD, EPOCH_BATCH = 0.1307, 0.3081, 128
@@ -358,7 +359,8 @@ def bench_model(name, args, cr, th, workdir):
     parity = check_parity(name, sides)
 
     result = {"model": name, "label": spec.label, "batch": spec.batch, "input": list(spec.input),
-              "target_ratio": spec.target, "forward_flops": flops, "parity": parity}
+              "target_ratio": ONE_THREAD_TARGETS.get(name, spec.target) if args.threads == 1 else spec.target,
+              "forward_flops": flops, "parity": parity}
     for what, calls, factor in (("step", spec.calls[0], 3), ("inference", spec.calls[1], 1)):
         q = time_interleaved(sides, what, calls, args)
         result[what] = {"unit": "ms", "calls_per_round": calls, **q, "ratio": q["chainrule"]["median"] / q["torch"]["median"],
