@@ -140,7 +140,7 @@ def get_conv_algorithm():
 
 def set_conv_algorithm(name):
     """Compute 2-D convolutions by ``name``: 'auto' (the default: per layer shape and dtype — Winograd for float32
-    3×3 stride-1 layers of 8 or more input channels, im2col for the rest and for float64: ``kernels/winograd.choose``),
+    3×3 stride-1 layers that are not narrow, im2col for the rest and for float64: ``kernels/winograd.choose``),
     'im2col' (columns + GEMM, every convolution), 'winograd2' / 'winograd4' (Winograd F(2×2, 3×3) / F(4×4, 3×3)
     where it applies — 3×3, stride 1, dilation 1, one group — and im2col elsewhere). The fast kernels only: under
     ``use_reference()`` every convolution is the reference im2col op."""

@@ -31,7 +31,8 @@ from .parallel import get_num_threads, run_blocks
 
 BLOCK = 1 << 17  # entries of the transformed input V built at once (512 KiB in float32: the L2 cache)
 MIN_TILES = 128  # but at least this many tiles per block: the products' GEMMs (O, C) @ (C, P) need columns
-MIN_CHANNELS = 8  # 'auto' keeps im2col below this many input channels (an RGB input layer)
+MIN_CHANNELS = 16  # 'auto' keeps im2col below this many input channels (an RGB input layer, 8-channel layers)
+MIN_CHANNELS_BY_SIZE = 256  # and where input channels × output size (the smaller side) is below this
 
 # Lavin & Gray's matrices: Cook–Toom with interpolation points 0, 1, −1 (F(2×2)) and 0, ±1, ±2 (F(4×4)), and ∞.
 MATRICES = {
@@ -170,17 +171,19 @@ def multiplications_per_output(m, out_size):
 
 def choose(x_shape, pads, dtype):
     """The tile size m of the faster of im2col (0), F(2×2, 3×3) and F(4×4, 3×3) for a convolution that
-    Winograd applies to, by the rule that ``benchmarks/conv_algorithms.py`` measured (table in its docstring):
-    im2col below MIN_CHANNELS input channels (the transforms then cost more than the products they save);
-    else the m with fewer multiplications per kept output (ties: F(2×2), which rounds less), if that saves
-    at least a third of im2col's 9. The same rule at 1 and 2 threads. float64 keeps im2col: who computes in
-    float64 wants the exact sums (gradcheck, comparisons), and Winograd's rounding, ~100× a direct sum's
-    there, showed through an ill-conditioned BatchNorm (a DenseNet's 1×1 maps over a batch of 2)."""
+    Winograd applies to, by the rule that ``benchmarks/conv_algorithms.py`` measured (its tables:
+    benchmarks/README.md): im2col for narrow layers — fewer than MIN_CHANNELS input channels, or channels ×
+    output size below MIN_CHANNELS_BY_SIZE (16 channels @8², 32 @4²): there the transforms and the thin
+    GEMMs cost more than the multiplications they save —; else the m with fewer multiplications per kept
+    output (ties: F(2×2), which rounds less), if that saves at least a third of im2col's 9. The same rule at
+    1 and 2 threads. float64 keeps im2col: who computes in float64 wants the exact sums (gradcheck,
+    comparisons), and Winograd's rounding, ~100× a direct sum's there, showed through an ill-conditioned
+    BatchNorm (a DenseNet's 1×1 maps over a batch of 2)."""
     _, c, h, w = x_shape
-    if c < MIN_CHANNELS or dtype == np.float64:
-        return 0
     top, bottom, left, right = pads
     out_size = (h + top + bottom - 2, w + left + right - 2)
+    if c < MIN_CHANNELS or c * min(out_size) < MIN_CHANNELS_BY_SIZE or dtype == np.float64:
+        return 0
     m = min((2, 4), key=lambda m: multiplications_per_output(m, out_size))
     return m if multiplications_per_output(m, out_size) <= 6 else 0
 

@@ -195,12 +195,17 @@ def test_conv_algorithm_context_restores_on_error():
 
 
 def test_choose_follows_its_rule():
-    """im2col below MIN_CHANNELS input channels; else the tile with fewer multiplications per kept output, F(2×2)
-    on ties, im2col when neither saves a third of its 9."""
+    """im2col for narrow layers (below MIN_CHANNELS input channels or channels × output size below
+    MIN_CHANNELS_BY_SIZE); else the tile with fewer multiplications per kept output, F(2×2) on ties, im2col when
+    neither saves a third of its 9."""
     pads, f32 = (1, 1, 1, 1), np.float32
     assert winograd.choose((128, 16, 32, 32), pads, np.float64) == 0  # float64: the exact sums
     assert winograd.choose((128, 3, 32, 32), pads, f32) == 0  # an RGB input layer
     assert winograd.choose((128, winograd.MIN_CHANNELS, 32, 32), pads, f32) == 4
+    assert winograd.choose((128, winograd.MIN_CHANNELS - 1, 32, 32), pads, f32) == 0
+    assert winograd.choose((32, 16, 8, 8), pads, f32) == 0  # 16 channels × 8 < 256: measured slower than im2col
+    assert winograd.choose((32, 32, 4, 4), pads, f32) == 0
+    assert winograd.choose((32, 64, 4, 4), pads, f32) == 4  # 64 × 4 = 256
     assert winograd.choose((128, 16, 32, 32), pads, f32) == 4  # 36/16 = 2.25 per output against F(2×2)'s 4
     assert winograd.choose((64, 512, 4, 4), pads, f32) == 4
     assert winograd.choose((64, 512, 2, 2), pads, f32) == 2  # a 4×4 tile for 2×2 outputs: 9 per output, F(2×2): 4
@@ -216,8 +221,8 @@ def test_inference_caches_the_filter_transform_until_the_weight_changes():
     from chainrule import nn, optim
 
     cr.manual_seed(0)
-    conv = nn.Conv2d(8, 8, 3, padding=1)
-    x = cr.randn(2, 8, 8, 8)
+    conv = nn.Conv2d(16, 16, 3, padding=1)
+    x = cr.randn(2, 16, 16, 16)
     opt = optim.SGD(conv.parameters(), lr=0.1)
 
     def check():
@@ -236,7 +241,7 @@ def test_inference_caches_the_filter_transform_until_the_weight_changes():
     opt.step()
     check()
     assert winograd._filters[id(conv.weight.data)][1] is not cached
-    conv.load_state_dict({"weight": np.ones((8, 8, 3, 3), np.float32), "bias": np.zeros(8, np.float32)})
+    conv.load_state_dict({"weight": np.ones((16, 16, 3, 3), np.float32), "bias": np.zeros(16, np.float32)})
     check()
     nn.init.kaiming_uniform_(conv.weight)
     check()
@@ -244,7 +249,7 @@ def test_inference_caches_the_filter_transform_until_the_weight_changes():
         conv.weight.mul_(2.0)
     check()
     key = id(conv.weight.data)
-    conv.weight = nn.Parameter(cr.randn(8, 8, 3, 3))  # the old array is freed: its entry goes with it
+    conv.weight = nn.Parameter(cr.randn(16, 16, 3, 3))  # the old array is freed: its entry goes with it
     import gc
     gc.collect()
     assert key not in winograd._filters or winograd._filters[key][1] is not cached
