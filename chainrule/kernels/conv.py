@@ -215,7 +215,9 @@ class Conv2d(reference.Conv2d):
         if self.winograd:
             self.im2col, self.pads = False, pads
             inference = not any(self.needs)  # nothing to differentiate: the weight's transform may be cached
-            return winograd.conv2d(x, w, b, pads, self.winograd, weight_version if inference else None)
+            # the weight gradient needs the transformed input again: kept from here (2.25× x for F(4×4))
+            self.kept = {} if any(self.needs[1:2]) else None
+            return winograd.conv2d(x, w, b, pads, self.winograd, weight_version if inference else None, self.kept)
         wg = w.reshape(groups, o // groups, cg * kh * kw)
         if kh == kw == 1 and stride == (1, 1) and not any(pads):
             self.im2col = None
@@ -260,7 +262,7 @@ class Conv2d(reference.Conv2d):
             else:
                 gx = block_grads(g, None, w, 1, Im2col(x.shape, (3, 3), (1, 1), (1, 1), pads), False, True)[1]
         if self.needs[1]:
-            gw = winograd.conv2d_weight_grad(x, g, pads, m)
+            gw = winograd.conv2d_weight_grad(x, g, pads, m, self.kept)
         return gx, gw, gb
 
 

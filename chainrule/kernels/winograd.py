@@ -16,7 +16,9 @@ vec form vec(Bᵀ d B) = (Bᵀ ⊗ Bᵀ) vec(d), so each is one GEMM too (``Wino
 
 Gradients, from the same pieces: dx is the convolution of g, padded by 2 − pad, with the flipped kernel,
 in/out channels swapped (``conv2d`` again); dW in the transformed domain (the adjoint of the formula above,
-w ↦ U linear):  dW[o, c] = Gᵀ [ Σ_tiles (A gy Aᵀ) ⊙ (Bᵀ d B) ] G,  gy the output-gradient tile.
+w ↦ U linear):  dW[o, c] = Gᵀ [ Σ_tiles (A gy Aᵀ) ⊙ (Bᵀ d B) ] G,  gy the output-gradient tile. In training
+the forward keeps its transformed input V = Bᵀ d B for dW (2.25× the input for F(4×4), 4× for F(2×2)): a
+ResNet-20 step at batch 128 1199 → 1142 ms at 2 threads, its peak memory 417 → 597 MiB (torch's: 626).
 
 The price of fewer multiplications is rounding: the transforms' entries grow with m (F(4×4)'s Bᵀ holds 4
 and 5, its G 1/24), so float32 results differ from a direct convolution's by ~1e-6 relative for F(2×2)
@@ -106,8 +108,9 @@ class Winograd:
     def padded(self):
         return np.zeros((self.block, self.shape[1], self.he, self.we), self.dtype)
 
-    def conv(self, x, u, bias=None):
-        """out (N, O, H_out, W_out) = Aᵀ [U ⊙ V] A summed over channels (+ bias), U = ``filters(w)``."""
+    def conv(self, x, u, bias=None, keep=None):
+        """out (N, O, H_out, W_out) = Aᵀ [U ⊙ V] A summed over channels (+ bias), U = ``filters(w)``; with a dict
+        ``keep``, each block's V stays there (by its first sample) for ``weight_grad``."""
         n, o = x.shape[0], u.shape[1]
         a2, m = self.alpha ** 2, self.m
         out = np.empty((n, o, self.ho, self.wo), self.dtype)
@@ -117,6 +120,8 @@ class Winograd:
             padded = self.padded()
             for n0, n1 in blocks:
                 v = self.transformed_input(x[n0:n1], padded)
+                if keep is not None:
+                    keep[n0] = v
                 prod = np.matmul(u, v)  # (α², O, P): one GEMM per transformed position
                 y = (self.ka @ prod.reshape(a2, -1)).reshape(m, m, o, n1 - n0, self.th, self.tw)
                 tiles = y.transpose(3, 2, 4, 0, 5, 1)  # (n, O, T_h, m, T_w, m)
@@ -133,8 +138,9 @@ class Winograd:
         run_blocks(work, self.blocks())
         return out
 
-    def weight_grad(self, x, g):
-        """dW (O, C, 3, 3) = Gᵀ [Σ_tiles (A gy Aᵀ) ⊙ (Bᵀ d B)] G from the output gradient g (N, O, H_out, W_out)."""
+    def weight_grad(self, x, g, kept=None):
+        """dW (O, C, 3, 3) = Gᵀ [Σ_tiles (A gy Aᵀ) ⊙ (Bᵀ d B)] G from the output gradient g (N, O, H_out, W_out);
+        V = Bᵀ d B from ``kept`` (what ``conv(..., keep)`` left) where it holds the block, else computed again."""
         o, c = g.shape[1], x.shape[1]
         a2, m = self.alpha ** 2, self.m
 
@@ -143,7 +149,7 @@ class Winograd:
             gpad = np.zeros((self.block, o, m * self.th, m * self.tw), self.dtype)  # g, zero past H_out / W_out
             s = np.zeros((a2, o, c), self.dtype)
             for n0, n1 in blocks:
-                v = self.transformed_input(x[n0:n1], padded)
+                v = kept[n0] if kept and n0 in kept else self.transformed_input(x[n0:n1], padded)
                 gb = gpad[: n1 - n0]
                 gb[:, :, : self.ho, : self.wo] = g[n0:n1]
                 gt = np.empty((m, m, o, n1 - n0, self.th, self.tw), self.dtype)
@@ -220,11 +226,14 @@ def cached_filters(plan, w, version):
     return u[1]
 
 
-def conv2d(x, w, bias, pads, m, version=None):
+def conv2d(x, w, bias, pads, m, version=None, keep=None):
     """The convolution of x (N, C, H, W) by w (O, C, 3, 3) (+ bias), stride 1, padded by ``pads``, by F(m×m, 3×3);
-    with the weight's ``version``, its transformed filters are cached (``cached_filters``)."""
+    with the weight's ``version``, its transformed filters are cached (``cached_filters``); with a dict ``keep``,
+    the plan and each block's transformed input are left there for ``conv2d_weight_grad``."""
     plan = Winograd(x.shape, pads, m, x.dtype)
-    return plan.conv(x, plan.filters(w) if version is None else cached_filters(plan, w, version), bias)
+    if keep is not None:
+        keep["plan"] = plan
+    return plan.conv(x, plan.filters(w) if version is None else cached_filters(plan, w, version), bias, keep)
 
 
 def conv2d_input_grad(g, w, pads, m):
@@ -234,6 +243,8 @@ def conv2d_input_grad(g, w, pads, m):
     return conv2d(g, flipped, None, tuple(2 - p for p in pads), m)
 
 
-def conv2d_weight_grad(x, g, pads, m):
-    """dW (O, C, 3, 3) of that convolution from x and g (N, O, H_out, W_out)."""
-    return Winograd(x.shape, pads, m, x.dtype).weight_grad(x, g)
+def conv2d_weight_grad(x, g, pads, m, kept=None):
+    """dW (O, C, 3, 3) of that convolution from x and g (N, O, H_out, W_out); ``kept``: what the forward's
+    ``keep`` holds (its plan and transformed input: the weight gradient then transforms only g)."""
+    plan = kept["plan"] if kept else Winograd(x.shape, pads, m, x.dtype)
+    return plan.weight_grad(x, g, kept)
