@@ -19,18 +19,25 @@ ones, which the folded layer cannot. Fuse a copy for inference; train the origin
 ...])`` is ``torch.ao.quantization.fuse_modules`` for conv/linear + BN pairs named explicitly (ResNet's blocks keep
 ``conv1``/``bn1`` as attributes, not in a Sequential); ``fuse_conv_bn(model)`` finds every pair by itself inside
 Sequentials (VGG's conv → BN → ReLU stacks, ResNet's projection shortcuts).
+
+A ReLU right after the BN fuses too (torch.ao's ConvReLU2d): the folded layer becomes its ``…ReLU`` subclass
+(``Conv2dReLU``; the parameters keep their names) and the ReLU an Identity. Where nothing records a graph, its
+max(·, 0) is taken in place on the layer's fresh output: conv + BN + ReLU in eval cost one convolution, no
+normalization pass and no second activation array.
 """
 import copy
-import itertools
 
 import numpy as np
 
+from . import functional as F
+from .activation import ReLU
 from .conv import _ConvNd
 from .linear import Linear
 from .module import Identity, Module, Parameter, Sequential
 from .normalization import _BatchNorm
 
-__all__ = ["fuse_conv_bn", "fuse_conv_bn_eval", "fuse_conv_bn_weights", "fuse_linear_bn_eval", "fuse_modules"]
+__all__ = ["FusedReLU", "fuse_conv_bn", "fuse_conv_bn_eval", "fuse_conv_bn_weights", "fuse_linear_bn_eval",
+           "fuse_modules"]
 
 
 def _check_bn(layer, bn, channels, what):
@@ -103,6 +110,31 @@ def _fuse_pair(layer, bn):
     return fuse_linear_bn_eval(layer, bn) if isinstance(layer, Linear) else fuse_conv_bn_eval(layer, bn)
 
 
+class FusedReLU:
+    """Mixed into a layer class ahead of it (``Conv2dReLU``: FusedReLU, Conv2d): relu(layer(x)). With a graph
+    recorded, the ReLU op; without one (inference under no_grad, or no input requiring grad) max(·, 0) in place on
+    the layer's output, which nothing else holds yet — one pass, no second array."""
+
+    def forward(self, x):
+        out = super().forward(x)
+        if out.requires_grad:
+            return F.relu(out)
+        np.maximum(out.data, 0, out=out.data)
+        return out
+
+
+_relu_classes = {}
+
+
+def _with_relu(layer):
+    """``layer`` (a fresh fused copy) turned into its FusedReLU subclass, same parameters and names."""
+    cls = type(layer)
+    if cls not in _relu_classes:
+        _relu_classes[cls] = type(f"{cls.__name__}ReLU", (FusedReLU, cls), {"__module__": cls.__module__})
+    layer.__class__ = _relu_classes[cls]
+    return layer
+
+
 def _foldable(layer, bn):
     return (isinstance(bn, _BatchNorm) and bn.running_mean is not None
             and (isinstance(layer, Linear) or (isinstance(layer, _ConvNd) and not layer.transposed)))
@@ -119,7 +151,8 @@ def _check_eval(model, name):
 def fuse_conv_bn(model, inplace=False):
     """The model with every Conv (or Linear) followed directly by a BatchNorm inside a ``Sequential`` (nested at any
     depth) replaced by the folded layer (``fuse_conv_bn_eval``) and the BatchNorm by ``nn.Identity``, under the same
-    names, so the state_dict keys of the conv stay. W' = W·γ/√(σ² + ε), b' = (b − μ)·γ/√(σ² + ε) + β per output
+    names, so the state_dict keys of the conv stay; a ReLU right after the BN is fused as well (the layer becomes its
+    ``FusedReLU`` subclass, the ReLU an Identity). W' = W·γ/√(σ² + ε), b' = (b − μ)·γ/√(σ² + ε) + β per output
     channel [note 003: BN at test time]; the outputs are unchanged in eval, up to rounding.
 
     For inference only: ``model`` (and every submodule) must be in eval mode (RuntimeError otherwise). Returns a deep
@@ -129,10 +162,14 @@ def fuse_conv_bn(model, inplace=False):
     _check_eval(model, "fuse_conv_bn")
     model = model if inplace else copy.deepcopy(model)
     for seq in [m for m in model.modules() if isinstance(m, Sequential)]:
-        items = list(seq._modules.items())
-        for (name, layer), (bn_name, bn) in itertools.pairwise(items):
+        items = list(seq._modules.items()) + [(None, None)]
+        for (name, layer), (bn_name, bn), (relu_name, relu) in zip(items, items[1:], items[2:] + [(None, None)]):
             if _foldable(layer, bn) and getattr(seq, name) is layer:
-                setattr(seq, name, _fuse_pair(layer, bn))
+                fused = _fuse_pair(layer, bn)
+                if type(relu) is ReLU:
+                    fused = _with_relu(fused)
+                    setattr(seq, relu_name, Identity().eval())
+                setattr(seq, name, fused)
                 setattr(seq, bn_name, Identity().eval())
     return model
 

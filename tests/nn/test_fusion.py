@@ -177,3 +177,30 @@ def test_resnet20_fuse_modules_same_eval_outputs():
     x = cr.tensor(np.random.default_rng(6).standard_normal((2, 3, 32, 32)))
     with cr.no_grad():
         np.testing.assert_allclose(fused(x).detach().numpy(), model(x).detach().numpy(), rtol=1e-10, atol=1e-10)
+
+
+def test_relu_after_bn_fuses_into_the_layer():
+    """conv → BN → ReLU in a Sequential: the conv becomes Conv2dReLU (same parameter names), BN and ReLU
+    Identities; in inference its max(·, 0) is taken in place on the conv's output; equal to the unfused stack
+    with and without a graph, and its gradient is the recorded ReLU's."""
+    cr.manual_seed(0)
+    stack = nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.BatchNorm2d(4), nn.ReLU(), nn.Conv2d(4, 2, 1),
+                          nn.BatchNorm2d(2))
+    stack = randomize_bn(stack.double()).eval()
+    fused = fuse_conv_bn(stack)
+    assert type(fused[0]).__name__ == "Conv2dReLU" and isinstance(fused[0], nn.Conv2d)
+    assert [type(m).__name__ for m in fused] == ["Conv2dReLU", "Identity", "Identity", "Conv2d", "Identity"]
+    assert list(fused.state_dict()) == ["0.weight", "0.bias", "3.weight", "3.bias"]
+    x = cr.tensor(np.random.default_rng(5).standard_normal((2, 3, 6, 6)), requires_grad=True)
+    with cr.no_grad():
+        np.testing.assert_allclose(fused(x).numpy(force=True), stack(x).numpy(force=True), rtol=1e-10, atol=1e-10)
+        hidden = fused[0](x)
+        assert hidden.min().item() == 0.0  # the ReLU applied, in place
+    out, want = fused(x), stack(x)
+    assert out.grad_fn is not None
+    out.sum().backward()
+    g = x.grad.numpy().copy()
+    x.grad = None
+    want.sum().backward()
+    np.testing.assert_allclose(g, x.grad.numpy(), rtol=1e-10, atol=1e-10)
+    assert type(stack[2]) is nn.ReLU  # the original is untouched
