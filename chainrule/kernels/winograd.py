@@ -215,7 +215,9 @@ _filters = {}  # id(w) → ((version, m), U): transformed filters for inference,
 def cached_filters(plan, w, version):
     """``plan.filters(w)``, kept for the next call while the weight array w is alive and its Tensor's version
     (bumped by every in-place write: optimizer steps, load_state_dict, nn.init, ``copy_``…) is ``version``.
-    For inference: a wide layer's transform is a pass over 4× its weights (VGG's 512→512: ~15 ms a call)."""
+    For inference: a wide layer's transform is a pass over 4× its weights (VGG's 512→512: ~15 ms a call). A write
+    into ``weight.data`` by hand is not seen — as torch's version counter does not see one —: bump
+    ``weight._version`` after it, or write with ``copy_`` / ``mul_``… under no_grad."""
     key, tag = id(w), (version, plan.m)
     hit = _filters.get(key)
     if hit is not None and hit[0] == tag and hit[1].dtype == w.dtype:
