@@ -126,12 +126,9 @@ class Winograd:
                 y = (self.ka @ prod.reshape(a2, -1)).reshape(m, m, o, n1 - n0, self.th, self.tw)
                 tiles = y.transpose(3, 2, 4, 0, 5, 1)  # (n, O, T_h, m, T_w, m)
                 if exact:
-                    dest = out[n0:n1].reshape(tiles.shape)
-                else:
-                    dest = np.empty(tiles.shape, self.dtype)
-                dest[...] = tiles
-                if not exact:
-                    out[n0:n1] = dest.reshape(n1 - n0, o, m * self.th, m * self.tw)[:, :, : self.ho, : self.wo]
+                    out[n0:n1].reshape(tiles.shape)[...] = tiles
+                else:  # the last tiles overhang the output: assemble them whole, then crop
+                    out[n0:n1] = tiles.reshape(n1 - n0, o, m * self.th, m * self.tw)[:, :, : self.ho, : self.wo]
                 if bias is not None:
                     out[n0:n1] += bias.reshape(1, o, 1, 1)
 
